@@ -1,0 +1,43 @@
+# Two commands for a fresh machine: `make study` runs the default study, `make test` runs the tests.
+VENV ?= .venv
+CORES ?= 8
+PYTHON ?= python3
+BIN := $(VENV)/bin
+FMNIST_SYSTEM_COPY := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+.PHONY: study test setup fmnist lint benchmark clean
+
+study: setup fmnist
+	$(BIN)/snakemake --cores $(CORES) all
+
+test: setup fmnist
+	$(BIN)/pytest
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+# Fashion-MNIST without network: Debian's dataset-fashion-mnist, when apt-get is there and we are root.
+# The workflow itself also looks at data.data_dir and downloads as a last resort.
+fmnist:
+	@if [ -f $(FMNIST_SYSTEM_COPY) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist; }; \
+	else \
+		echo "Fashion-MNIST: no system copy. Install Debian's dataset-fashion-mnist (as root), or pre-stage the four"; \
+		echo "IDX .gz files and set data.data_dir in config.yaml; otherwise the workflow downloads them."; \
+	fi
+
+lint: setup
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint
+
+clean:
+	rm -rf results logs .snakemake

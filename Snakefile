@@ -1,0 +1,31 @@
+# pdepth: prediction depth and example difficulty (Baldock, Maennel & Neyshabur, NeurIPS 2021).
+# This file only wires the stages together; each stage lives in rules/, the science in src/pdepth/.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+
+
+rule all:
+    input:
+        [study_targets(dataset) for dataset in STUDY.datasets],
+    default_target: True
+
+
+for _dataset in STUDY.datasets:
+
+    rule:
+        name:
+            _dataset
+        input:
+            study_targets(_dataset),

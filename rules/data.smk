@@ -1,0 +1,16 @@
+# Data stage: find (pre-staged, system copy, or download), verify and prepare each dataset.
+
+
+localrules:
+    prepare_dataset,
+
+
+rule prepare_dataset:
+    output:
+        f"{RESOURCES}/{{dataset}}.npz",
+    params:
+        resources_dir=RESOURCES,
+    log:
+        f"{LOGS}/{{dataset}}/prepare.log",
+    script:
+        "../scripts/prepare_dataset.py"

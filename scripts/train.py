@@ -1,0 +1,19 @@
+"""Snakemake adapter of pdepth.pipeline.train."""
+
+from pdepth.logs import logged
+from pdepth.pipeline import train
+from pdepth.study import Study
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with logged(sm.log[0]):
+    train.run(
+        Study(sm.config),
+        sm.wildcards.dataset,
+        sm.wildcards.arch,
+        int(sm.wildcards.seed),
+        sm.input.prepared,
+        weights=sm.output.weights,
+        outputs=sm.output.outputs,
+        history=sm.output.history,
+        threads=sm.threads,
+    )

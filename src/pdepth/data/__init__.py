@@ -1,0 +1,1 @@
+"""Datasets: locating raw files, verifying them, and the prepared on-disk format."""

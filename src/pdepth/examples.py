@@ -1,0 +1,50 @@
+"""The examples of a study: the prepared dataset, restricted to the configured subset, as tensors."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pdepth.data.prepared import Prepared, subset_indices
+from pdepth.models import InputShape
+
+
+@dataclass
+class Examples:
+    """Examples in the study's order; ``index`` points into the prepared dataset."""
+
+    index: np.ndarray
+    images: np.ndarray  # uint8 (N, H, W, C)
+    labels: np.ndarray
+    orig_split: np.ndarray
+    orig_index: np.ndarray
+    classes: tuple[str, ...]
+
+    @classmethod
+    def load(cls, prepared_path: Path, subset: dict) -> "Examples":
+        prepared = Prepared.load(prepared_path)
+        index = subset_indices(prepared.orig_split, subset.get("train"), subset.get("test"), subset.get("seed", 0))
+        return cls(
+            index=index,
+            images=prepared.images[index],
+            labels=prepared.labels[index],
+            orig_split=prepared.orig_split[index],
+            orig_index=prepared.orig_index[index],
+            classes=prepared.classes,
+        )
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def shape(self) -> InputShape:
+        _, h, w, c = self.images.shape
+        return InputShape(channels=c, height=h, width=w, num_classes=len(self.classes))
+
+    def image_tensor(self, device: torch.device) -> torch.Tensor:
+        """uint8 (N, C, H, W) on ``device``."""
+        return torch.from_numpy(np.ascontiguousarray(self.images.transpose(0, 3, 1, 2))).to(device)
+
+    def label_tensor(self, device: torch.device) -> torch.Tensor:
+        return torch.from_numpy(self.labels.astype(np.int64)).to(device)

@@ -1,0 +1,44 @@
+"""Registry of architectures. Each model names its probe points, ordered by depth 0..L."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from pdepth.errors import ConfigError
+
+INPUT = "input"  # probe on the flattened input, as fed to the network
+SOFTMAX = "softmax"  # probe on the softmax of the logits
+
+
+@dataclass(frozen=True)
+class InputShape:
+    channels: int
+    height: int
+    width: int
+    num_classes: int
+
+
+class ProbedModel(nn.Module):
+    """A classifier that lists its probe points: ``input``, names of submodules (their outputs), ``softmax``."""
+
+    def probe_names(self) -> list[str]:
+        raise NotImplementedError
+
+
+Builder = Callable[[InputShape, dict], ProbedModel]
+MODELS: dict[str, Builder] = {}
+
+
+def register(name: str):
+    def decorator(builder: Builder) -> Builder:
+        MODELS[name] = builder
+        return builder
+
+    return decorator
+
+
+def build(name: str, shape: InputShape, options: dict | None = None) -> ProbedModel:
+    if name not in MODELS:
+        raise ConfigError(f"unknown architecture {name!r}; known: {', '.join(sorted(MODELS))}")
+    return MODELS[name](shape, dict(options or {}))

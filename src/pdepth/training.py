@@ -1,0 +1,186 @@
+"""SGD-with-momentum training on in-memory tensors, recording every example's prediction at snapshot points."""
+
+import logging
+import math
+import time
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from pdepth.augment import Normalizer, augment
+from pdepth.data.prepared import TEST, TRAIN
+from pdepth.errors import ConfigError, TrainingDiverged
+
+log = logging.getLogger(__name__)
+
+_INIT_STREAM, _SHUFFLE_STREAM = 0x1417, 0x5F1E
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run (the ``training`` block of the config)."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"  # cosine | linear | constant, after a linear warm-up
+    warmup_epochs: float = 1.0
+    crop_padding: int = 0
+    flip: bool = False
+    snapshots_per_epoch: int = 1  # predictions of every example at initialisation and this many times per epoch
+    eval_batch_size: int = 1024
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown training options {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**values)
+
+    def __post_init__(self):
+        if self.epochs < 1:
+            raise ConfigError(f"training.epochs must be >= 1, got {self.epochs}")
+        if self.schedule not in ("cosine", "linear", "constant"):
+            raise ConfigError(f"training.schedule must be cosine, linear or constant, got {self.schedule!r}")
+
+
+def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> float:
+    """Multiplier of the base learning rate at ``step``: linear warm-up, then the schedule's decay towards 0."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * progress))
+    if schedule == "linear":
+        return 1 - progress
+    return 1.0
+
+
+@dataclass
+class TrainResult:
+    logits: np.ndarray  # (N, C) float32, final model, eval mode
+    snapshot_preds: np.ndarray  # (S, N) int16, predicted class at each snapshot
+    snapshot_steps: np.ndarray  # (S,) optimiser steps taken before each snapshot
+    history: list[dict]  # one row per epoch
+
+
+def seeded_generator(seed: int, stream: int, device: torch.device) -> torch.Generator:
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(np.random.SeedSequence([seed, stream]).generate_state(1)[0]))
+    return generator
+
+
+def init_seed(seed: int) -> int:
+    """The torch seed for a model's initial weights, derived from the study seed."""
+    return int(np.random.SeedSequence([seed, _INIT_STREAM]).generate_state(1)[0])
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, images: torch.Tensor, normalize: Normalizer, batch_size: int) -> torch.Tensor:
+    """Logits of every image, model in eval mode, no augmentation."""
+    was_training = model.training
+    model.eval()
+    out = torch.cat([model(normalize(images[i : i + batch_size])) for i in range(0, len(images), batch_size)])
+    model.train(was_training)
+    return out
+
+
+def train(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    in_train: np.ndarray,
+    orig_split: np.ndarray,
+    normalize: Normalizer,
+    config: TrainConfig,
+    seed: int,
+    progress: bool = True,
+) -> TrainResult:
+    """Train ``model`` on the examples where ``in_train``; ``images`` are uint8 (N, C, H, W) on the model's device."""
+    device = images.device
+    train_idx = torch.from_numpy(np.flatnonzero(in_train)).to(device)
+    groups = {
+        "train": in_train,
+        "holdout": (orig_split == TRAIN) & ~in_train,
+        "test": orig_split == TEST,
+    }
+    labels_np = labels.cpu().numpy()
+    steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    warmup_steps = int(round(config.warmup_epochs * steps_per_epoch))
+    snapshot_at = {round(steps_per_epoch * (e + i / config.snapshots_per_epoch))
+                   for e in range(config.epochs) for i in range(1, config.snapshots_per_epoch + 1)}
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
+        weight_decay=config.weight_decay,
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(s, total_steps, warmup_steps, config.schedule)
+    )
+    generator = seeded_generator(seed, _SHUFFLE_STREAM, device)
+    loss_fn = nn.CrossEntropyLoss()
+
+    snapshots, snapshot_steps, history = [], [], []
+    logits = None
+
+    def snapshot(step: int) -> np.ndarray:
+        nonlocal logits
+        logits = predict_logits(model, images, normalize, config.eval_batch_size)
+        preds = logits.argmax(1).cpu().numpy()
+        snapshots.append(preds.astype(np.int16))
+        snapshot_steps.append(step)
+        return preds
+
+    snapshot(0)
+    model.train()
+    step = 0
+    bar = tqdm(total=total_steps, disable=not progress, desc="train", unit="step", dynamic_ncols=True)
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        order = train_idx[torch.randperm(len(train_idx), generator=generator, device=device)]
+        loss_sum = torch.zeros((), device=device)
+        for start in range(0, len(order), config.batch_size):
+            batch = order[start : start + config.batch_size]
+            x = images[batch]
+            if config.crop_padding or config.flip:
+                x = augment(x, config.crop_padding, config.flip, generator)
+            loss = loss_fn(model(normalize(x)), labels[batch])
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"training loss became {loss.item()} at epoch {epoch}, step {step + 1} "
+                    f"(lr {scheduler.get_last_lr()[0]:.4g}); lower training.lr or raise training.warmup_epochs"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach() * len(batch)
+            step += 1
+            bar.update()
+            if step in snapshot_at:
+                preds = snapshot(step)
+        bar.set_postfix(loss=f"{loss_sum.item() / len(order):.4f}")
+        row = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0], "loss": loss_sum.item() / len(order)}
+        row |= {f"{name}_acc": float((preds[mask] == labels_np[mask]).mean()) if mask.any() else float("nan")
+                for name, mask in groups.items()}
+        row["seconds"] = time.perf_counter() - started
+        history.append(row)
+        log.info(
+            "epoch %d/%d  loss %.4f  train %.4f  holdout %.4f  test %.4f  lr %.4g  %.1f s",
+            epoch, config.epochs, row["loss"], row["train_acc"], row["holdout_acc"], row["test_acc"], row["lr"],
+            row["seconds"],
+        )
+    bar.close()
+    return TrainResult(
+        logits=logits.cpu().numpy().astype(np.float32),  # the last snapshot is the end of the last epoch
+        snapshot_preds=np.stack(snapshots),
+        snapshot_steps=np.array(snapshot_steps, dtype=np.int64),
+        history=history,
+    )
