@@ -14,11 +14,16 @@ validate(config, "schemas/config.schema.yaml")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
+include: "rules/embed.smk"
+include: "rules/probe.smk"
+include: "rules/cube.smk"
+include: "rules/plots.smk"
 
 
 rule all:
     input:
         [study_targets(dataset) for dataset in STUDY.datasets],
+        figure_targets(),
     default_target: True
 
 

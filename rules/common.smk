@@ -26,10 +26,19 @@ def run_dir(dataset="{dataset}", arch="{arch}", seed="{seed}"):
 
 
 def study_targets(dataset):
-    """Everything the study produces for one dataset."""
+    """Everything the study produces for one dataset: its cubes and figures."""
+    per_arch = [
+        f"{RESULTS}/{{dataset}}/{{arch}}/cube.nc",
+        f"{RESULTS}/{{dataset}}/{{arch}}/figures/knn_accuracy.png",
+        f"{RESULTS}/{{dataset}}/{{arch}}/figures/knn_accuracy.pdf",
+    ]
+    return expand(per_arch, dataset=dataset, arch=STUDY.architectures)
+
+
+def figure_targets():
+    """Figures that compare datasets."""
     return expand(
-        run_dir(dataset=dataset) + "/{file}",
+        f"{RESULTS}/figures/pd_distribution_{{arch}}.{{ext}}",
         arch=STUDY.architectures,
-        seed=STUDY.seeds,
-        file=["run.npz", "history.tsv"],
+        ext=["png", "pdf"],
     )

@@ -1,0 +1,17 @@
+"""Snakemake adapter of pdepth.pipeline.embed."""
+
+from pdepth.logs import logged
+from pdepth.pipeline import embed
+from pdepth.study import Study
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with logged(sm.log[0]):
+    embed.run(
+        Study(sm.config),
+        sm.wildcards.dataset,
+        sm.wildcards.arch,
+        sm.input.prepared,
+        sm.input.weights,
+        sm.output[0],
+        threads=sm.threads,
+    )

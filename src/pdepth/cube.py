@@ -1,0 +1,125 @@
+"""The cube: every per-(example, seed, layer) result of one (dataset, arch) in one NetCDF file.
+
+Layout (the contract between the stages): dims ``example`` (the study's examples in the prepared order), ``seed``,
+``layer`` (probe depth 0..L). Open it with ``xarray.open_dataset``.
+"""
+
+import datetime
+import importlib.metadata
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from pdepth.data.prepared import SPLIT_NAMES
+from pdepth.depth import UNDEFINED, prediction_depth
+
+PACKAGES = ("pdepth", "torch", "torchvision", "pynndescent", "numpy", "xarray", "netCDF4", "snakemake")
+
+
+def build(
+    example_index: np.ndarray,
+    labels: np.ndarray,
+    orig_split: np.ndarray,
+    orig_index: np.ndarray,
+    classes: tuple[str, ...],
+    seeds: list[int],
+    in_train: np.ndarray,  # (N, S) bool
+    pred: np.ndarray,  # (N, S)
+    knn_pred: np.ndarray,  # (N, S, L+1)
+    votes: np.ndarray,  # (N, S, L+1, C) counts out of k
+    layer_names: list[str],
+    k: int,
+    attrs: dict,
+) -> xr.Dataset:
+    """Assemble the cube; prediction depth is computed here from ``knn_pred`` and ``pred``."""
+    pd = prediction_depth(knn_pred, pred)
+    knn_votes = np.take_along_axis(votes, knn_pred[..., None].astype(np.int64), axis=-1)[..., 0]
+    true_votes = np.take_along_axis(votes, np.broadcast_to(labels[:, None, None, None], votes.shape[:3] + (1,)),
+                                    axis=-1)[..., 0]
+    n_layers = len(layer_names)
+    undefined = float((pd == UNDEFINED).mean())
+    cube = xr.Dataset(
+        data_vars={
+            "in_train": (("example", "seed"), in_train.astype(bool), {
+                "long_name": "example is in this seed's training split"}),
+            "pred": (("example", "seed"), pred.astype(np.int8), {
+                "long_name": "class predicted by the trained network (argmax of its logits)"}),
+            "knn_pred": (("example", "seed", "layer"), knn_pred.astype(np.int8), {
+                "long_name": f"class predicted by the k-NN probe (k={k}) on this seed's training split",
+                "tie_break": "among the classes with most votes, the class of the nearest neighbour among them"}),
+            "knn_conf": (("example", "seed", "layer"), knn_votes.astype(np.float32) / k, {
+                "long_name": "fraction of the k votes for the probe's class", "units": "1"}),
+            "knn_true_conf": (("example", "seed", "layer"), true_votes.astype(np.float32) / k, {
+                "long_name": "fraction of the k votes for the ground-truth class", "units": "1"}),
+            "pd": (("example", "seed"), np.where(pd == UNDEFINED, np.nan, pd).astype(np.float32), {
+                "long_name": "prediction depth",
+                "comment": "smallest layer l such that the k-NN probes at every layer >= l agree with pred; "
+                "0 when all agree; missing (NaN) when even the last probe disagrees with the network",
+                "undefined_fraction": undefined}),
+        },
+        coords={
+            "example": ("example", example_index.astype(np.int32), {
+                "long_name": "index of the example in the prepared dataset (original train set, then test set)"}),
+            "label": ("example", labels.astype(np.int8), {
+                "long_name": "ground-truth class", "flag_values": np.arange(len(classes), dtype=np.int8),
+                "flag_meanings": " ".join(c.replace(" ", "_").replace("/", "_") for c in classes)}),
+            "orig_split": ("example", orig_split.astype(np.int8), {
+                "long_name": "split of the original dataset", "flag_values": np.arange(2, dtype=np.int8),
+                "flag_meanings": " ".join(SPLIT_NAMES)}),
+            "orig_index": ("example", orig_index.astype(np.int32), {
+                "long_name": "index within the original split"}),
+            "seed": ("seed", np.asarray(seeds, dtype=np.int32), {"long_name": "training seed"}),
+            "layer": ("layer", np.arange(n_layers, dtype=np.int8), {"long_name": "probe index"}),
+            "layer_name": ("layer", np.asarray(layer_names, dtype=str), {"long_name": "probe placement"}),
+            "depth": ("layer", np.arange(n_layers, dtype=np.int8), {
+                "long_name": "depth of the probe (0 = input, L = softmax)"}),
+        },
+        attrs={
+            "title": "prediction depth cube",
+            "Conventions": "CF-1.10",
+            "k": k,
+            "class_names": ", ".join(classes),
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            **versions(),
+            **attrs,
+        },
+    )
+    return cube
+
+
+def encoding(cube: xr.Dataset, k: int) -> dict:
+    """Compact on-disk types: vote fractions packed as uint8 counts, depth as int8 with -1 for missing."""
+    packed = {"dtype": "uint8", "scale_factor": np.float32(1.0 / k), "add_offset": 0.0, "_FillValue": 255}
+    enc = {name: {"zlib": True, "complevel": 4} for name in cube.data_vars}
+    enc["knn_conf"].update(packed)
+    enc["knn_true_conf"].update(packed)
+    enc["pd"].update({"dtype": "int8", "_FillValue": UNDEFINED})
+    return enc
+
+
+def write(cube: xr.Dataset, path: Path) -> None:
+    path = Path(path)
+    partial = path.with_name(path.name + ".part")
+    cube.to_netcdf(partial, engine="netcdf4", encoding=encoding(cube, int(cube.attrs["k"])))
+    partial.replace(path)
+
+
+def versions() -> dict:
+    found = {}
+    for package in PACKAGES:
+        try:
+            found[f"version_{package}"] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def git_commit(directory: Path) -> str:
+    try:
+        result = subprocess.run(["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 else "unknown"

@@ -1,0 +1,17 @@
+"""Prediction depth (Section 2.1 of the paper)."""
+
+import numpy as np
+
+UNDEFINED = -1
+
+
+def prediction_depth(knn_pred: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """The smallest layer l such that the probes at every layer >= l agree with the network's prediction.
+
+    ``knn_pred`` has probe classes along its last axis, layers 0..L in order; ``pred`` is the network's final class
+    with the remaining shape. 0 when every probe agrees; UNDEFINED (-1) when even the last probe (layer L) disagrees.
+    """
+    agree = knn_pred == pred[..., None]
+    n_layers = agree.shape[-1]
+    trailing = np.cumprod(agree[..., ::-1], axis=-1).sum(-1)  # probes agreeing from the last layer backwards
+    return np.where(trailing > 0, n_layers - trailing, UNDEFINED).astype(np.int8)

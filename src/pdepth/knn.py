@@ -1,0 +1,132 @@
+"""k-nearest-neighbour probes: neighbour search (pynndescent or exact), self-exclusion by index, majority vote.
+
+A training point never votes for itself: we ask for k+1 neighbours and drop the query's own *index* (not any point
+at distance 0: the data hold exact duplicates); when the approximate search missed the point itself, the farthest of
+the k+1 is dropped instead.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Neighbours:
+    """Neighbour indices into the support set, nearest first; -1 marks a slot the search left empty."""
+
+    indices: np.ndarray  # (n, k) int64
+    distances: np.ndarray  # (n, k) float32
+
+
+def exact_neighbours(
+    support: np.ndarray, queries: np.ndarray, k: int, chunk: int = 2048, device: str | torch.device = "cpu"
+) -> Neighbours:
+    """Brute-force Euclidean k-NN in torch, ``chunk`` queries at a time so memory stays at chunk x len(support)."""
+    s = torch.as_tensor(np.asarray(support), dtype=torch.float32, device=device)
+    s_sq = (s * s).sum(1)
+    indices, distances = [], []
+    for start in range(0, len(queries), chunk):
+        q = torch.as_tensor(np.asarray(queries[start : start + chunk]), dtype=torch.float32, device=device)
+        d2 = (q * q).sum(1, keepdim=True) - 2 * q @ s.T + s_sq
+        values, idx = torch.topk(d2, k, dim=1, largest=False, sorted=True)
+        indices.append(idx.cpu().numpy())
+        distances.append(values.clamp_min(0).sqrt().cpu().numpy())
+    return Neighbours(np.concatenate(indices).astype(np.int64), np.concatenate(distances).astype(np.float32))
+
+
+def drop_self(neighbours: Neighbours, self_index: np.ndarray) -> Neighbours:
+    """From k+1 neighbours of support points, remove each query's own index (or, if absent, its farthest)."""
+    is_self = neighbours.indices == self_index[:, None]
+    keep = ~is_self
+    keep[~is_self.any(1), -1] = False
+    n, k_plus = neighbours.indices.shape
+    return Neighbours(
+        neighbours.indices[keep].reshape(n, k_plus - 1), neighbours.distances[keep].reshape(n, k_plus - 1)
+    )
+
+
+def vote(neighbour_labels: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Majority vote of each row of neighbour labels (nearest first; -1 = empty slot).
+
+    Returns (votes (n, C) counts, predicted class (n,)). Tie-break: among the classes with the most votes, the class of
+    the nearest neighbour that belongs to one of them (deterministic, and the usual k-NN convention).
+    """
+    n = len(neighbour_labels)
+    valid = neighbour_labels >= 0
+    rows = np.repeat(np.arange(n), valid.sum(1))
+    votes = np.bincount(rows * num_classes + neighbour_labels[valid], minlength=n * num_classes).reshape(n, -1)
+    is_top = votes == votes.max(1, keepdims=True)
+    candidate = np.take_along_axis(is_top, np.where(valid, neighbour_labels, 0), axis=1) & valid
+    first = candidate.argmax(1)
+    pred = neighbour_labels[np.arange(n), first]
+    return votes, pred
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """The ``probe`` block of the config."""
+
+    k: int = 30
+    backend: str = "pynndescent"
+    random_state: int = 0
+    n_trees: int | None = None
+    n_iters: int | None = None
+    query_epsilon: float = 0.1
+    exact_chunk: int = 2048
+    n_jobs: int = 1
+    device: str = "cpu"
+
+    def pynndescent_params(self) -> dict:
+        return {
+            "n_neighbors": self.k + 1,
+            "metric": "euclidean",
+            "random_state": self.random_state,
+            "n_trees": self.n_trees,
+            "n_iters": self.n_iters,
+            "n_jobs": self.n_jobs,
+            "low_memory": True,
+        }
+
+
+def training_and_query_neighbours(
+    embedding: np.ndarray, in_train: np.ndarray, settings: ProbeSettings
+) -> tuple[Neighbours, Neighbours]:
+    """k neighbours, within this seed's training split, of (training points without themselves, all other points)."""
+    train_idx = np.flatnonzero(in_train)
+    support = np.ascontiguousarray(embedding[train_idx], dtype=np.float32)
+    queries = np.ascontiguousarray(embedding[~in_train], dtype=np.float32)
+    k = settings.k
+    if settings.backend == "exact":
+        graph = exact_neighbours(support, support, k + 1, settings.exact_chunk, settings.device)
+        outside = exact_neighbours(support, queries, k, settings.exact_chunk, settings.device)
+    elif settings.backend == "pynndescent":
+        from pynndescent import NNDescent  # numba compilation: import only where used
+
+        params = {key: value for key, value in settings.pynndescent_params().items() if value is not None}
+        index = NNDescent(support, **params)
+        graph = Neighbours(*(np.asarray(a) for a in index.neighbor_graph))  # built anyway: reuse it for the training
+        outside = Neighbours(*index.query(queries, k=k, epsilon=settings.query_epsilon))
+    else:
+        raise ValueError(f"unknown k-NN backend {settings.backend!r}")
+    return drop_self(graph, np.arange(len(support))), outside
+
+
+def probe(
+    embedding: np.ndarray, in_train: np.ndarray, labels: np.ndarray, num_classes: int, settings: ProbeSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Classify every example with the k-NN probe built on this seed's training split of one layer.
+
+    Returns (votes (N, C) uint8 counts, knn_pred (N,)).
+    """
+    train_labels = labels[in_train]
+    inside, outside = training_and_query_neighbours(embedding, in_train, settings)
+    votes = np.zeros((len(labels), num_classes), dtype=np.uint8)
+    pred = np.zeros(len(labels), dtype=np.int16)
+    for mask, neighbours in ((in_train, inside), (~in_train, outside)):
+        neighbour_labels = np.where(neighbours.indices >= 0, train_labels[neighbours.indices.clip(0)], -1)
+        votes[mask], pred[mask] = vote(neighbour_labels, num_classes)
+    return votes, pred

@@ -1,0 +1,57 @@
+"""Stage: gather every seed of one (dataset, arch) into the NetCDF cube."""
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from pdepth import cube
+from pdepth.examples import Examples
+from pdepth.pipeline.probe import ProbeResults
+from pdepth.runs import RunOutputs
+from pdepth.study import Study
+
+log = logging.getLogger(__name__)
+
+
+def run(study: Study, dataset: str, arch: str, prepared: Path, run_files: list[Path], probe_files: list[Path],
+        output: Path, workflow_dir: Path | None = None):
+    examples = Examples.load(prepared, study.subset())
+    runs = [RunOutputs.load(path) for path in run_files]
+    probes = [ProbeResults.load(path) for path in probe_files]
+    for path, outputs in zip(run_files, runs, strict=True):
+        if not np.array_equal(outputs.example_index, examples.index):
+            raise ValueError(f"{path} was trained on other examples than the study's; re-run its training")
+    settings = json.loads(str(probes[0].settings))
+    data = cube.build(
+        example_index=examples.index,
+        labels=examples.labels,
+        orig_split=examples.orig_split,
+        orig_index=examples.orig_index,
+        classes=examples.classes,
+        seeds=study.seeds,
+        in_train=np.stack([r.in_train for r in runs], axis=1),
+        pred=np.stack([r.pred for r in runs], axis=1),
+        knn_pred=np.stack([p.knn_pred for p in probes], axis=1),
+        votes=np.stack([p.votes for p in probes], axis=1),
+        layer_names=[str(name) for name in probes[0].layer_names],
+        k=settings["k"],
+        attrs={
+            "dataset": dataset,
+            "architecture": arch,
+            "layer_dims": ", ".join(str(d) for d in probes[0].layer_dims),
+            "probe_backend": settings["backend"],
+            "probe_settings": json.dumps(settings),
+            "config": yaml.safe_dump(study.config, sort_keys=True),
+            "git_commit": cube.git_commit(workflow_dir) if workflow_dir else "unknown",
+        },
+    )
+    cube.write(data, output)
+    pd = data["pd"]
+    log.info("%s/%s: cube %s, %d examples x %d seeds x %d layers; mean pd (train) %.3f, (held out) %.3f; "
+             "undefined %.4f", dataset, arch, output, data.sizes["example"], data.sizes["seed"], data.sizes["layer"],
+             float(pd.where(data.in_train).mean()), float(pd.where(~data.in_train).mean()),
+             pd.attrs["undefined_fraction"])
+    return data

@@ -1,0 +1,73 @@
+"""Stage: k-NN probes at every layer of one trained model; the embeddings are read one layer at a time."""
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pdepth import embeddings, knn
+from pdepth.device import usable_cpus
+from pdepth.examples import Examples
+from pdepth.runs import RunOutputs
+from pdepth.study import Study
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ProbeResults:
+    """Per example and layer, the probe's class and the full vote histogram (counts out of k)."""
+
+    knn_pred: np.ndarray  # (N, L+1) int16
+    votes: np.ndarray  # (N, L+1, C) uint8
+    layer_names: np.ndarray
+    layer_dims: np.ndarray
+    settings: str  # JSON of the probe settings, pynndescent's parameters included
+
+    def save(self, path: Path) -> None:
+        partial = Path(path).with_name(Path(path).name + ".part.npz")
+        np.savez_compressed(partial, **asdict(self))
+        os.replace(partial, path)
+
+    @classmethod
+    def load(cls, path: Path) -> "ProbeResults":
+        with np.load(path) as f:
+            return cls(**{name: f[name] for name in f.files})
+
+
+def settings_for(study: Study, threads: int) -> knn.ProbeSettings:
+    probe = study.config["probe"]
+    return knn.ProbeSettings(
+        k=probe["k"], backend=probe["backend"], random_state=probe["random_state"], n_trees=probe["n_trees"],
+        n_iters=probe["n_iters"], query_epsilon=probe["query_epsilon"], exact_chunk=probe["exact_chunk"],
+        n_jobs=max(1, min(threads, usable_cpus())),
+    )
+
+
+def run(study: Study, prepared: Path, run_outputs: Path, embedding_dir: Path, output: Path, threads: int) -> ProbeResults:
+    examples = Examples.load(prepared, study.subset())
+    outputs = RunOutputs.load(run_outputs)
+    settings = settings_for(study, threads)
+    num_classes = len(examples.classes)
+    layers = embeddings.read_manifest(embedding_dir)
+    knn_pred = np.zeros((len(examples), len(layers)), dtype=np.int16)
+    votes = np.zeros((len(examples), len(layers), num_classes), dtype=np.uint8)
+    for layer in layers:
+        started = time.perf_counter()
+        embedding = embeddings.load_layer(embedding_dir, layer)
+        votes[:, layer.depth], knn_pred[:, layer.depth] = knn.probe(
+            embedding, outputs.in_train, examples.labels, num_classes, settings
+        )
+        accuracy = (knn_pred[:, layer.depth] == examples.labels).mean()
+        log.info("layer %2d %-12s dim %6d  k-NN accuracy %.4f  %.1f s", layer.depth, layer.name, layer.dim,
+                 accuracy, time.perf_counter() - started)
+    results = ProbeResults(
+        knn_pred=knn_pred, votes=votes, layer_names=np.array([layer.name for layer in layers]),
+        layer_dims=np.array([layer.dim for layer in layers]), settings=json.dumps(asdict(settings)),
+    )
+    results.save(output)
+    return results

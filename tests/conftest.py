@@ -1,0 +1,49 @@
+"""Shared fixtures: the real Fashion-MNIST files, and a prepared copy of them."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pdepth.data import registry
+from pdepth.data.sources import SourceOptions
+
+ROOT = Path(__file__).resolve().parents[1]
+FMNIST_DIR = Path(registry.FMNIST.system_dirs[0])
+
+
+def _fmnist_dir() -> Path:
+    if not all((FMNIST_DIR / raw.name).exists() for raw in registry.FMNIST.files):
+        pytest.skip(f"Fashion-MNIST not in {FMNIST_DIR}: run `make fmnist` (installs Debian's dataset-fashion-mnist)")
+    return FMNIST_DIR
+
+
+@pytest.fixture(scope="session")
+def fmnist_dir() -> Path:
+    return _fmnist_dir()
+
+
+@pytest.fixture(scope="session")
+def fmnist_prepared(fmnist_dir, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("prepared") / "fmnist.npz"
+    registry.prepare("fmnist", SourceOptions(system_dirs=(fmnist_dir,), download=False)).save(path)
+    return path
+
+
+@pytest.fixture
+def fmnist_copy(fmnist_dir, tmp_path) -> Path:
+    """A writable copy of the raw files, for corrupting."""
+    target = tmp_path / "raw"
+    shutil.copytree(fmnist_dir, target)
+    return target
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 1200):
+    """Run the real workflow in ``workdir`` with this checkout's Snakefile."""
+    command = [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"), "--directory",
+               str(workdir), *args]
+    if configfile is not None:
+        command += ["--configfile", str(configfile)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)

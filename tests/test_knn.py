@@ -1,0 +1,85 @@
+"""k-NN probes on tiny hand-made point sets with known neighbours and votes."""
+
+import numpy as np
+import pytest
+
+from pdepth.depth import UNDEFINED, prediction_depth
+from pdepth.knn import Neighbours, ProbeSettings, drop_self, exact_neighbours, probe, vote
+
+EXACT = ProbeSettings(k=1, backend="exact")
+
+
+def test_exact_neighbours_in_distance_order():
+    support = np.array([[0.0], [1.0], [3.0], [7.0]])
+    found = exact_neighbours(support, np.array([[2.2], [6.0]]), k=2)
+    np.testing.assert_array_equal(found.indices, [[2, 1], [3, 2]])
+    np.testing.assert_allclose(found.distances, [[0.8, 1.2], [1.0, 3.0]], rtol=1e-5)
+
+
+def test_exact_neighbours_chunking_changes_nothing():
+    rng = np.random.default_rng(0)
+    support, queries = rng.normal(size=(300, 5)), rng.normal(size=(77, 5))
+    whole, chunked = exact_neighbours(support, queries, 7, chunk=1000), exact_neighbours(support, queries, 7, chunk=8)
+    np.testing.assert_array_equal(whole.indices, chunked.indices)
+
+
+def test_drop_self_removes_the_own_index_wherever_it_is():
+    found = Neighbours(np.array([[1, 0, 2], [0, 1, 2], [3, 2, 0]]), np.array([[0, 0, 1], [0, 0, 1], [1, 2, 3.0]]))
+    kept = drop_self(found, np.array([0, 1, 1]))
+    # row 0: self (0) in second place; row 1: self in second place; row 2: self missing -> drop the farthest
+    np.testing.assert_array_equal(kept.indices, [[1, 2], [0, 2], [3, 2]])
+    np.testing.assert_array_equal(kept.distances, [[0, 1], [0, 1], [1, 2]])
+
+
+def test_exact_duplicate_still_votes_for_its_twin():
+    """Two training images at the same point with different labels: each one's neighbour is the other."""
+    embedding = np.array([[0.0], [0.0], [10.0], [10.5], [10.2]])
+    labels = np.array([0, 1, 1, 1, 0])
+    in_train = np.array([True, True, True, True, False])
+    votes, pred = probe(embedding, in_train, labels, num_classes=2, settings=EXACT)
+    # dropping every point at distance 0 would give both twins the neighbour at 10.0 (label 1)
+    np.testing.assert_array_equal(pred, [1, 0, 1, 1, 1])
+    np.testing.assert_array_equal(votes.sum(1), np.ones(5))
+
+
+def test_vote_counts_and_nearest_first_tie_break():
+    labels = np.array([[2, 1, 1, 2, 0], [0, 1, 1, 2, 2], [3, 3, 3, 0, -1]])
+    votes, pred = vote(labels, num_classes=4)
+    np.testing.assert_array_equal(votes, [[1, 2, 2, 0], [1, 2, 2, 0], [1, 0, 0, 3]])
+    np.testing.assert_array_equal(pred, [2, 1, 3])
+
+
+def test_one_dimensional_drift_gives_hand_derived_depths():
+    """Support: class 0 at 0..9, class 1 at 100..109 in every layer. Three held-out points drift across layers."""
+    support = np.concatenate([np.arange(10.0), np.arange(100.0, 110.0)])
+    support_labels = np.repeat([0, 1], 10)
+    paths = np.array([
+        [5, 5, 5, 5],  # stays in class 0
+        [5, 5, 104, 105],  # moves to class 1 at layer 2
+        [104, 5, 104, 105],  # class 1, then 0, then 1 from layer 2 on
+    ])
+    labels = np.concatenate([support_labels, [0, 0, 0]])
+    in_train = np.arange(23) < 20
+    settings = ProbeSettings(k=3, backend="exact")
+    knn_pred = np.stack([
+        probe(np.concatenate([support, paths[:, layer]])[:, None], in_train, labels, 2, settings)[1]
+        for layer in range(4)
+    ], axis=1)
+    np.testing.assert_array_equal(knn_pred[20:], [[0, 0, 0, 0], [0, 0, 1, 1], [1, 0, 1, 1]])
+    network = np.array([0, 1, 1])
+    np.testing.assert_array_equal(prediction_depth(knn_pred[20:], network), [0, 2, 2])
+    assert prediction_depth(knn_pred[20:21], np.array([1]))[0] == UNDEFINED
+
+
+@pytest.mark.parametrize("backend", ["exact", "pynndescent"])
+def test_training_points_exclude_themselves(backend):
+    """Every training point lies in a tight cluster of its class; with itself removed, the votes are k of k."""
+    rng = np.random.default_rng(1)
+    centres = np.array([[0.0, 0.0], [50.0, 0.0], [0.0, 50.0]])
+    labels = np.repeat(np.arange(3), 40)
+    embedding = centres[labels] + rng.normal(size=(120, 2))
+    in_train = rng.random(120) < 0.8
+    settings = ProbeSettings(k=5, backend=backend, random_state=0)
+    votes, pred = probe(embedding, in_train, labels, 3, settings)
+    np.testing.assert_array_equal(pred, labels)
+    np.testing.assert_array_equal(votes.max(1), np.full(120, 5))
