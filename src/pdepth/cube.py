@@ -89,12 +89,9 @@ def build(
     return cube
 
 
-def encoding(cube: xr.Dataset, k: int) -> dict:
-    """Compact on-disk types: vote fractions packed as uint8 counts, depth as int8 with -1 for missing."""
-    packed = {"dtype": "uint8", "scale_factor": np.float32(1.0 / k), "add_offset": 0.0, "_FillValue": 255}
-    enc = {name: {"zlib": True, "complevel": 4} for name in cube.data_vars}
-    enc["knn_conf"].update(packed)
-    enc["knn_true_conf"].update(packed)
+def encoding(cube: xr.Dataset) -> dict:
+    """zlib with byte shuffling for every variable; depth as int8 with -1 marking the undefined (NaN when read)."""
+    enc = {name: {"zlib": True, "complevel": 4, "shuffle": True} for name in cube.data_vars}
     enc["pd"].update({"dtype": "int8", "_FillValue": UNDEFINED})
     return enc
 
@@ -102,7 +99,7 @@ def encoding(cube: xr.Dataset, k: int) -> dict:
 def write(cube: xr.Dataset, path: Path) -> None:
     path = Path(path)
     partial = path.with_name(path.name + ".part")
-    cube.to_netcdf(partial, engine="netcdf4", encoding=encoding(cube, int(cube.attrs["k"])))
+    cube.to_netcdf(partial, engine="netcdf4", encoding=encoding(cube))
     partial.replace(path)
 
 

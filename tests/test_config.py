@@ -1,0 +1,45 @@
+"""A config with a bad value fails before any job runs, with a message that names the value."""
+
+import pytest
+import yaml
+
+from conftest import ROOT, snakemake
+
+
+def smoke_config(**changes) -> dict:
+    config = yaml.safe_load((ROOT / "tests/config/smoke.yaml").read_text())
+    for dotted, value in changes.items():
+        *parents, key = dotted.split(".")
+        node = config
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[key] = value
+    return config
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"datasets": ["cifar11"]}, "unknown dataset 'cifar11'"),
+        ({"architectures": ["mlp", "transformer"]}, "unknown architecture 'transformer'"),
+        ({"training.default.epochs": 0}, "epochs"),
+        ({"training.mlp": {"epochs": -2}}, "epochs"),
+        ({"split.holdout_fraction": 1.0}, "holdout_fraction"),
+        ({"split.holdout_fraction": 0}, "holdout_fraction"),
+        ({"probe.k": 0}, "k"),
+    ],
+)
+def test_bad_config_fails_before_any_job(tmp_path, changes, expected):
+    configfile = tmp_path / "bad.yaml"
+    configfile.write_text(yaml.safe_dump(smoke_config(**changes)))
+    result = snakemake(tmp_path, "--cores", "1", configfile=configfile)
+    assert result.returncode != 0
+    assert expected in result.stdout + result.stderr
+    assert not (tmp_path / "resources").exists() and not (tmp_path / "results").exists()
+
+
+def test_default_config_dry_run_lists_the_jobs(tmp_path):
+    result = snakemake(tmp_path, "-n", "--quiet", "rules", "all", configfile=ROOT / "config.yaml")
+    assert result.returncode == 0, result.stderr
+    for rule in ("prepare_dataset", "train", "embed", "probe", "cube", "plot_pd_distribution"):
+        assert rule in result.stdout

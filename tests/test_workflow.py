@@ -1,0 +1,78 @@
+"""End to end: the real DAG on tests/config/smoke.yaml in a temporary directory."""
+
+import numpy as np
+import pytest
+import xarray as xr
+from matplotlib import image
+
+from conftest import ROOT, snakemake
+from pdepth.depth import prediction_depth
+
+SMOKE = ROOT / "tests/config/smoke.yaml"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, fmnist_dir):
+    workdir = tmp_path_factory.mktemp("smoke")
+    result = snakemake(workdir, "--cores", "2", configfile=SMOKE)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return workdir
+
+
+def test_every_output_exists(smoke_run):
+    results = smoke_run / "results/fmnist/mlp"
+    for seed in (0, 1):
+        for name in ("model.pt", "run.npz", "history.tsv", "probes.npz"):
+            assert (results / f"seed{seed}" / name).stat().st_size > 0
+        assert not (results / f"seed{seed}" / "embeddings").exists()  # temp(): removed after probing
+        for stage in ("train", "embed", "probe"):
+            assert (smoke_run / f"logs/fmnist/mlp/{stage}_seed{seed}.log").stat().st_size > 0
+            assert (smoke_run / f"logs/benchmarks/fmnist/mlp/{stage}_seed{seed}.tsv").exists()
+    history = (results / "seed0/history.tsv").read_text().splitlines()
+    assert history[0].split("\t")[:4] == ["epoch", "step", "lr", "loss"] and len(history) == 3
+    assert "epoch 2/2" in (smoke_run / "logs/fmnist/mlp/train_seed0.log").read_text()
+
+
+def test_second_invocation_has_nothing_to_do(smoke_run):
+    result = snakemake(smoke_run, "-n", configfile=SMOKE)
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_cube_layout_and_values(smoke_run):
+    cube = xr.open_dataset(smoke_run / "results/fmnist/mlp/cube.nc")
+    assert dict(cube.sizes) == {"example": 4000, "seed": 2, "layer": 5}
+    for coord in ("label", "orig_split", "orig_index", "layer_name", "depth"):
+        assert coord in cube.coords
+    assert list(cube.layer_name.values) == ["input", "hidden.0", "hidden.1", "hidden.2", "softmax"]
+    np.testing.assert_array_equal(cube.depth, np.arange(5))
+    assert cube.in_train.dtype == bool
+    assert int(cube.in_train.sum("example")[0]) == 2700  # 90% of the 3,000 training-set examples
+    assert not cube.in_train.where(cube.orig_split == 1, False).any()
+    for name in ("pred", "knn_pred", "label"):
+        assert 0 <= int(cube[name].min()) and int(cube[name].max()) <= 9
+    for name in ("knn_conf", "knn_true_conf"):
+        values = cube[name].values
+        assert values.min() >= 0 and values.max() <= 1
+        np.testing.assert_allclose(values * 30, np.round(values * 30), atol=1e-4)  # multiples of 1/k
+    assert (cube.knn_conf >= cube.knn_true_conf - 1e-6).all()  # the probe's class has the most votes
+    correct_probe = (cube.knn_pred == cube.label).values
+    np.testing.assert_array_equal(np.isclose(cube.knn_conf, cube.knn_true_conf)[correct_probe], True)
+    recomputed = prediction_depth(cube.knn_pred.values, cube.pred.values).astype(float)
+    recomputed[recomputed < 0] = np.nan
+    np.testing.assert_array_equal(recomputed, cube.pd.values)
+    assert np.isfinite(cube.pd.values).mean() > 0.8
+    assert {"config", "k", "probe_settings", "version_torch", "git_commit", "created"} <= set(cube.attrs)
+    assert cube.attrs["k"] == 30
+    size = (smoke_run / "results/fmnist/mlp/cube.nc").stat().st_size
+    assert size / (4000 * 2 * 5) <= 32
+
+
+def test_figures_decode_and_are_not_blank(smoke_run):
+    for path in (smoke_run / "results/figures/pd_distribution_mlp.png",
+                 smoke_run / "results/fmnist/mlp/figures/knn_accuracy.png"):
+        pixels = image.imread(path)
+        assert pixels.shape[0] > 300 and pixels.shape[1] > 300
+        assert pixels[..., :3].std() > 0.05
+        assert path.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
