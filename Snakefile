@@ -21,10 +21,10 @@ include: "rules/plots.smk"
 
 
 rule all:
+    default_target: True
     input:
         [study_targets(dataset) for dataset in STUDY.datasets],
         figure_targets(),
-    default_target: True
 
 
 for _dataset in STUDY.datasets:

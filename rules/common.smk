@@ -1,11 +1,8 @@
-# Helpers shared by the stage files: the typed study, paths, and per-rule resources.
-import os
+# Helpers shared by the stage files: the typed study and the paths of its files.
 import sys
 
-SRC = os.path.join(workflow.basedir, "src")
-sys.path.insert(0, SRC)
-# Jobs (scripts, cluster jobs) import pdepth from this checkout even without `pip install -e .`.
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+# The Snakefile reads the config through the package; the scripts import it through scripts/pdepth (a link).
+sys.path.insert(0, f"{workflow.basedir}/src")
 
 from pdepth.study import Study  # noqa: E402
 
@@ -21,8 +18,14 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def run_dir(dataset="{dataset}", arch="{arch}", seed="{seed}"):
-    return f"{RESULTS}/{dataset}/{arch}/seed{seed}"
+def run_file(name):
+    """A file of one training run (dataset, arch, seed)."""
+    return f"{RESULTS}/{{dataset}}/{{arch}}/seed{{seed}}/{name}"
+
+
+def all_seeds(name):
+    """A run file of every seed of the (dataset, arch) in the rule's wildcards."""
+    return expand(run_file(name), seed=STUDY.seeds, allow_missing=True)
 
 
 def study_targets(dataset):

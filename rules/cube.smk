@@ -8,10 +8,12 @@ localrules:
 rule cube:
     input:
         prepared=f"{RESOURCES}/{{dataset}}.npz",
-        runs=expand(run_dir(dataset="{{dataset}}", arch="{{arch}}") + "/run.npz", seed=STUDY.seeds),
-        probes=expand(run_dir(dataset="{{dataset}}", arch="{{arch}}") + "/probes.npz", seed=STUDY.seeds),
+        runs=all_seeds("run.npz"),
+        probes=all_seeds("probes.npz"),
     output:
         f"{RESULTS}/{{dataset}}/{{arch}}/cube.nc",
+    conda:
+        "../envs/pdepth.yaml"
     log:
         f"{LOGS}/{{dataset}}/{{arch}}/cube.log",
     script:

@@ -8,8 +8,8 @@ localrules:
 rule prepare_dataset:
     output:
         f"{RESOURCES}/{{dataset}}.npz",
-    params:
-        resources_dir=RESOURCES,
+    conda:
+        "../envs/pdepth.yaml"
     log:
         f"{LOGS}/{{dataset}}/prepare.log",
     script:

@@ -4,13 +4,15 @@
 rule embed:
     input:
         prepared=f"{RESOURCES}/{{dataset}}.npz",
-        weights=run_dir() + "/model.pt",
+        weights=run_file("model.pt"),
     output:
-        temp(directory(run_dir() + "/embeddings")),
-    threads: config["threads"]["embed"]
+        temp(directory(run_file("embeddings"))),
+    conda:
+        "../envs/pdepth.yaml"
     log:
         f"{LOGS}/{{dataset}}/{{arch}}/embed_seed{{seed}}.log",
     benchmark:
         f"{LOGS}/benchmarks/{{dataset}}/{{arch}}/embed_seed{{seed}}.tsv"
+    threads: config["threads"]["embed"]
     script:
         "../scripts/embed.py"

@@ -8,7 +8,9 @@ localrules:
 
 rule plot_pd_distribution:
     input:
-        cubes=expand(f"{RESULTS}/{{dataset}}/{{{{arch}}}}/cube.nc", dataset=STUDY.datasets),
+        cubes=expand(
+            f"{RESULTS}/{{dataset}}/{{{{arch}}}}/cube.nc", dataset=STUDY.datasets
+        ),
     output:
         png=report(
             f"{RESULTS}/figures/pd_distribution_{{arch}}.png",
@@ -16,10 +18,12 @@ rule plot_pd_distribution:
             category="Prediction depth",
         ),
         pdf=f"{RESULTS}/figures/pd_distribution_{{arch}}.pdf",
-    params:
-        datasets=STUDY.datasets,
+    conda:
+        "../envs/pdepth.yaml"
     log:
         f"{LOGS}/figures/pd_distribution_{{arch}}.log",
+    params:
+        datasets=STUDY.datasets,
     script:
         "../scripts/plot_pd_distribution.py"
 
@@ -34,6 +38,8 @@ rule plot_inference_learning_curve:
             category="Inference learning curve",
         ),
         pdf=f"{RESULTS}/{{dataset}}/{{arch}}/figures/knn_accuracy.pdf",
+    conda:
+        "../envs/pdepth.yaml"
     log:
         f"{LOGS}/{{dataset}}/{{arch}}/plot_knn_accuracy.log",
     script:

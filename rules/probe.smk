@@ -4,16 +4,18 @@
 rule probe:
     input:
         prepared=f"{RESOURCES}/{{dataset}}.npz",
-        run=run_dir() + "/run.npz",
-        embeddings=run_dir() + "/embeddings",
+        run=run_file("run.npz"),
+        embeddings=run_file("embeddings"),
     output:
-        run_dir() + "/probes.npz",
-    params:
-        probe=config["probe"],
-    threads: config["threads"]["probe"]
+        run_file("probes.npz"),
+    conda:
+        "../envs/pdepth.yaml"
     log:
         f"{LOGS}/{{dataset}}/{{arch}}/probe_seed{{seed}}.log",
     benchmark:
         f"{LOGS}/benchmarks/{{dataset}}/{{arch}}/probe_seed{{seed}}.tsv"
+    threads: config["threads"]["probe"]
+    params:
+        probe=config["probe"],
     script:
         "../scripts/probe.py"

@@ -10,5 +10,4 @@ with logged(sm.log[0]):
         Study(sm.config),
         sm.wildcards.dataset,
         sm.output[0],
-        sm.params.resources_dir,
     )

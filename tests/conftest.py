@@ -42,8 +42,14 @@ def fmnist_copy(fmnist_dir, tmp_path) -> Path:
 
 def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 1200):
     """Run the real workflow in ``workdir`` with this checkout's Snakefile."""
-    command = [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"), "--directory",
-               str(workdir), *args]
+    command = [
+        str(Path(sys.executable).with_name("snakemake")),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
     if configfile is not None:
         command += ["--configfile", str(configfile)]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)

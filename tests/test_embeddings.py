@@ -26,7 +26,10 @@ def test_extraction_shapes_values_and_order(tmp_path):
         out = tmp_path / f"{channels}x{size}"
         layers = embeddings.extract(model, images, normalize, out, batch_size=10, progress=False)
         assert [(layer.name, layer.depth, layer.dim) for layer in layers] == [
-            ("input", 0, channels * size * size), ("hidden.0", 1, 16), ("hidden.1", 2, 16), ("hidden.2", 3, 16),
+            ("input", 0, channels * size * size),
+            ("hidden.0", 1, 16),
+            ("hidden.1", 2, 16),
+            ("hidden.2", 3, 16),
             ("softmax", 4, 10),
         ]
         assert embeddings.read_manifest(out) == layers

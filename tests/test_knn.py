@@ -53,18 +53,23 @@ def test_one_dimensional_drift_gives_hand_derived_depths():
     """Support: class 0 at 0..9, class 1 at 100..109 in every layer. Three held-out points drift across layers."""
     support = np.concatenate([np.arange(10.0), np.arange(100.0, 110.0)])
     support_labels = np.repeat([0, 1], 10)
-    paths = np.array([
-        [5, 5, 5, 5],  # stays in class 0
-        [5, 5, 104, 105],  # moves to class 1 at layer 2
-        [104, 5, 104, 105],  # class 1, then 0, then 1 from layer 2 on
-    ])
+    paths = np.array(
+        [
+            [5, 5, 5, 5],  # stays in class 0
+            [5, 5, 104, 105],  # moves to class 1 at layer 2
+            [104, 5, 104, 105],  # class 1, then 0, then 1 from layer 2 on
+        ]
+    )
     labels = np.concatenate([support_labels, [0, 0, 0]])
     in_train = np.arange(23) < 20
     settings = ProbeSettings(k=3, backend="exact")
-    knn_pred = np.stack([
-        probe(np.concatenate([support, paths[:, layer]])[:, None], in_train, labels, 2, settings)[1]
-        for layer in range(4)
-    ], axis=1)
+    knn_pred = np.stack(
+        [
+            probe(np.concatenate([support, paths[:, layer]])[:, None], in_train, labels, 2, settings)[1]
+            for layer in range(4)
+        ],
+        axis=1,
+    )
     np.testing.assert_array_equal(knn_pred[20:], [[0, 0, 0, 0], [0, 0, 1, 1], [1, 0, 1, 1]])
     network = np.array([0, 1, 1])
     np.testing.assert_array_equal(prediction_depth(knn_pred[20:], network), [0, 2, 2])

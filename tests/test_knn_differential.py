@@ -10,9 +10,8 @@ from pdepth.data.registry import FMNIST
 from pdepth.depth import prediction_depth
 from pdepth.examples import Examples
 from pdepth.knn import ProbeSettings, probe
-from pdepth.models import build
 from pdepth.splits import train_mask
-from pdepth.training import TrainConfig, init_seed, train
+from pdepth.training import TrainConfig, fit
 
 CPU = torch.device("cpu")
 
@@ -21,11 +20,9 @@ CPU = torch.device("cpu")
 def real_embeddings(fmnist_prepared, tmp_path_factory):
     examples = Examples.load(fmnist_prepared, {"train": 4000, "test": 1000, "seed": 0})
     in_train = train_mask(examples.orig_split, 0.1, seed=0)
-    torch.manual_seed(init_seed(0))
-    model = build("mlp", examples.shape, {"hidden_layers": 4, "width": 256})
     normalize = Normalizer(FMNIST.mean, FMNIST.std, CPU)
-    result = train(model, examples.image_tensor(CPU), examples.label_tensor(CPU), in_train, examples.orig_split,
-                   normalize, TrainConfig(epochs=3), seed=0, progress=False)
+    options = {"hidden_layers": 4, "width": 256}
+    model, result = fit("mlp", options, examples, in_train, normalize, TrainConfig(epochs=3), seed=0, progress=False)
     out = tmp_path_factory.mktemp("embeddings")
     layers = embeddings.extract(model, examples.image_tensor(CPU), normalize, out, progress=False)
     return examples, in_train, result.logits.argmax(1), [embeddings.load_layer(out, layer) for layer in layers]

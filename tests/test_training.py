@@ -8,9 +8,8 @@ from pdepth.augment import Normalizer, augment
 from pdepth.data.registry import FMNIST
 from pdepth.errors import TrainingDiverged
 from pdepth.examples import Examples
-from pdepth.models import build
 from pdepth.splits import train_mask
-from pdepth.training import TrainConfig, init_seed, lr_factor, train
+from pdepth.training import TrainConfig, fit, lr_factor
 
 CPU = torch.device("cpu")
 
@@ -18,10 +17,9 @@ CPU = torch.device("cpu")
 def short_run(examples: Examples, config: TrainConfig, seed: int = 0):
     torch.set_num_threads(2)
     in_train = train_mask(examples.orig_split, 0.1, seed)
-    torch.manual_seed(init_seed(seed))
-    model = build("mlp", examples.shape, {"hidden_layers": 7, "width": 256})
-    result = train(model, examples.image_tensor(CPU), examples.label_tensor(CPU), in_train, examples.orig_split,
-                   Normalizer(FMNIST.mean, FMNIST.std, CPU), config, seed, progress=False)
+    normalize = Normalizer(FMNIST.mean, FMNIST.std, CPU)
+    options = {"hidden_layers": 7, "width": 256}
+    model, result = fit("mlp", options, examples, in_train, normalize, config, seed, progress=False)
     return model, result
 
 

@@ -70,8 +70,10 @@ def test_cube_layout_and_values(smoke_run):
 
 
 def test_figures_decode_and_are_not_blank(smoke_run):
-    for path in (smoke_run / "results/figures/pd_distribution_mlp.png",
-                 smoke_run / "results/fmnist/mlp/figures/knn_accuracy.png"):
+    for path in (
+        smoke_run / "results/figures/pd_distribution_mlp.png",
+        smoke_run / "results/fmnist/mlp/figures/knn_accuracy.png",
+    ):
         pixels = image.imread(path)
         assert pixels.shape[0] > 300 and pixels.shape[1] > 300
         assert pixels[..., :3].std() > 0.05

@@ -36,45 +36,85 @@ def build(
     """Assemble the cube; prediction depth is computed here from ``knn_pred`` and ``pred``."""
     pd = prediction_depth(knn_pred, pred)
     knn_votes = np.take_along_axis(votes, knn_pred[..., None].astype(np.int64), axis=-1)[..., 0]
-    true_votes = np.take_along_axis(votes, np.broadcast_to(labels[:, None, None, None], votes.shape[:3] + (1,)),
-                                    axis=-1)[..., 0]
+    true_votes = np.take_along_axis(
+        votes, np.broadcast_to(labels[:, None, None, None], votes.shape[:3] + (1,)), axis=-1
+    )[..., 0]
     n_layers = len(layer_names)
     undefined = float((pd == UNDEFINED).mean())
     cube = xr.Dataset(
         data_vars={
-            "in_train": (("example", "seed"), in_train.astype(bool), {
-                "long_name": "example is in this seed's training split"}),
-            "pred": (("example", "seed"), pred.astype(np.int8), {
-                "long_name": "class predicted by the trained network (argmax of its logits)"}),
-            "knn_pred": (("example", "seed", "layer"), knn_pred.astype(np.int8), {
-                "long_name": f"class predicted by the k-NN probe (k={k}) on this seed's training split",
-                "tie_break": "among the classes with most votes, the class of the nearest neighbour among them"}),
-            "knn_conf": (("example", "seed", "layer"), knn_votes.astype(np.float32) / k, {
-                "long_name": "fraction of the k votes for the probe's class", "units": "1"}),
-            "knn_true_conf": (("example", "seed", "layer"), true_votes.astype(np.float32) / k, {
-                "long_name": "fraction of the k votes for the ground-truth class", "units": "1"}),
-            "pd": (("example", "seed"), np.where(pd == UNDEFINED, np.nan, pd).astype(np.float32), {
-                "long_name": "prediction depth",
-                "comment": "smallest layer l such that the k-NN probes at every layer >= l agree with pred; "
-                "0 when all agree; missing (NaN) when even the last probe disagrees with the network",
-                "undefined_fraction": undefined}),
+            "in_train": (
+                ("example", "seed"),
+                in_train.astype(bool),
+                {"long_name": "example is in this seed's training split"},
+            ),
+            "pred": (
+                ("example", "seed"),
+                pred.astype(np.int8),
+                {"long_name": "class predicted by the trained network (argmax of its logits)"},
+            ),
+            "knn_pred": (
+                ("example", "seed", "layer"),
+                knn_pred.astype(np.int8),
+                {
+                    "long_name": f"class predicted by the k-NN probe (k={k}) on this seed's training split",
+                    "tie_break": "among the classes with most votes, the class of the nearest neighbour among them",
+                },
+            ),
+            "knn_conf": (
+                ("example", "seed", "layer"),
+                knn_votes.astype(np.float32) / k,
+                {"long_name": "fraction of the k votes for the probe's class", "units": "1"},
+            ),
+            "knn_true_conf": (
+                ("example", "seed", "layer"),
+                true_votes.astype(np.float32) / k,
+                {"long_name": "fraction of the k votes for the ground-truth class", "units": "1"},
+            ),
+            "pd": (
+                ("example", "seed"),
+                np.where(pd == UNDEFINED, np.nan, pd).astype(np.float32),
+                {
+                    "long_name": "prediction depth",
+                    "comment": "smallest layer l such that the k-NN probes at every layer >= l agree with pred; "
+                    "0 when all agree; missing (NaN) when even the last probe disagrees with the network",
+                    "undefined_fraction": undefined,
+                },
+            ),
         },
         coords={
-            "example": ("example", example_index.astype(np.int32), {
-                "long_name": "index of the example in the prepared dataset (original train set, then test set)"}),
-            "label": ("example", labels.astype(np.int8), {
-                "long_name": "ground-truth class", "flag_values": np.arange(len(classes), dtype=np.int8),
-                "flag_meanings": " ".join(c.replace(" ", "_").replace("/", "_") for c in classes)}),
-            "orig_split": ("example", orig_split.astype(np.int8), {
-                "long_name": "split of the original dataset", "flag_values": np.arange(2, dtype=np.int8),
-                "flag_meanings": " ".join(SPLIT_NAMES)}),
-            "orig_index": ("example", orig_index.astype(np.int32), {
-                "long_name": "index within the original split"}),
+            "example": (
+                "example",
+                example_index.astype(np.int32),
+                {"long_name": "index of the example in the prepared dataset (original train set, then test set)"},
+            ),
+            "label": (
+                "example",
+                labels.astype(np.int8),
+                {
+                    "long_name": "ground-truth class",
+                    "flag_values": np.arange(len(classes), dtype=np.int8),
+                    "flag_meanings": " ".join(c.replace(" ", "_").replace("/", "_") for c in classes),
+                },
+            ),
+            "orig_split": (
+                "example",
+                orig_split.astype(np.int8),
+                {
+                    "long_name": "split of the original dataset",
+                    "flag_values": np.arange(2, dtype=np.int8),
+                    "flag_meanings": " ".join(SPLIT_NAMES),
+                },
+            ),
+            "orig_index": ("example", orig_index.astype(np.int32), {"long_name": "index within the original split"}),
             "seed": ("seed", np.asarray(seeds, dtype=np.int32), {"long_name": "training seed"}),
             "layer": ("layer", np.arange(n_layers, dtype=np.int8), {"long_name": "probe index"}),
             "layer_name": ("layer", np.asarray(layer_names, dtype=str), {"long_name": "probe placement"}),
-            "depth": ("layer", np.arange(n_layers, dtype=np.int8), {
-                "long_name": "depth of the probe (0 = input, L = softmax)"}),
+            "depth": (
+                "layer",
+                np.arange(n_layers, dtype=np.int8),
+                {"long_name": "depth of the probe (0 = input, L = softmax)"},
+            ),
         },
         attrs={
             "title": "prediction depth cube",
@@ -115,8 +155,9 @@ def versions() -> dict:
 
 def git_commit(directory: Path) -> str:
     try:
-        result = subprocess.run(["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10)
+        result = subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return result.stdout.strip() if result.returncode == 0 else "unknown"

@@ -115,6 +115,19 @@ def training_and_query_neighbours(
     return drop_self(graph, np.arange(len(support))), outside
 
 
+def classify(
+    inside: Neighbours, outside: Neighbours, in_train: np.ndarray, labels: np.ndarray, num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Votes (N, C) uint8 and k-NN class (N,) of every example from its neighbours' training labels."""
+    train_labels = labels[in_train]
+    votes = np.zeros((len(labels), num_classes), dtype=np.uint8)
+    pred = np.zeros(len(labels), dtype=np.int16)
+    for mask, neighbours in ((in_train, inside), (~in_train, outside)):
+        neighbour_labels = np.where(neighbours.indices >= 0, train_labels[neighbours.indices.clip(0)], -1)
+        votes[mask], pred[mask] = vote(neighbour_labels, num_classes)
+    return votes, pred
+
+
 def probe(
     embedding: np.ndarray, in_train: np.ndarray, labels: np.ndarray, num_classes: int, settings: ProbeSettings
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -122,11 +135,5 @@ def probe(
 
     Returns (votes (N, C) uint8 counts, knn_pred (N,)).
     """
-    train_labels = labels[in_train]
     inside, outside = training_and_query_neighbours(embedding, in_train, settings)
-    votes = np.zeros((len(labels), num_classes), dtype=np.uint8)
-    pred = np.zeros(len(labels), dtype=np.int16)
-    for mask, neighbours in ((in_train, inside), (~in_train, outside)):
-        neighbour_labels = np.where(neighbours.indices >= 0, train_labels[neighbours.indices.clip(0)], -1)
-        votes[mask], pred[mask] = vote(neighbour_labels, num_classes)
-    return votes, pred
+    return classify(inside, outside, in_train, labels, num_classes)

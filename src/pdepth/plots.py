@@ -25,8 +25,10 @@ def groups(cube: xr.Dataset) -> dict[str, xr.DataArray]:
 
 
 def describe(cube: xr.Dataset) -> str:
-    return (f"{cube.attrs['dataset']} / {cube.attrs['architecture']}: {cube.sizes['seed']} seeds, "
-            f"{cube.sizes['example']:,} examples, k={cube.attrs['k']} ({cube.attrs['probe_backend']})")
+    return (
+        f"{cube.attrs['dataset']} / {cube.attrs['architecture']}: {cube.sizes['seed']} seeds, "
+        f"{cube.sizes['example']:,} examples, k={cube.attrs['k']} ({cube.attrs['probe_backend']})"
+    )
 
 
 def layer_labels(cube: xr.Dataset) -> list[str]:
@@ -50,8 +52,12 @@ def pd_distribution(cubes: dict[str, xr.Dataset], png: Path, pdf: Path) -> None:
         n_train = int(cube.in_train.sum())
         depths = cube.depth.values
         probability = np.bincount(defined.astype(int), minlength=len(depths)) / n_train
-        ax.plot(depths, probability, marker="o",
-                label=f"{dataset} (mean {defined.mean():.2f}; undefined {1 - len(defined) / n_train:.1%})")
+        ax.plot(
+            depths,
+            probability,
+            marker="o",
+            label=f"{dataset} (mean {defined.mean():.2f}; undefined {1 - len(defined) / n_train:.1%})",
+        )
     last = next(iter(cubes.values()))
     ax.set_xticks(last.depth.values, layer_labels(last), rotation=45, ha="right")
     ax.set_xlabel("prediction depth (layer of the probe)")
@@ -77,8 +83,13 @@ def inference_learning_curve(cube: xr.Dataset, png: Path, pdf: Path) -> None:
         colour = GROUP_COLOURS[name]
         ax.plot(cube.depth, mean, marker="o", color=colour, label=f"k-NN probe, {name}")
         ax.fill_between(cube.depth, low, high, color=colour, alpha=0.2)
-        ax.axhline(float(network_correct.where(mask).mean()), color=colour, linestyle="--", linewidth=1,
-                   label=f"network, {name}")
+        ax.axhline(
+            float(network_correct.where(mask).mean()),
+            color=colour,
+            linestyle="--",
+            linewidth=1,
+            label=f"network, {name}",
+        )
     ax.set_xticks(cube.depth.values, layer_labels(cube), rotation=45, ha="right")
     ax.set_xlabel("layer of the probe")
     ax.set_ylabel("accuracy (ground-truth label)")

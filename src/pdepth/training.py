@@ -13,6 +13,8 @@ from tqdm import tqdm
 from pdepth.augment import Normalizer, augment
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.errors import ConfigError, TrainingDiverged
+from pdepth.examples import Examples
+from pdepth.models import ProbedModel, build
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +117,16 @@ def train(
     steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     warmup_steps = int(round(config.warmup_epochs * steps_per_epoch))
-    snapshot_at = {round(steps_per_epoch * (e + i / config.snapshots_per_epoch))
-                   for e in range(config.epochs) for i in range(1, config.snapshots_per_epoch + 1)}
+    snapshot_at = {
+        round(steps_per_epoch * (e + i / config.snapshots_per_epoch))
+        for e in range(config.epochs)
+        for i in range(1, config.snapshots_per_epoch + 1)
+    }
     optimizer = torch.optim.SGD(
-        model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
+        model.parameters(),
+        lr=config.lr,
+        momentum=config.momentum,
+        nesterov=config.nesterov,
         weight_decay=config.weight_decay,
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -168,13 +176,21 @@ def train(
                 preds = snapshot(step)
         bar.set_postfix(loss=f"{loss_sum.item() / len(order):.4f}")
         row = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0], "loss": loss_sum.item() / len(order)}
-        row |= {f"{name}_acc": float((preds[mask] == labels_np[mask]).mean()) if mask.any() else float("nan")
-                for name, mask in groups.items()}
+        row |= {
+            f"{name}_acc": float((preds[mask] == labels_np[mask]).mean()) if mask.any() else float("nan")
+            for name, mask in groups.items()
+        }
         row["seconds"] = time.perf_counter() - started
         history.append(row)
         log.info(
             "epoch %d/%d  loss %.4f  train %.4f  holdout %.4f  test %.4f  lr %.4g  %.1f s",
-            epoch, config.epochs, row["loss"], row["train_acc"], row["holdout_acc"], row["test_acc"], row["lr"],
+            epoch,
+            config.epochs,
+            row["loss"],
+            row["train_acc"],
+            row["holdout_acc"],
+            row["test_acc"],
+            row["lr"],
             row["seconds"],
         )
     bar.close()
@@ -184,3 +200,31 @@ def train(
         snapshot_steps=np.array(snapshot_steps, dtype=np.int64),
         history=history,
     )
+
+
+def fit(
+    arch: str,
+    model_options: dict,
+    examples: Examples,
+    in_train: np.ndarray,
+    normalize: Normalizer,
+    config: TrainConfig,
+    seed: int,
+    progress: bool = True,
+) -> tuple[ProbedModel, TrainResult]:
+    """Build ``arch`` with the seed's initial weights on the normaliser's device and train it where ``in_train``."""
+    device = normalize.mean.device
+    torch.manual_seed(init_seed(seed))
+    model = build(arch, examples.shape, model_options).to(device)
+    result = train(
+        model,
+        examples.image_tensor(device),
+        examples.label_tensor(device),
+        in_train,
+        examples.orig_split,
+        normalize,
+        config,
+        seed,
+        progress=progress,
+    )
+    return model, result

@@ -59,4 +59,3 @@ def _stream(url: str, path: Path, timeout_s: float) -> None:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
                 bar.update(len(chunk))
-

@@ -16,8 +16,16 @@ from pdepth.study import Study
 log = logging.getLogger(__name__)
 
 
-def run(study: Study, dataset: str, arch: str, prepared: Path, run_files: list[Path], probe_files: list[Path],
-        output: Path, workflow_dir: Path | None = None):
+def run(
+    study: Study,
+    dataset: str,
+    arch: str,
+    prepared: Path,
+    run_files: list[Path],
+    probe_files: list[Path],
+    output: Path,
+    workflow_dir: Path | None = None,
+):
     examples = Examples.load(prepared, study.subset())
     runs = [RunOutputs.load(path) for path in run_files]
     probes = [ProbeResults.load(path) for path in probe_files]
@@ -50,8 +58,16 @@ def run(study: Study, dataset: str, arch: str, prepared: Path, run_files: list[P
     )
     cube.write(data, output)
     pd = data["pd"]
-    log.info("%s/%s: cube %s, %d examples x %d seeds x %d layers; mean pd (train) %.3f, (held out) %.3f; "
-             "undefined %.4f", dataset, arch, output, data.sizes["example"], data.sizes["seed"], data.sizes["layer"],
-             float(pd.where(data.in_train).mean()), float(pd.where(~data.in_train).mean()),
-             pd.attrs["undefined_fraction"])
+    log.info(
+        "%s/%s: cube %s, %d examples x %d seeds x %d layers; mean pd (train) %.3f, (held out) %.3f; undefined %.4f",
+        dataset,
+        arch,
+        output,
+        data.sizes["example"],
+        data.sizes["seed"],
+        data.sizes["layer"],
+        float(pd.where(data.in_train).mean()),
+        float(pd.where(~data.in_train).mean()),
+        pd.attrs["undefined_fraction"],
+    )
     return data

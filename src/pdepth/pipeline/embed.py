@@ -15,8 +15,16 @@ from pdepth.study import Study
 log = logging.getLogger(__name__)
 
 
-def run(study: Study, dataset: str, arch: str, prepared: Path, weights: Path, out_dir: Path, threads: int,
-        progress: bool = True) -> list[embeddings.Layer]:
+def run(
+    study: Study,
+    dataset: str,
+    arch: str,
+    prepared: Path,
+    weights: Path,
+    out_dir: Path,
+    threads: int,
+    progress: bool = True,
+) -> list[embeddings.Layer]:
     configure_torch(threads)
     device = pick_device(study.config["device"])
     examples = Examples.load(prepared, study.subset())
@@ -24,8 +32,12 @@ def run(study: Study, dataset: str, arch: str, prepared: Path, weights: Path, ou
     model = build(saved["arch"], examples.shape, saved["options"]).to(device)
     model.load_state_dict(saved["state_dict"])
     layers = embeddings.extract(
-        model, examples.image_tensor(device), Normalizer(*study.normalisation(dataset), device=device), out_dir,
-        batch_size=study.training(arch).eval_batch_size, dtype=study.config["probe"]["embedding_dtype"],
+        model,
+        examples.image_tensor(device),
+        Normalizer(*study.normalisation(dataset), device=device),
+        out_dir,
+        batch_size=study.training(arch).eval_batch_size,
+        dtype=study.config["probe"]["embedding_dtype"],
         progress=progress,
     )
     for layer in layers:

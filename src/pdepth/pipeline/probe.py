@@ -42,13 +42,20 @@ class ProbeResults:
 def settings_for(study: Study, threads: int) -> knn.ProbeSettings:
     probe = study.config["probe"]
     return knn.ProbeSettings(
-        k=probe["k"], backend=probe["backend"], random_state=probe["random_state"], n_trees=probe["n_trees"],
-        n_iters=probe["n_iters"], query_epsilon=probe["query_epsilon"], exact_chunk=probe["exact_chunk"],
+        k=probe["k"],
+        backend=probe["backend"],
+        random_state=probe["random_state"],
+        n_trees=probe["n_trees"],
+        n_iters=probe["n_iters"],
+        query_epsilon=probe["query_epsilon"],
+        exact_chunk=probe["exact_chunk"],
         n_jobs=max(1, min(threads, usable_cpus())),
     )
 
 
-def run(study: Study, prepared: Path, run_outputs: Path, embedding_dir: Path, output: Path, threads: int) -> ProbeResults:
+def run(
+    study: Study, prepared: Path, run_outputs: Path, embedding_dir: Path, output: Path, threads: int
+) -> ProbeResults:
     examples = Examples.load(prepared, study.subset())
     outputs = RunOutputs.load(run_outputs)
     settings = settings_for(study, threads)
@@ -63,11 +70,20 @@ def run(study: Study, prepared: Path, run_outputs: Path, embedding_dir: Path, ou
             embedding, outputs.in_train, examples.labels, num_classes, settings
         )
         accuracy = (knn_pred[:, layer.depth] == examples.labels).mean()
-        log.info("layer %2d %-12s dim %6d  k-NN accuracy %.4f  %.1f s", layer.depth, layer.name, layer.dim,
-                 accuracy, time.perf_counter() - started)
+        log.info(
+            "layer %2d %-12s dim %6d  k-NN accuracy %.4f  %.1f s",
+            layer.depth,
+            layer.name,
+            layer.dim,
+            accuracy,
+            time.perf_counter() - started,
+        )
     results = ProbeResults(
-        knn_pred=knn_pred, votes=votes, layer_names=np.array([layer.name for layer in layers]),
-        layer_dims=np.array([layer.dim for layer in layers]), settings=json.dumps(asdict(settings)),
+        knn_pred=knn_pred,
+        votes=votes,
+        layer_names=np.array([layer.name for layer in layers]),
+        layer_dims=np.array([layer.dim for layer in layers]),
+        settings=json.dumps(asdict(settings)),
     )
     results.save(output)
     return results

@@ -9,41 +9,51 @@ import torch
 from pdepth.augment import Normalizer
 from pdepth.device import configure_torch, pick_device
 from pdepth.examples import Examples
-from pdepth.models import build
 from pdepth.runs import RunOutputs
 from pdepth.splits import train_mask
 from pdepth.study import Study
-from pdepth.training import init_seed, train
+from pdepth.training import fit
 
 log = logging.getLogger(__name__)
 
 
-def build_model(study: Study, arch: str, examples: Examples, seed: int):
-    """The architecture with its seeded initial weights."""
-    torch.manual_seed(init_seed(seed))
-    return build(arch, examples.shape, study.model_options(arch))
-
-
 def run(
-    study: Study, dataset: str, arch: str, seed: int, prepared: Path,
-    weights: Path, outputs: Path, history: Path, threads: int, progress: bool = True,
+    study: Study,
+    dataset: str,
+    arch: str,
+    seed: int,
+    prepared: Path,
+    weights: Path,
+    outputs: Path,
+    history: Path,
+    threads: int,
+    progress: bool = True,
 ) -> RunOutputs:
     configure_torch(threads)
     device = pick_device(study.config["device"])
     examples = Examples.load(prepared, study.subset())
     in_train = train_mask(examples.orig_split, study.holdout_fraction, seed)
     config = study.training(arch)
-    log.info("%s/%s seed %d on %s (%d threads): %d examples, %d in training; %s", dataset, arch, seed, device,
-             torch.get_num_threads(), len(examples), in_train.sum(), config)
-    model = build_model(study, arch, examples, seed).to(device)
-    result = train(
-        model, examples.image_tensor(device), examples.label_tensor(device), in_train, examples.orig_split,
-        Normalizer(*study.normalisation(dataset), device=device), config, seed, progress=progress,
+    log.info(
+        "%s/%s seed %d on %s (%d threads): %d examples, %d in training; %s",
+        dataset,
+        arch,
+        seed,
+        device,
+        torch.get_num_threads(),
+        len(examples),
+        in_train.sum(),
+        config,
     )
+    normalize = Normalizer(*study.normalisation(dataset), device=device)
+    model, result = fit(arch, study.model_options(arch), examples, in_train, normalize, config, seed, progress)
     torch.save({"arch": arch, "options": study.model_options(arch), "state_dict": model.state_dict()}, weights)
     run_outputs = RunOutputs(
-        example_index=examples.index, in_train=in_train, logits=result.logits,
-        snapshot_preds=result.snapshot_preds, snapshot_steps=result.snapshot_steps,
+        example_index=examples.index,
+        in_train=in_train,
+        logits=result.logits,
+        snapshot_preds=result.snapshot_preds,
+        snapshot_steps=result.snapshot_steps,
     )
     run_outputs.save(outputs)
     with open(history, "w", newline="") as f:
