@@ -88,3 +88,11 @@ def test_training_points_exclude_themselves(backend):
     votes, pred = probe(embedding, in_train, labels, 3, settings)
     np.testing.assert_array_equal(pred, labels)
     np.testing.assert_array_equal(votes.max(1), np.full(120, 5))
+
+
+def test_no_queries_outside_the_training_split():
+    embedding = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [12.0]])
+    votes, pred = probe(
+        embedding, np.ones(6, bool), np.array([0, 0, 0, 1, 1, 1]), 2, ProbeSettings(k=2, backend="exact")
+    )
+    np.testing.assert_array_equal(pred, [0, 0, 0, 1, 1, 1])

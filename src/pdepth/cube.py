@@ -30,6 +30,8 @@ def build(
     knn_pred: np.ndarray,  # (N, S, L+1)
     votes: np.ndarray,  # (N, S, L+1, C) counts out of k
     layer_names: list[str],
+    layer_dims: list[int],
+    layer_reductions: list[str],
     k: int,
     attrs: dict,
 ) -> xr.Dataset:
@@ -110,6 +112,16 @@ def build(
             "seed": ("seed", np.asarray(seeds, dtype=np.int32), {"long_name": "training seed"}),
             "layer": ("layer", np.arange(n_layers, dtype=np.int8), {"long_name": "probe index"}),
             "layer_name": ("layer", np.asarray(layer_names, dtype=str), {"long_name": "probe placement"}),
+            "layer_dim": (
+                "layer",
+                np.asarray(layer_dims, dtype=np.int32),
+                {"long_name": "dimension of the embedding the probe searches"},
+            ),
+            "layer_reduction": (
+                "layer",
+                np.asarray(layer_reductions, dtype=str),
+                {"long_name": "reduction applied to the activation before probing (pdepth.reduction)"},
+            ),
             "depth": (
                 "layer",
                 np.arange(n_layers, dtype=np.int8),

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from pdepth.augment import Normalizer
 from pdepth.models import INPUT, SOFTMAX, ProbedModel
+from pdepth.reduction import Reducer
 
 MANIFEST = "layers.json"
 
@@ -22,6 +23,8 @@ class Layer:
     depth: int
     dim: int
     file: str
+    shape: tuple[int, ...] = ()  # the activation's shape per example, before any reduction
+    reduction: str = "none"
 
 
 @torch.no_grad()
@@ -32,13 +35,16 @@ def extract(
     out_dir: Path,
     batch_size: int = 1024,
     dtype: str = "float32",
+    reducer: Reducer | None = None,
     progress: bool = True,
 ) -> list[Layer]:
     """Run ``model`` in eval mode over ``images`` (uint8 NCHW) and write each probe's flattened output to ``out_dir``.
 
     Probe activations come from forward hooks on the named submodules, so the model's own forward pass is the only one.
-    The model's state (weights, batch-norm statistics, train/eval mode) is left as it was.
+    The model's state (weights, batch-norm statistics, train/eval mode) is left as it was. ``reducer`` bounds the
+    width of each probe before it is written (see pdepth.reduction).
     """
+    reducer = reducer or Reducer(max_dim=None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = model.probe_names()
@@ -51,13 +57,15 @@ def extract(
     was_training = model.training
     model.eval()
     arrays: dict[str, np.ndarray] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
     try:
         for start in tqdm(range(0, len(images), batch_size), disable=not progress, desc="embed", unit="batch"):
             x = normalize(images[start : start + batch_size])
             captured[INPUT] = x
             captured[SOFTMAX] = torch.softmax(model(x), dim=1)
             for name in names:
-                batch = captured[name].flatten(1).float().cpu().numpy()
+                shapes[name] = tuple(captured[name].shape[1:])
+                batch = reducer(name, captured[name]).cpu().numpy()
                 if name not in arrays:
                     arrays[name] = np.lib.format.open_memmap(
                         out_dir / _file_name(names, name), mode="w+", dtype=dtype, shape=(len(images), batch.shape[1])
@@ -67,7 +75,10 @@ def extract(
         for hook in hooks:
             hook.remove()
         model.train(was_training)
-    layers = [Layer(name, depth, arrays[name].shape[1], _file_name(names, name)) for depth, name in enumerate(names)]
+    layers = [
+        Layer(name, depth, arrays[name].shape[1], _file_name(names, name), shapes[name], reducer.descriptions[name])
+        for depth, name in enumerate(names)
+    ]
     for array in arrays.values():
         array.flush()
     (out_dir / MANIFEST).write_text(json.dumps([asdict(layer) for layer in layers], indent=1))
@@ -79,7 +90,8 @@ def _file_name(names: list[str], name: str) -> str:
 
 
 def read_manifest(out_dir: Path) -> list[Layer]:
-    return [Layer(**entry) for entry in json.loads((Path(out_dir) / MANIFEST).read_text())]
+    entries = json.loads((Path(out_dir) / MANIFEST).read_text())
+    return [Layer(**{**entry, "shape": tuple(entry["shape"])}) for entry in entries]
 
 
 def load_layer(out_dir: Path, layer: Layer) -> np.ndarray:

@@ -28,7 +28,7 @@ def exact_neighbours(
     """Brute-force Euclidean k-NN in torch, ``chunk`` queries at a time so memory stays at chunk x len(support)."""
     s = torch.as_tensor(np.asarray(support), dtype=torch.float32, device=device)
     s_sq = (s * s).sum(1)
-    indices, distances = [], []
+    indices, distances = [np.empty((0, k), np.int64)], [np.empty((0, k), np.float32)]
     for start in range(0, len(queries), chunk):
         q = torch.as_tensor(np.asarray(queries[start : start + chunk]), dtype=torch.float32, device=device)
         d2 = (q * q).sum(1, keepdim=True) - 2 * q @ s.T + s_sq
@@ -109,7 +109,11 @@ def training_and_query_neighbours(
         params = {key: value for key, value in settings.pynndescent_params().items() if value is not None}
         index = NNDescent(support, **params)
         graph = Neighbours(*(np.asarray(a) for a in index.neighbor_graph))  # built anyway: reuse it for the training
-        outside = Neighbours(*index.query(queries, k=k, epsilon=settings.query_epsilon))
+        outside = (
+            Neighbours(*index.query(queries, k=k, epsilon=settings.query_epsilon))
+            if len(queries)
+            else Neighbours(np.empty((0, k), np.int64), np.empty((0, k), np.float32))
+        )
     else:
         raise ValueError(f"unknown k-NN backend {settings.backend!r}")
     return drop_self(graph, np.arange(len(support))), outside
@@ -123,6 +127,8 @@ def classify(
     votes = np.zeros((len(labels), num_classes), dtype=np.uint8)
     pred = np.zeros(len(labels), dtype=np.int16)
     for mask, neighbours in ((in_train, inside), (~in_train, outside)):
+        if not mask.any():
+            continue
         neighbour_labels = np.where(neighbours.indices >= 0, train_labels[neighbours.indices.clip(0)], -1)
         votes[mask], pred[mask] = vote(neighbour_labels, num_classes)
     return votes, pred

@@ -45,11 +45,12 @@ def run(
         knn_pred=np.stack([p.knn_pred for p in probes], axis=1),
         votes=np.stack([p.votes for p in probes], axis=1),
         layer_names=[str(name) for name in probes[0].layer_names],
+        layer_dims=[int(d) for d in probes[0].layer_dims],
+        layer_reductions=[str(r) for r in probes[0].layer_reductions],
         k=settings["k"],
         attrs={
             "dataset": dataset,
             "architecture": arch,
-            "layer_dims": ", ".join(str(d) for d in probes[0].layer_dims),
             "probe_backend": settings["backend"],
             "probe_settings": json.dumps(settings),
             "config": yaml.safe_dump(study.config, sort_keys=True),

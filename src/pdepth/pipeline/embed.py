@@ -10,6 +10,7 @@ from pdepth.augment import Normalizer
 from pdepth.device import configure_torch, pick_device
 from pdepth.examples import Examples
 from pdepth.models import build
+from pdepth.reduction import Reducer
 from pdepth.study import Study
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,16 @@ def run(
         out_dir,
         batch_size=study.training(arch).eval_batch_size,
         dtype=study.config["probe"]["embedding_dtype"],
+        reducer=Reducer(study.config["probe"]["max_dim"], study.config["probe"]["reduction_seed"]),
         progress=progress,
     )
     for layer in layers:
-        log.info("probe %2d %-12s dim %6d", layer.depth, layer.name, layer.dim)
+        log.info(
+            "probe %2d %-12s %-16s -> dim %6d (%s)",
+            layer.depth,
+            layer.name,
+            "x".join(map(str, layer.shape)),
+            layer.dim,
+            layer.reduction,
+        )
     return layers

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from pdepth import embeddings, knn
-from pdepth.device import usable_cpus
+from pdepth.device import pick_device, usable_cpus
 from pdepth.examples import Examples
 from pdepth.runs import RunOutputs
 from pdepth.study import Study
@@ -26,6 +26,7 @@ class ProbeResults:
     votes: np.ndarray  # (N, L+1, C) uint8
     layer_names: np.ndarray
     layer_dims: np.ndarray
+    layer_reductions: np.ndarray
     settings: str  # JSON of the probe settings, pynndescent's parameters included
 
     def save(self, path: Path) -> None:
@@ -50,6 +51,7 @@ def settings_for(study: Study, threads: int) -> knn.ProbeSettings:
         query_epsilon=probe["query_epsilon"],
         exact_chunk=probe["exact_chunk"],
         n_jobs=max(1, min(threads, usable_cpus())),
+        device=str(pick_device(study.config["device"])),
     )
 
 
@@ -83,6 +85,7 @@ def run(
         votes=votes,
         layer_names=np.array([layer.name for layer in layers]),
         layer_dims=np.array([layer.dim for layer in layers]),
+        layer_reductions=np.array([layer.reduction for layer in layers]),
         settings=json.dumps(asdict(settings)),
     )
     results.save(output)

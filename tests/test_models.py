@@ -1,0 +1,87 @@
+"""ResNet18 and VGG16: shapes, probe placement and order, 1- and 3-channel inputs, width multipliers."""
+
+import pytest
+import torch
+
+from pdepth import embeddings
+from pdepth.augment import Normalizer
+from pdepth.models import InputShape, build
+
+RESNET_PROBES = ["input", "stem", *(f"layer{s}.{b}" for s in range(1, 5) for b in range(2)), "pool", "softmax"]
+
+
+def probe_dims(arch, channels, size, width, out):
+    """Embedding dimension of every probe, from a real extraction."""
+    torch.manual_seed(0)
+    model = build(arch, InputShape(channels, size, size, 10), {"width": width})
+    images = torch.randint(0, 256, (3, channels, size, size), dtype=torch.uint8)
+    normalize = Normalizer((0.5,) * channels, (0.25,) * channels, torch.device("cpu"))
+    with torch.no_grad():
+        assert model(normalize(images)).shape == (3, 10)
+    return model, embeddings.extract(model, images, normalize, out, progress=False)
+
+
+@pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 32)])
+def test_resnet18_probes(channels, size, tmp_path):
+    model, layers = probe_dims("resnet18", channels, size, 0.125, tmp_path)
+    assert [layer.name for layer in layers] == RESNET_PROBES
+    assert [layer.depth for layer in layers] == list(range(12))
+    s2, s3, s4 = (size + 1) // 2, (size + 3) // 4, (size + 7) // 8  # stride-2 convolutions with padding 1
+    assert [layer.dim for layer in layers] == [
+        channels * size * size,
+        8 * size * size,
+        8 * size * size,
+        8 * size * size,
+        16 * s2 * s2,
+        16 * s2 * s2,
+        32 * s3 * s3,
+        32 * s3 * s3,
+        64 * s4 * s4,
+        64 * s4 * s4,
+        64,
+        10,
+    ]
+    blocks = sum(1 for m in model.modules() if type(m).__name__ == "BasicBlock")
+    assert blocks == 8
+
+
+@pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 32)])
+def test_vgg16_probes(channels, size, tmp_path):
+    model, layers = probe_dims("vgg16", channels, size, 0.125, tmp_path)
+    assert len(layers) == 15  # input, 13 convolutions, softmax: depth at most 14 as in the paper
+    assert layers[0].name == "input" and layers[-1].name == "softmax"
+    convs = [m for m in model.features.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 13
+    ceil = [-(-size // 2**i) for i in range(5)]  # max-pools with ceil_mode after each stage
+    sides = [ceil[0]] * 2 + [ceil[1]] * 2 + [ceil[2]] * 3 + [ceil[3]] * 3 + [ceil[4]] * 3
+    channels_per_conv = [8, 8, 16, 16, 32, 32, 32, 64, 64, 64, 64, 64, 64]
+    assert [layer.dim for layer in layers[1:-1]] == [c * s * s for c, s in zip(channels_per_conv, sides, strict=True)]
+    assert layers[-1].dim == 10
+
+
+def test_width_multiplier_scales_channels():
+    narrow = build("resnet18", InputShape(3, 32, 32, 10), {"width": 0.25})
+    full = build("resnet18", InputShape(3, 32, 32, 10), {"width": 1})
+    assert narrow.stem[0].out_channels == 16 and full.stem[0].out_channels == 64
+    assert full.head.in_features == 512
+    vgg = build("vgg16", InputShape(1, 28, 28, 100), {"width": 1, "batch_norm": False})
+    assert vgg.head[-1].in_features == 512 and vgg.head[-1].out_features == 100
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in vgg.modules())
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "vgg16"])
+def test_extraction_keeps_batch_norm_statistics(arch, tmp_path):
+    torch.manual_seed(0)
+    model = build(arch, InputShape(1, 28, 28, 10), {"width": 0.125})
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    images = torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8)
+    normalize = Normalizer((0.5,), (0.25,), torch.device("cpu"))
+    a = embeddings.extract(model, images, normalize, tmp_path / "a", progress=False)
+    b = embeddings.extract(model, images, normalize, tmp_path / "b", progress=False)
+    assert model.training
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    for layer in a:
+        assert (embeddings.load_layer(tmp_path / "a", layer) == embeddings.load_layer(tmp_path / "b", layer)).all()
+    assert [layer.dim for layer in a] == [layer.dim for layer in b]
