@@ -34,6 +34,7 @@ def main():
     parser.add_argument("--test", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--max-dims", type=int, nargs="+", default=[4096, 2048, 1024, 512])
+    parser.add_argument("--method", default="pool", choices=["pool", "project"])
     parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
     configure_torch(usable_cpus())
@@ -59,7 +60,12 @@ def main():
     for max_dim in [None, *args.max_dims]:
         out = args.workdir / f"reduction_{args.arch}_{max_dim}"
         layers = embeddings.extract(
-            model, examples.image_tensor(cpu), normalize, out, reducer=Reducer(max_dim), progress=False
+            model,
+            examples.image_tensor(cpu),
+            normalize,
+            out,
+            reducer=Reducer(max_dim, method=args.method),
+            progress=False,
         )
         started = time.perf_counter()
         probes = np.stack(

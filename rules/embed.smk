@@ -13,6 +13,11 @@ rule embed:
         f"{LOGS}/{{dataset}}/{{arch}}/embed_seed{{seed}}.log",
     benchmark:
         f"{LOGS}/benchmarks/{{dataset}}/{{arch}}/embed_seed{{seed}}.tsv"
+    params:
+        reduction={
+            key: config["probe"][key]
+            for key in ("max_dim", "reduction", "reduction_seed", "embedding_dtype")
+        },
     threads: config["threads"]["embed"]
     script:
         "../scripts/embed.py"

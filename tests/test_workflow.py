@@ -20,15 +20,19 @@ def smoke_run(tmp_path_factory, fmnist_dir):
     return workdir
 
 
-def test_every_output_exists(smoke_run):
-    results = smoke_run / "results/fmnist/mlp"
+@pytest.mark.parametrize("arch", ["mlp", "resnet18"])
+def test_every_output_exists(smoke_run, arch):
+    results = smoke_run / "results/fmnist" / arch
     for seed in (0, 1):
         for name in ("model.pt", "run.npz", "history.tsv", "probes.npz"):
             assert (results / f"seed{seed}" / name).stat().st_size > 0
         assert not (results / f"seed{seed}" / "embeddings").exists()  # temp(): removed after probing
         for stage in ("train", "embed", "probe"):
-            assert (smoke_run / f"logs/fmnist/mlp/{stage}_seed{seed}.log").stat().st_size > 0
-            assert (smoke_run / f"logs/benchmarks/fmnist/mlp/{stage}_seed{seed}.tsv").exists()
+            assert (smoke_run / f"logs/fmnist/{arch}/{stage}_seed{seed}.log").stat().st_size > 0
+            assert (smoke_run / f"logs/benchmarks/fmnist/{arch}/{stage}_seed{seed}.tsv").exists()
+    for figure in ("cube.nc", "figures/knn_accuracy.png", "figures/knn_accuracy.pdf"):
+        assert (results / figure).stat().st_size > 0
+    results = smoke_run / "results/fmnist/mlp"
     history = (results / "seed0/history.tsv").read_text().splitlines()
     assert history[0].split("\t")[:4] == ["epoch", "step", "lr", "loss"] and len(history) == 3
     assert "epoch 2/2" in (smoke_run / "logs/fmnist/mlp/train_seed0.log").read_text()
@@ -69,10 +73,27 @@ def test_cube_layout_and_values(smoke_run):
     assert size / (4000 * 2 * 5) <= 32
 
 
+def test_convolutional_cube_has_its_probes_and_reductions(smoke_run):
+    cube = xr.open_dataset(smoke_run / "results/fmnist/resnet18/cube.nc")
+    names = ["input", "stem", *(f"layer{s}.{b}" for s in range(1, 5) for b in range(2)), "pool", "softmax"]
+    assert list(cube.layer_name.values) == names
+    np.testing.assert_array_equal(cube.depth, np.arange(12))
+    # width 1/8 on 28x28: stem 8x28x28 = 6,272 and layer2 16x14x14 = 3,136 exceed max_dim 2,048: projected
+    assert list(cube.layer_dim.values) == [784, 2048, 2048, 2048, 2048, 2048, 1568, 1568, 1024, 1024, 64, 10]
+    assert cube.layer_reduction.values[1] == "Gaussian random projection 6272 -> 2048"
+    assert cube.layer_reduction.values[0] == "none"
+    assert dict(cube.sizes) == {"example": 4000, "seed": 2, "layer": 12}
+    recomputed = prediction_depth(cube.knn_pred.values, cube.pred.values).astype(float)
+    recomputed[recomputed < 0] = np.nan
+    np.testing.assert_array_equal(recomputed, cube.pd.values)
+
+
 def test_figures_decode_and_are_not_blank(smoke_run):
     for path in (
         smoke_run / "results/figures/pd_distribution_mlp.png",
+        smoke_run / "results/figures/pd_distribution_resnet18.png",
         smoke_run / "results/fmnist/mlp/figures/knn_accuracy.png",
+        smoke_run / "results/fmnist/resnet18/figures/knn_accuracy.png",
     ):
         pixels = image.imread(path)
         assert pixels.shape[0] > 300 and pixels.shape[1] > 300

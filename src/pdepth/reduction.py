@@ -1,9 +1,11 @@
 """Bounding the width of wide probes before the k-NN search, so that a probing job's memory stays bounded.
 
-A convolutional output (B, C, H, W) wider than ``max_dim`` is average-pooled to the largest s x s grid with
-C * s * s <= max_dim (keeping every channel and a coarse layout); what is still wider (a wide vector, or C > max_dim)
-is multiplied by a fixed Gaussian random projection to ``max_dim`` dimensions, seeded per probe (Johnson-Lindenstrauss:
-distances, hence neighbours, are approximately preserved).
+Two methods for an activation wider than ``max_dim``:
+
+- ``pool``: a convolutional output (B, C, H, W) is average-pooled to the largest s x s grid with C * s * s <= max_dim
+  (every channel kept, the layout coarsened); whatever is still too wide is then projected as below.
+- ``project``: the flattened activation is multiplied by a fixed Gaussian random projection to ``max_dim`` dimensions,
+  seeded per probe (Johnson-Lindenstrauss: distances, hence neighbours, are approximately preserved).
 """
 
 import math
@@ -14,9 +16,12 @@ import torch.nn.functional as F
 
 
 class Reducer:
-    def __init__(self, max_dim: int | None, seed: int = 0):
+    def __init__(self, max_dim: int | None, seed: int = 0, method: str = "pool"):
+        if method not in ("pool", "project"):
+            raise ValueError(f"reduction method must be pool or project, got {method!r}")
         self.max_dim = max_dim
         self.seed = seed
+        self.method = method
         self._projections: dict[str, torch.Tensor] = {}
         self.descriptions: dict[str, str] = {}
 
@@ -25,7 +30,8 @@ class Reducer:
         shape = tuple(activation.shape[1:])
         out = activation.float()
         steps = []
-        if self.max_dim is not None and math.prod(shape) > self.max_dim and out.dim() == 4:
+        too_wide = self.max_dim is not None and math.prod(shape) > self.max_dim
+        if too_wide and self.method == "pool" and out.dim() == 4:
             side = max(1, math.isqrt(self.max_dim // shape[0]))
             if side < min(shape[1:]):
                 out = F.adaptive_avg_pool2d(out, side)

@@ -29,6 +29,7 @@ def run(
     configure_torch(threads)
     device = pick_device(study.config["device"])
     examples = Examples.load(prepared, study.subset())
+    probe = study.config["probe"]
     saved = torch.load(weights, map_location=device, weights_only=True)
     model = build(saved["arch"], examples.shape, saved["options"]).to(device)
     model.load_state_dict(saved["state_dict"])
@@ -38,8 +39,8 @@ def run(
         Normalizer(*study.normalisation(dataset), device=device),
         out_dir,
         batch_size=study.training(arch).eval_batch_size,
-        dtype=study.config["probe"]["embedding_dtype"],
-        reducer=Reducer(study.config["probe"]["max_dim"], study.config["probe"]["reduction_seed"]),
+        dtype=probe["embedding_dtype"],
+        reducer=Reducer(probe["max_dim"], probe["reduction_seed"], probe["reduction"]),
         progress=progress,
     )
     for layer in layers:
