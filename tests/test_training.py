@@ -87,3 +87,17 @@ def test_augment_flip_and_crop_move_pixels_as_asked():
     for original, out in zip(images, cropped, strict=True):  # a shifted window of the zero-padded image
         padded = torch.nn.functional.pad(original, (1, 1, 1, 1))
         assert any(torch.equal(out, padded[:, dy : dy + 4, dx : dx + 4]) for dy in range(3) for dx in range(3))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["resnet18", "vgg16"])
+def test_narrow_convolutional_networks_beat_chance(small, arch):
+    """Width 1/8 on 2,250 real training examples, 3 epochs: far above the 10% of chance."""
+    torch.set_num_threads(2)
+    in_train = train_mask(small.orig_split, 0.1, 0)
+    normalize = Normalizer(FMNIST.mean, FMNIST.std, CPU)
+    config = TrainConfig(epochs=3, batch_size=64, channels_last=True)
+    _, result = fit(arch, {"width": 0.125}, small, in_train, normalize, config, seed=0, progress=False)
+    print(arch, result.history[-1])
+    assert result.history[-1]["holdout_acc"] > 0.6
+    assert result.history[-1]["test_acc"] > 0.6
