@@ -2,9 +2,8 @@
 
 import json
 import logging
-import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import numpy as np
 from pdepth import embeddings, knn
 from pdepth.device import pick_device, usable_cpus
 from pdepth.examples import Examples
+from pdepth.records import NpzRecord
 from pdepth.runs import RunOutputs
 from pdepth.study import Study
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class ProbeResults:
+class ProbeResults(NpzRecord):
     """Per example and layer, the probe's class and the full vote histogram (counts out of k)."""
 
     knn_pred: np.ndarray  # (N, L+1) int16
@@ -29,27 +29,12 @@ class ProbeResults:
     layer_reductions: np.ndarray
     settings: str  # JSON of the probe settings, pynndescent's parameters included
 
-    def save(self, path: Path) -> None:
-        partial = Path(path).with_name(Path(path).name + ".part.npz")
-        np.savez_compressed(partial, **asdict(self))
-        os.replace(partial, path)
-
-    @classmethod
-    def load(cls, path: Path) -> "ProbeResults":
-        with np.load(path) as f:
-            return cls(**{name: f[name] for name in f.files})
-
 
 def settings_for(study: Study, threads: int) -> knn.ProbeSettings:
     probe = study.config["probe"]
+    names = {field.name for field in fields(knn.ProbeSettings)}
     return knn.ProbeSettings(
-        k=probe["k"],
-        backend=probe["backend"],
-        random_state=probe["random_state"],
-        n_trees=probe["n_trees"],
-        n_iters=probe["n_iters"],
-        query_epsilon=probe["query_epsilon"],
-        exact_chunk=probe["exact_chunk"],
+        **{key: value for key, value in probe.items() if key in names},
         n_jobs=max(1, min(threads, usable_cpus())),
         device=str(pick_device(study.config["device"])),
     )
