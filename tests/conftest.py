@@ -14,15 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 FMNIST_DIR = Path(registry.FMNIST.system_dirs[0])
 
 
-def _fmnist_dir() -> Path:
+@pytest.fixture(scope="session")
+def fmnist_dir() -> Path:
     if not all((FMNIST_DIR / raw.name).exists() for raw in registry.FMNIST.files):
         pytest.skip(f"Fashion-MNIST not in {FMNIST_DIR}: run `make fmnist` (installs Debian's dataset-fashion-mnist)")
     return FMNIST_DIR
-
-
-@pytest.fixture(scope="session")
-def fmnist_dir() -> Path:
-    return _fmnist_dir()
 
 
 @pytest.fixture(scope="session")

@@ -81,7 +81,8 @@ class ProbeSettings:
     device: str = "cpu"
 
     def pynndescent_params(self) -> dict:
-        return {
+        """NNDescent's arguments; unset ones are left to pynndescent's own defaults."""
+        params = {
             "n_neighbors": self.k + 1,
             "metric": "euclidean",
             "random_state": self.random_state,
@@ -90,6 +91,7 @@ class ProbeSettings:
             "n_jobs": self.n_jobs,
             "low_memory": True,
         }
+        return {key: value for key, value in params.items() if value is not None}
 
 
 def training_and_query_neighbours(
@@ -106,8 +108,7 @@ def training_and_query_neighbours(
     elif settings.backend == "pynndescent":
         from pynndescent import NNDescent  # numba compilation: import only where used
 
-        params = {key: value for key, value in settings.pynndescent_params().items() if value is not None}
-        index = NNDescent(support, **params)
+        index = NNDescent(support, **settings.pynndescent_params())
         graph = Neighbours(*(np.asarray(a) for a in index.neighbor_graph))  # built anyway: reuse it for the training
         outside = (
             Neighbours(*index.query(queries, k=k, epsilon=settings.query_epsilon))

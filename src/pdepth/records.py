@@ -8,14 +8,20 @@ from typing import Self
 import numpy as np
 
 
+def save_npz(path: str | Path, arrays: dict, compress: bool = True) -> None:
+    """Write ``arrays`` to ``path`` through a temporary name, so a crash never leaves a file that looks complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part.npz")
+    (np.savez_compressed if compress else np.savez)(partial, **arrays)
+    os.replace(partial, path)
+
+
 class NpzRecord:
-    """Mixin for a dataclass whose fields are arrays: ``save`` never leaves a half-written file under ``path``."""
+    """Mixin for a dataclass whose fields are arrays, stored with ``save_npz``."""
 
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        partial = path.with_name(path.name + ".part.npz")
-        np.savez_compressed(partial, **asdict(self))
-        os.replace(partial, path)
+        save_npz(path, asdict(self))
 
     @classmethod
     def load(cls, path: str | Path) -> Self:

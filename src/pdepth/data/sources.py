@@ -1,7 +1,7 @@
 """Find a dataset's raw files: a pre-staged directory, system copies, then the official download URLs."""
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pdepth.data.checksum import md5_of
@@ -29,7 +29,7 @@ class SourceOptions:
     system_dirs: tuple[Path, ...] = ()
     download_dir: Path | None = None
     download: bool = True
-    mirrors: tuple[str, ...] = field(default=())  # base URLs tried before the official ones
+    mirrors: tuple[str, ...] = ()  # base URLs tried before the official ones
     retries: int = 3
     backoff_s: float = 2.0
 

@@ -4,6 +4,7 @@ import logging
 from pathlib import Path
 
 from pdepth.data import registry
+from pdepth.data.prepared import SPLIT_NAMES
 from pdepth.study import Study
 
 log = logging.getLogger(__name__)
@@ -13,7 +14,7 @@ def run(study: Study, dataset: str, output: Path) -> None:
     """Downloads, if any are needed, land in ``downloads/`` beside the prepared file."""
     prepared = registry.prepare(dataset, study.source_options(dataset, Path(output).parent))
     prepared.save(output)
-    counts = {s: int((prepared.orig_split == i).sum()) for i, s in enumerate(("train", "test"))}
+    counts = {name: int((prepared.orig_split == i).sum()) for i, name in enumerate(SPLIT_NAMES)}
     log.info(
         "%s: %d examples (%s), images %s, %d classes -> %s",
         dataset,
