@@ -51,13 +51,13 @@ def first_hidden_layer(width: int, epochs: int, workdir: Path) -> tuple[np.ndarr
     prepared = workdir / "fmnist.npz"
     if not prepared.exists():
         options = SourceOptions(
-            system_dirs=tuple(Path(d) for d in registry.FMNIST.system_dirs), download_dir=workdir / "downloads"
+            system_dirs=tuple(Path(d) for d in registry.get("fmnist").system_dirs), download_dir=workdir / "downloads"
         )
         registry.prepare("fmnist", options).save(prepared)
     examples = Examples.load(prepared, {})
     in_train = train_mask(examples.orig_split, 0.1, seed=0)
     cpu = torch.device("cpu")
-    normalize = Normalizer(registry.FMNIST.mean, registry.FMNIST.std, cpu)
+    normalize = Normalizer(examples.mean, examples.std, cpu)
     started = time.perf_counter()
     options = {"hidden_layers": 7, "width": width}
     model, _ = fit("mlp", options, examples, in_train, normalize, TrainConfig(epochs=epochs), seed=0)

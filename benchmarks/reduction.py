@@ -41,12 +41,12 @@ def main():
     args.workdir.mkdir(parents=True, exist_ok=True)
     prepared = args.workdir / "fmnist.npz"
     if not prepared.exists():
-        options = SourceOptions(system_dirs=tuple(Path(d) for d in registry.FMNIST.system_dirs), download=False)
+        options = SourceOptions(system_dirs=tuple(Path(d) for d in registry.get("fmnist").system_dirs), download=False)
         registry.prepare("fmnist", options).save(prepared)
     examples = Examples.load(prepared, {"train": args.train, "test": args.test, "seed": 0})
     in_train = train_mask(examples.orig_split, 0.1, seed=0)
     cpu = torch.device("cpu")
-    normalize = Normalizer(registry.FMNIST.mean, registry.FMNIST.std, cpu)
+    normalize = Normalizer(examples.mean, examples.std, cpu)
     started = time.perf_counter()
     config = TrainConfig(epochs=args.epochs, channels_last=True)
     model, result = fit(args.arch, {"width": args.width}, examples, in_train, normalize, config, seed=0)

@@ -1,4 +1,5 @@
 # Helpers shared by the stage files: the typed study and the paths of its files.
+import re
 import sys
 
 # The Snakefile reads the config through the package; the scripts import it through scripts/pdepth (a link).
@@ -10,32 +11,65 @@ STUDY = Study(config)
 RESOURCES = "resources"
 RESULTS = "results"
 LOGS = "logs"
+# The results of a variant live under results/{variant}{dataset}/{arch}: "" for the 90:10 splits, "full/" for the
+# full-training-set models (pdepth.study.Variant).
+VARIANT_PREFIXES = [variant.prefix for variant in STUDY.variants]
 
 
 wildcard_constraints:
+    variant="(?:" + "|".join(re.escape(prefix) for prefix in VARIANT_PREFIXES) + ")",
     dataset="[a-z0-9]+",
     arch="[a-z0-9]+",
     seed=r"\d+",
 
 
+def model_file(name):
+    """A file of one (variant, dataset, arch): its cube, its figures."""
+    return f"{RESULTS}/{{variant}}{{dataset}}/{{arch}}/{name}"
+
+
 def run_file(name):
-    """A file of one training run (dataset, arch, seed)."""
-    return f"{RESULTS}/{{dataset}}/{{arch}}/seed{{seed}}/{name}"
+    """A file of one training run (variant, dataset, arch, seed)."""
+    return model_file(f"seed{{seed}}/{name}")
+
+
+def log_file(stage):
+    """The log of a per-run stage (train, embed, probe)."""
+    return f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/{stage}_seed{{seed}}.log"
+
+
+def benchmark_file(stage):
+    return f"{LOGS}/benchmarks/{{variant}}{{dataset}}/{{arch}}/{stage}_seed{{seed}}.tsv"
 
 
 def all_seeds(name):
-    """A run file of every seed of the (dataset, arch) in the rule's wildcards."""
-    return expand(run_file(name), seed=STUDY.seeds, allow_missing=True)
+    """Input function: a run file of every seed of the (variant, dataset, arch) in the rule's wildcards."""
+
+    def files(wildcards):
+        return expand(
+            run_file(name),
+            variant=wildcards.variant,
+            dataset=wildcards.dataset,
+            arch=wildcards.arch,
+            seed=STUDY.variant(wildcards.variant).seeds,
+        )
+
+    return files
 
 
 def study_targets(dataset):
-    """Everything the study produces for one dataset: its cubes and figures."""
+    """Everything the study produces for one dataset: the cubes and figures of every variant and architecture."""
     per_arch = [
-        f"{RESULTS}/{{dataset}}/{{arch}}/cube.nc",
-        f"{RESULTS}/{{dataset}}/{{arch}}/figures/knn_accuracy.png",
-        f"{RESULTS}/{{dataset}}/{{arch}}/figures/knn_accuracy.pdf",
+        model_file("cube.nc"),
+        model_file("figures/knn_accuracy.png"),
+        model_file("figures/knn_accuracy.pdf"),
     ]
-    return expand(per_arch, dataset=dataset, arch=STUDY.architectures)
+    return expand(
+        per_arch,
+        variant=VARIANT_PREFIXES,
+        dataset=dataset,
+        arch=STUDY.architectures,
+    )
 
 
 def figure_targets():

@@ -1,4 +1,4 @@
-# Cube stage: all seeds of one (dataset, arch) in results/{dataset}/{arch}/cube.nc.
+# Cube stage: all seeds of one (variant, dataset, arch) in results/{variant}{dataset}/{arch}/cube.nc.
 
 
 localrules:
@@ -11,10 +11,10 @@ rule cube:
         runs=all_seeds("run.npz"),
         probes=all_seeds("probes.npz"),
     output:
-        f"{RESULTS}/{{dataset}}/{{arch}}/cube.nc",
+        model_file("cube.nc"),
+    log:
+        f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/cube.log",
     conda:
         "../envs/pdepth.yaml"
-    log:
-        f"{LOGS}/{{dataset}}/{{arch}}/cube.log",
     script:
         "../scripts/cube.py"

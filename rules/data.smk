@@ -8,9 +8,9 @@ localrules:
 rule prepare_dataset:
     output:
         f"{RESOURCES}/{{dataset}}.npz",
-    conda:
-        "../envs/pdepth.yaml"
     log:
         f"{LOGS}/{{dataset}}/prepare.log",
+    conda:
+        "../envs/pdepth.yaml"
     script:
         "../scripts/prepare_dataset.py"

@@ -7,17 +7,19 @@ rule embed:
         weights=run_file("model.pt"),
     output:
         temp(directory(run_file("embeddings"))),
+    log:
+        log_file("embed"),
+    benchmark:
+        benchmark_file("embed")
     conda:
         "../envs/pdepth.yaml"
-    log:
-        f"{LOGS}/{{dataset}}/{{arch}}/embed_seed{{seed}}.log",
-    benchmark:
-        f"{LOGS}/benchmarks/{{dataset}}/{{arch}}/embed_seed{{seed}}.tsv"
+    threads: config["threads"]["embed"]
+    resources:
+        gpu=config["gpus"]["embed"],
     params:
         reduction={
             key: config["probe"][key]
             for key in ("max_dim", "reduction", "reduction_seed", "embedding_dtype")
         },
-    threads: config["threads"]["embed"]
     script:
         "../scripts/embed.py"

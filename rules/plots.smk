@@ -18,10 +18,10 @@ rule plot_pd_distribution:
             category="Prediction depth",
         ),
         pdf=f"{RESULTS}/figures/pd_distribution_{{arch}}.pdf",
-    conda:
-        "../envs/pdepth.yaml"
     log:
         f"{LOGS}/figures/pd_distribution_{{arch}}.log",
+    conda:
+        "../envs/pdepth.yaml"
     params:
         datasets=STUDY.datasets,
     script:
@@ -30,17 +30,17 @@ rule plot_pd_distribution:
 
 rule plot_inference_learning_curve:
     input:
-        cube=f"{RESULTS}/{{dataset}}/{{arch}}/cube.nc",
+        cube=model_file("cube.nc"),
     output:
         png=report(
-            f"{RESULTS}/{{dataset}}/{{arch}}/figures/knn_accuracy.png",
+            model_file("figures/knn_accuracy.png"),
             caption="../report/knn_accuracy.rst",
             category="Inference learning curve",
         ),
-        pdf=f"{RESULTS}/{{dataset}}/{{arch}}/figures/knn_accuracy.pdf",
+        pdf=model_file("figures/knn_accuracy.pdf"),
+    log:
+        f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/plot_knn_accuracy.log",
     conda:
         "../envs/pdepth.yaml"
-    log:
-        f"{LOGS}/{{dataset}}/{{arch}}/plot_knn_accuracy.log",
     script:
         "../scripts/plot_inference_learning_curve.py"

@@ -8,12 +8,12 @@ rule probe:
         embeddings=run_file("embeddings"),
     output:
         run_file("probes.npz"),
+    log:
+        log_file("probe"),
+    benchmark:
+        benchmark_file("probe")
     conda:
         "../envs/pdepth.yaml"
-    log:
-        f"{LOGS}/{{dataset}}/{{arch}}/probe_seed{{seed}}.log",
-    benchmark:
-        f"{LOGS}/benchmarks/{{dataset}}/{{arch}}/probe_seed{{seed}}.tsv"
     threads: config["threads"]["probe"]
     params:
         probe=config["probe"],

@@ -1,4 +1,4 @@
-# Training stage: one job per (dataset, arch, seed).
+# Training stage: one job per (variant, dataset, arch, seed).
 
 
 rule train:
@@ -8,17 +8,19 @@ rule train:
         weights=run_file("model.pt"),
         outputs=run_file("run.npz"),
         history=run_file("history.tsv"),
+    log:
+        log_file("train"),
+    benchmark:
+        benchmark_file("train")
     conda:
         "../envs/pdepth.yaml"
-    log:
-        f"{LOGS}/{{dataset}}/{{arch}}/train_seed{{seed}}.log",
-    benchmark:
-        f"{LOGS}/benchmarks/{{dataset}}/{{arch}}/train_seed{{seed}}.tsv"
     threads: config["threads"]["train"]
+    resources:
+        gpu=config["gpus"]["train"],
     params:
-        training=lambda wc: STUDY.training(wc.arch),
+        training=lambda wc: STUDY.training(wc.arch, wc.dataset),
         model=lambda wc: STUDY.model_options(wc.arch),
-        split=STUDY.holdout_fraction,
+        holdout_fraction=lambda wc: STUDY.variant(wc.variant).holdout_fraction,
         subset=STUDY.subset(),
     script:
         "../scripts/train.py"

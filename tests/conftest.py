@@ -3,6 +3,9 @@
 import shutil
 import subprocess
 import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -11,12 +14,12 @@ from pdepth.data import registry
 from pdepth.data.sources import SourceOptions
 
 ROOT = Path(__file__).resolve().parents[1]
-FMNIST_DIR = Path(registry.FMNIST.system_dirs[0])
+FMNIST_DIR = Path(registry.get("fmnist").system_dirs[0])
 
 
 @pytest.fixture(scope="session")
 def fmnist_dir() -> Path:
-    if not all((FMNIST_DIR / raw.name).exists() for raw in registry.FMNIST.files):
+    if not all((FMNIST_DIR / raw.name).exists() for raw in registry.get("fmnist").files):
         pytest.skip(f"Fashion-MNIST not in {FMNIST_DIR}: run `make fmnist` (installs Debian's dataset-fashion-mnist)")
     return FMNIST_DIR
 
@@ -34,6 +37,20 @@ def fmnist_copy(fmnist_dir, tmp_path) -> Path:
     target = tmp_path / "raw"
     shutil.copytree(fmnist_dir, target)
     return target
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A local HTTP server of a directory: (directory, base URL)."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
 
 
 def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 1200):

@@ -27,6 +27,10 @@ def smoke_config(**changes) -> dict:
         ({"split.holdout_fraction": 1.0}, "holdout_fraction"),
         ({"split.holdout_fraction": 0}, "holdout_fraction"),
         ({"probe.k": 0}, "k"),
+        ({"full_train_seeds": -1}, "full_train_seeds"),
+        ({"data.augmentation": {"fmnist": {"rotate": 15}}}, "rotate"),
+        ({"data.checksums": {"fmnist": {"t10k-images-idx3-ubyte.gz": "not-an-md5"}}}, "not-an-md5"),
+        ({"training.default.flip": True}, "flip"),  # augmentation is per dataset, not per architecture
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, changes, expected):
@@ -43,3 +47,20 @@ def test_default_config_dry_run_lists_the_jobs(tmp_path):
     assert result.returncode == 0, result.stderr
     for rule in ("prepare_dataset", "train", "embed", "probe", "cube", "plot_pd_distribution"):
         assert rule in result.stdout
+
+
+def test_paper_config_builds_its_dag(tmp_path):
+    """The full-scale study: 4 datasets x 3 architectures x (250 + 25) seeds, each trained, embedded and probed."""
+    result = snakemake(tmp_path, "-n", "all", configfile=ROOT / "configs/paper.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = dict(line.split() for line in result.stdout.splitlines() if len(line.split()) == 2)
+    runs = 4 * 3 * (250 + 25)
+    assert {rule: counts[rule] for rule in ("train", "embed", "probe", "cube", "prepare_dataset")} == {
+        "train": str(runs),
+        "embed": str(runs),
+        "probe": str(runs),
+        "cube": str(4 * 3 * 2),
+        "prepare_dataset": "4",
+    }
+    assert "results/full/cifar100/vgg16/seed24/model.pt" in result.stdout
+    assert "gpu=1" in result.stdout

@@ -2,9 +2,6 @@
 
 import gzip
 import shutil
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -32,7 +29,7 @@ def test_same_arrays_as_torchvision(fmnist_dir, fmnist_prepared, tmp_path):
     torchvision = pytest.importorskip("torchvision")
     raw = tmp_path / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
-    for f in registry.FMNIST.files:  # torchvision reads the decompressed files
+    for f in registry.get("fmnist").files:  # torchvision reads the decompressed files
         with gzip.open(fmnist_dir / f.name) as src, open(raw / f.name.removesuffix(".gz"), "wb") as dst:
             shutil.copyfileobj(src, dst)
     prepared = Prepared.load(fmnist_prepared)
@@ -88,21 +85,8 @@ def test_prestaged_dir_accepts_uncompressed_content_md5(fmnist_copy):
     """Upstream and Debian gzip the same bytes differently: a re-compressed copy must still be accepted."""
     path = fmnist_copy / "t10k-labels-idx1-ubyte.gz"
     path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()), compresslevel=1, mtime=0))
-    raw = next(f for f in registry.FMNIST.files if f.name == path.name)
+    raw = next(f for f in registry.get("fmnist").files if f.name == path.name)
     assert locate("fmnist", raw, SourceOptions(data_dir=fmnist_copy, download=False)) == path
-
-
-@pytest.fixture
-def http_server(tmp_path):
-    served = tmp_path / "served"
-    served.mkdir()
-    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
 
 
 def _raw(name: str, content: bytes, base_url: str) -> RawFile:

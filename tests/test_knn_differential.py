@@ -6,7 +6,6 @@ import torch
 
 from pdepth import embeddings
 from pdepth.augment import Normalizer
-from pdepth.data.registry import FMNIST
 from pdepth.depth import prediction_depth
 from pdepth.examples import Examples
 from pdepth.knn import ProbeSettings, probe
@@ -20,7 +19,7 @@ CPU = torch.device("cpu")
 def real_embeddings(fmnist_prepared, tmp_path_factory):
     examples = Examples.load(fmnist_prepared, {"train": 4000, "test": 1000, "seed": 0})
     in_train = train_mask(examples.orig_split, 0.1, seed=0)
-    normalize = Normalizer(FMNIST.mean, FMNIST.std, CPU)
+    normalize = Normalizer(examples.mean, examples.std, CPU)
     options = {"hidden_layers": 4, "width": 256}
     model, result = fit("mlp", options, examples, in_train, normalize, TrainConfig(epochs=3), seed=0, progress=False)
     out = tmp_path_factory.mktemp("embeddings")

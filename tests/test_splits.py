@@ -33,7 +33,11 @@ def test_train_and_holdout_are_disjoint_and_cover_the_training_set():
     assert (mask | holdout).sum() == 60000
 
 
-@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
-def test_fraction_outside_open_interval_is_rejected(fraction):
+def test_zero_holdout_trains_on_the_whole_original_training_set():
+    np.testing.assert_array_equal(train_mask(ORIG, 0.0, seed=3), ORIG == TRAIN)
+
+
+@pytest.mark.parametrize("fraction", [1.0, -0.1, 1.5])
+def test_fraction_outside_half_open_interval_is_rejected(fraction):
     with pytest.raises(ConfigError, match="holdout_fraction"):
         train_mask(ORIG, fraction, seed=0)

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from pdepth.augment import Normalizer, augment
-from pdepth.data.registry import FMNIST
+import generated_data as gen
+from pdepth.augment import Augmentation, Normalizer, augment
+from pdepth.data import registry
+from pdepth.data.sources import SourceOptions
 from pdepth.errors import TrainingDiverged
 from pdepth.examples import Examples
 from pdepth.splits import train_mask
@@ -17,7 +19,7 @@ CPU = torch.device("cpu")
 def short_run(examples: Examples, config: TrainConfig, seed: int = 0):
     torch.set_num_threads(2)
     in_train = train_mask(examples.orig_split, 0.1, seed)
-    normalize = Normalizer(FMNIST.mean, FMNIST.std, CPU)
+    normalize = Normalizer(examples.mean, examples.std, CPU)
     options = {"hidden_layers": 7, "width": 256}
     model, result = fit("mlp", options, examples, in_train, normalize, config, seed, progress=False)
     return model, result
@@ -95,9 +97,30 @@ def test_narrow_convolutional_networks_beat_chance(small, arch):
     """Width 1/8 on 2,250 real training examples, 3 epochs: far above the 10% of chance."""
     torch.set_num_threads(2)
     in_train = train_mask(small.orig_split, 0.1, 0)
-    normalize = Normalizer(FMNIST.mean, FMNIST.std, CPU)
+    normalize = Normalizer(small.mean, small.std, CPU)
     config = TrainConfig(epochs=3, batch_size=64, channels_last=True)
     _, result = fit(arch, {"width": 0.125}, small, in_train, normalize, config, seed=0, progress=False)
     print(arch, result.history[-1])
     assert result.history[-1]["holdout_acc"] > 0.6
     assert result.history[-1]["test_acc"] > 0.6
+
+
+def test_augmented_convolutional_training_on_cifar_format_is_deterministic(tmp_path):
+    """3-channel 32 px data with CIFAR's crop+flip and channels_last: same seed, same model; augmentation matters."""
+    written = gen.write_cifar10(tmp_path, per_batch=40, n_test=40)
+    options = SourceOptions(data_dir=tmp_path, download=False)
+    registry.prepare("cifar10", options, {written.path.name: written.md5}).save(tmp_path / "cifar10.npz")
+    cifar = Examples.load(tmp_path / "cifar10.npz", {})
+    torch.set_num_threads(2)
+    in_train = train_mask(cifar.orig_split, 0.1, 0)
+    normalize = Normalizer(cifar.mean, cifar.std, CPU)
+
+    def run(augmentation):
+        config = TrainConfig(epochs=2, batch_size=32, channels_last=True, augmentation=augmentation)
+        return fit("resnet18", {"width": 0.0625}, cifar, in_train, normalize, config, seed=0, progress=False)[1]
+
+    crop_and_flip = Augmentation(crop_padding=4, flip=True)
+    a, b, plain = run(crop_and_flip), run(crop_and_flip), run(Augmentation())
+    np.testing.assert_array_equal(a.logits, b.logits)
+    assert not np.array_equal(a.logits, plain.logits)
+    assert a.logits.shape == (240, 10) and np.isfinite(a.logits).all()

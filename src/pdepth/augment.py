@@ -1,5 +1,7 @@
 """Batch-wise augmentation and normalisation of uint8 image tensors, on whatever device they live."""
 
+from dataclasses import dataclass
+
 import torch
 
 
@@ -31,3 +33,18 @@ def augment(images: torch.Tensor, crop_padding: int, flip: bool, generator: torc
         channel = torch.arange(images.shape[1], device=images.device).view(1, -1, 1, 1)
         images = padded[batch, channel, rows, cols]
     return images
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Training-time augmentation of a dataset: random crop after ``crop_padding`` zero pixels, horizontal flips."""
+
+    crop_padding: int = 0
+    flip: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.crop_padding > 0 or self.flip
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return augment(images, self.crop_padding, self.flip, generator)

@@ -34,6 +34,7 @@ def build(
     layer_reductions: list[str],
     k: int,
     attrs: dict,
+    categorical_coords: dict[str, tuple[np.ndarray, tuple[str, ...]]] | None = None,
 ) -> xr.Dataset:
     """Assemble the cube; prediction depth is computed here from ``knn_pred`` and ``pred``."""
     pd = prediction_depth(knn_pred, pred)
@@ -90,24 +91,12 @@ def build(
                 example_index.astype(np.int32),
                 {"long_name": "index of the example in the prepared dataset (original train set, then test set)"},
             ),
-            "label": (
-                "example",
-                labels.astype(np.int8),
-                {
-                    "long_name": "ground-truth class",
-                    "flag_values": np.arange(len(classes), dtype=np.int8),
-                    "flag_meanings": " ".join(c.replace(" ", "_").replace("/", "_") for c in classes),
-                },
-            ),
-            "orig_split": (
-                "example",
-                orig_split.astype(np.int8),
-                {
-                    "long_name": "split of the original dataset",
-                    "flag_values": np.arange(2, dtype=np.int8),
-                    "flag_meanings": " ".join(SPLIT_NAMES),
-                },
-            ),
+            "label": ("example", labels.astype(np.int8), _flags("ground-truth class", classes)),
+            "orig_split": ("example", orig_split.astype(np.int8), _flags("split of the original dataset", SPLIT_NAMES)),
+            **{
+                name: ("example", values.astype(np.int8), _flags(f"{name.replace('_', ' ')} (dataset-provided)", names))
+                for name, (values, names) in (categorical_coords or {}).items()
+            },
             "orig_index": ("example", orig_index.astype(np.int32), {"long_name": "index within the original split"}),
             "seed": ("seed", np.asarray(seeds, dtype=np.int32), {"long_name": "training seed"}),
             "layer": ("layer", np.arange(n_layers, dtype=np.int8), {"long_name": "probe index"}),
@@ -139,6 +128,15 @@ def build(
         },
     )
     return cube
+
+
+def _flags(long_name: str, names: tuple[str, ...]) -> dict:
+    """CF attributes of a categorical variable whose value i means ``names[i]``."""
+    attrs = {"long_name": long_name}
+    if names:
+        attrs["flag_values"] = np.arange(len(names), dtype=np.int8)
+        attrs["flag_meanings"] = " ".join(n.replace(" ", "_").replace("/", "_") for n in names)
+    return attrs
 
 
 def encoding(cube: xr.Dataset) -> dict:

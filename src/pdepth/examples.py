@@ -1,6 +1,6 @@
 """The examples of a study: the prepared dataset, restricted to the configured subset, as tensors."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,10 @@ class Examples:
     orig_split: np.ndarray
     orig_index: np.ndarray
     classes: tuple[str, ...]
+    mean: tuple[float, ...]  # per-channel statistics of the whole original training set (Prepared)
+    std: tuple[float, ...]
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    extra_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, prepared_path: Path, subset: dict) -> "Examples":
@@ -32,6 +36,10 @@ class Examples:
             orig_split=prepared.orig_split[index],
             orig_index=prepared.orig_index[index],
             classes=prepared.classes,
+            mean=prepared.mean,
+            std=prepared.std,
+            extra={name: values[index] for name, values in prepared.extra.items()},
+            extra_classes=prepared.extra_classes,
         )
 
     def __len__(self) -> int:

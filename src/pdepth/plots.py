@@ -25,8 +25,9 @@ def groups(cube: xr.Dataset) -> dict[str, xr.DataArray]:
 
 
 def describe(cube: xr.Dataset) -> str:
+    design = " trained on the full training set" if cube.attrs.get("variant") == "full" else ""
     return (
-        f"{cube.attrs['dataset']} / {cube.attrs['architecture']}: {cube.sizes['seed']} seeds, "
+        f"{cube.attrs['dataset']} / {cube.attrs['architecture']}{design}: {cube.sizes['seed']} seeds, "
         f"{cube.sizes['example']:,} examples, k={cube.attrs['k']} ({cube.attrs['probe_backend']})"
     )
 

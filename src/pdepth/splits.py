@@ -11,10 +11,11 @@ _SPLIT_STREAM = 0x5711  # keeps the split's random stream apart from the other u
 def train_mask(orig_split: np.ndarray, holdout_fraction: float, seed: int) -> np.ndarray:
     """Boolean mask over examples: True for the examples this seed trains on.
 
-    ``holdout_fraction`` of the original training set (rounded to the nearest example) is held out at random.
+    ``holdout_fraction`` of the original training set (rounded to the nearest example) is held out at random;
+    0 trains on the whole original training set.
     """
-    if not 0 < holdout_fraction < 1:
-        raise ConfigError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
+    if not 0 <= holdout_fraction < 1:
+        raise ConfigError(f"holdout_fraction must be in [0, 1), got {holdout_fraction}")
     candidates = np.flatnonzero(orig_split == TRAIN)
     n_holdout = int(round(holdout_fraction * len(candidates)))
     rng = np.random.default_rng([seed, _SPLIT_STREAM])

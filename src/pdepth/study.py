@@ -1,13 +1,40 @@
 """Typed view of the study configuration (``config.yaml`` after schema validation)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pdepth.augment import Augmentation
 from pdepth.data import registry as datasets
 from pdepth.data.sources import SourceOptions
 from pdepth.errors import ConfigError
 from pdepth.models import MODELS
 from pdepth.training import TrainConfig
+
+FULL = "full"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One design of training runs; each has its own results folder ``results/{prefix}{dataset}/{arch}``.
+
+    The default variant (name "") trains every seed on a random ``1 - holdout_fraction`` of the original training
+    set (the paper's 90:10 splits). The "full" variant trains every seed on the whole original training set, so that
+    only the original test set is held out (the paper's 25 full-training-set models).
+    """
+
+    name: str
+    seeds: tuple[int, ...]
+    holdout_fraction: float
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.name}/" if self.name else ""
+
+    @property
+    def description(self) -> str:
+        if self.holdout_fraction == 0:
+            return "every seed trains on the whole original training set; the original test set is held out"
+        return f"every seed holds out a random {self.holdout_fraction:g} of the original training set"
 
 
 @dataclass(frozen=True)
@@ -20,7 +47,8 @@ class Study:
         for arch in self.architectures:
             if arch not in MODELS:
                 raise ConfigError(f"unknown architecture {arch!r}; known: {', '.join(sorted(MODELS))}")
-            self.training(arch)
+            for dataset in self.datasets:
+                self.training(arch, dataset)
 
     @property
     def datasets(self) -> list[str]:
@@ -38,6 +66,21 @@ class Study:
     def holdout_fraction(self) -> float:
         return float(self.config["split"]["holdout_fraction"])
 
+    @property
+    def variants(self) -> list[Variant]:
+        """The default 90:10-split variant, then the full-training-set one if the config asks for its seeds."""
+        found = [Variant("", tuple(self.seeds), self.holdout_fraction)]
+        if self.config.get("full_train_seeds", 0) > 0:
+            found.append(Variant(FULL, tuple(range(self.config["full_train_seeds"])), 0.0))
+        return found
+
+    def variant(self, prefix: str) -> Variant:
+        """The variant whose results folder prefix (a wildcard value: "" or "full/") is ``prefix``."""
+        for variant in self.variants:
+            if variant.prefix == prefix:
+                return variant
+        raise ConfigError(f"no variant with results prefix {prefix!r} in this config")
+
     def subset(self) -> dict:
         """Subset of each original split to use: {train: n|None, test: n|None, seed: s}."""
         return dict(self.config["data"]["subset"])
@@ -54,15 +97,25 @@ class Study:
             retries=data["retries"],
         )
 
-    def normalisation(self, dataset: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        spec = datasets.get(dataset)
+    def checksums(self, dataset: str) -> dict[str, str]:
+        """Configured MD5s that replace the published ones (for re-packaged or generated files)."""
+        return dict(self.config["data"].get("checksums", {}).get(dataset, {}))
+
+    def normalisation(self, dataset: str, computed: tuple) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per-channel (mean, std): the config's, else ``computed`` (mean, std) of the original training set."""
         override = self.config["data"].get("normalisation", {}).get(dataset, {})
-        return tuple(override.get("mean", spec.mean)), tuple(override.get("std", spec.std))
+        mean, std = computed
+        return tuple(override.get("mean", mean)), tuple(override.get("std", std))
+
+    def augmentation(self, dataset: str) -> Augmentation:
+        """The dataset's registry default (crop+flip for CIFAR, none otherwise), updated by the config."""
+        override = self.config["data"].get("augmentation", {}).get(dataset, {})
+        return replace(datasets.get(dataset).augmentation, **override)
 
     def model_options(self, arch: str) -> dict:
         return dict(self.config["models"].get(arch, {}))
 
-    def training(self, arch: str) -> TrainConfig:
+    def training(self, arch: str, dataset: str) -> TrainConfig:
         values = dict(self.config["training"]["default"])
         values.update(self.config["training"].get(arch, {}))
-        return TrainConfig.from_dict(values)
+        return replace(TrainConfig.from_dict(values), augmentation=self.augmentation(dataset))

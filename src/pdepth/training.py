@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from pdepth.augment import Normalizer, augment
+from pdepth.augment import Augmentation, Normalizer
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.errors import ConfigError, TrainingDiverged
 from pdepth.examples import Examples
@@ -33,8 +33,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     schedule: str = "cosine"  # cosine | linear | constant, after a linear warm-up
     warmup_epochs: float = 1.0
-    crop_padding: int = 0
-    flip: bool = False
+    augmentation: Augmentation = Augmentation()  # the dataset's (data.augmentation in the config)
     snapshots_per_epoch: int = 1  # predictions of every example at initialisation and this many times per epoch
     eval_batch_size: int = 1024
     channels_last: bool = False  # NHWC memory layout: faster convolutions on CPUs
@@ -45,6 +44,8 @@ class TrainConfig:
         unknown = set(values) - known
         if unknown:
             raise ConfigError(f"unknown training options {sorted(unknown)}; known: {sorted(known)}")
+        if isinstance(values.get("augmentation"), dict):
+            values = {**values, "augmentation": Augmentation(**values["augmentation"])}
         return cls(**values)
 
     def __post_init__(self):
@@ -160,8 +161,8 @@ def train(
             x = images[batch]
             if config.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            if config.crop_padding or config.flip:
-                x = augment(x, config.crop_padding, config.flip, generator)
+            if config.augmentation.active:
+                x = config.augmentation(x, generator)
             loss = loss_fn(model(normalize(x)), labels[batch])
             if not torch.isfinite(loss):
                 raise TrainingDiverged(

@@ -11,13 +11,14 @@ from pdepth import cube
 from pdepth.examples import Examples
 from pdepth.pipeline.probe import ProbeResults
 from pdepth.runs import RunOutputs
-from pdepth.study import Study
+from pdepth.study import Study, Variant
 
 log = logging.getLogger(__name__)
 
 
 def run(
     study: Study,
+    variant: Variant,
     dataset: str,
     arch: str,
     prepared: Path,
@@ -33,13 +34,14 @@ def run(
         if not np.array_equal(outputs.example_index, examples.index):
             raise ValueError(f"{path} was trained on other examples than the study's; re-run its training")
     settings = json.loads(str(probes[0].settings))
+    mean, std = study.normalisation(dataset, (examples.mean, examples.std))
     data = cube.build(
         example_index=examples.index,
         labels=examples.labels,
         orig_split=examples.orig_split,
         orig_index=examples.orig_index,
         classes=examples.classes,
-        seeds=study.seeds,
+        seeds=list(variant.seeds),
         in_train=np.stack([r.in_train for r in runs], axis=1),
         pred=np.stack([r.pred for r in runs], axis=1),
         knn_pred=np.stack([p.knn_pred for p in probes], axis=1),
@@ -48,9 +50,16 @@ def run(
         layer_dims=[int(d) for d in probes[0].layer_dims],
         layer_reductions=[str(r) for r in probes[0].layer_reductions],
         k=settings["k"],
+        categorical_coords={
+            name: (values, examples.extra_classes.get(name, ())) for name, values in examples.extra.items()
+        },
         attrs={
             "dataset": dataset,
             "architecture": arch,
+            "variant": variant.name or "split",
+            "design": variant.description,
+            "normalisation_mean": np.array(mean),
+            "normalisation_std": np.array(std),
             "probe_backend": settings["backend"],
             "probe_settings": json.dumps(settings),
             "config": yaml.safe_dump(study.config, sort_keys=True),
@@ -60,7 +69,8 @@ def run(
     cube.write(data, output)
     pd = data["pd"]
     log.info(
-        "%s/%s: cube %s, %d examples x %d seeds x %d layers; mean pd (train) %.3f, (held out) %.3f; undefined %.4f",
+        "%s%s/%s: cube %s, %d examples x %d seeds x %d layers; mean pd (train) %.3f, (held out) %.3f; undefined %.4f",
+        variant.prefix,
         dataset,
         arch,
         output,

@@ -36,9 +36,9 @@ def run(
     layers = embeddings.extract(
         model,
         examples.image_tensor(device),
-        Normalizer(*study.normalisation(dataset), device=device),
+        Normalizer(*study.normalisation(dataset, (examples.mean, examples.std)), device=device),
         out_dir,
-        batch_size=study.training(arch).eval_batch_size,
+        batch_size=study.training(arch, dataset).eval_batch_size,
         dtype=probe["embedding_dtype"],
         reducer=Reducer(probe["max_dim"], probe["reduction_seed"], probe["reduction"]),
         progress=progress,

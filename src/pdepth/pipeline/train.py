@@ -11,7 +11,7 @@ from pdepth.device import configure_torch, pick_device
 from pdepth.examples import Examples
 from pdepth.runs import RunOutputs
 from pdepth.splits import train_mask
-from pdepth.study import Study
+from pdepth.study import Study, Variant
 from pdepth.training import fit
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 def run(
     study: Study,
+    variant: Variant,
     dataset: str,
     arch: str,
     seed: int,
@@ -32,10 +33,12 @@ def run(
     configure_torch(threads)
     device = pick_device(study.config["device"])
     examples = Examples.load(prepared, study.subset())
-    in_train = train_mask(examples.orig_split, study.holdout_fraction, seed)
-    config = study.training(arch)
+    in_train = train_mask(examples.orig_split, variant.holdout_fraction, seed)
+    config = study.training(arch, dataset)
+    mean, std = study.normalisation(dataset, (examples.mean, examples.std))
     log.info(
-        "%s/%s seed %d on %s (%d threads): %d examples, %d in training; %s",
+        "%s%s/%s seed %d on %s (%d threads): %d examples, %d in training (%s); normalisation mean %s std %s; %s",
+        variant.prefix,
         dataset,
         arch,
         seed,
@@ -43,9 +46,12 @@ def run(
         torch.get_num_threads(),
         len(examples),
         in_train.sum(),
+        variant.description,
+        _rounded(mean),
+        _rounded(std),
         config,
     )
-    normalize = Normalizer(*study.normalisation(dataset), device=device)
+    normalize = Normalizer(mean, std, device=device)
     model, result = fit(arch, study.model_options(arch), examples, in_train, normalize, config, seed, progress)
     torch.save({"arch": arch, "options": study.model_options(arch), "state_dict": model.state_dict()}, weights)
     run_outputs = RunOutputs(
@@ -61,3 +67,7 @@ def run(
         writer.writeheader()
         writer.writerows(result.history)
     return run_outputs
+
+
+def _rounded(values: tuple[float, ...]) -> str:
+    return "(" + ", ".join(f"{v:.4f}" for v in values) + ")"

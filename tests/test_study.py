@@ -1,0 +1,51 @@
+"""The typed view of the config: per-dataset augmentation and normalisation, variants of the design."""
+
+import pytest
+
+from pdepth.augment import Augmentation
+from pdepth.errors import ConfigError
+from pdepth.study import Study
+
+BASE = {
+    "datasets": ["fmnist", "cifar10", "svhn"],
+    "architectures": ["mlp"],
+    "seeds": 3,
+    "split": {"holdout_fraction": 0.1},
+    "data": {},
+    "training": {"default": {"epochs": 2}, "mlp": {"lr": 0.01}},
+}
+
+
+def test_augmentation_defaults_per_dataset_and_overrides():
+    study = Study(BASE)
+    assert study.augmentation("cifar10") == Augmentation(crop_padding=4, flip=True)
+    assert study.augmentation("fmnist") == Augmentation() and study.augmentation("svhn") == Augmentation()
+    changed = Study({**BASE, "data": {"augmentation": {"cifar10": {"flip": False}, "svhn": {"crop_padding": 2}}}})
+    assert changed.augmentation("cifar10") == Augmentation(crop_padding=4, flip=False)
+    assert changed.augmentation("svhn") == Augmentation(crop_padding=2)
+
+
+def test_training_merges_default_arch_and_dataset_augmentation():
+    config = Study(BASE).training("mlp", "cifar10")
+    assert (config.epochs, config.lr, config.augmentation) == (2, 0.01, Augmentation(4, True))
+    assert not Study(BASE).training("mlp", "fmnist").augmentation.active
+
+
+def test_normalisation_is_computed_unless_configured():
+    computed = ((0.1, 0.2, 0.3), (0.4, 0.5, 0.6))
+    assert Study(BASE).normalisation("cifar10", computed) == computed
+    study = Study({**BASE, "data": {"normalisation": {"cifar10": {"mean": [0.5, 0.5, 0.5]}}}})
+    assert study.normalisation("cifar10", computed) == ((0.5, 0.5, 0.5), (0.4, 0.5, 0.6))
+
+
+def test_variants_and_their_results_prefixes():
+    study = Study(BASE)
+    assert [(v.prefix, v.seeds, v.holdout_fraction) for v in study.variants] == [("", (0, 1, 2), 0.1)]
+    full = Study({**BASE, "full_train_seeds": 2})
+    assert [(v.prefix, v.seeds, v.holdout_fraction) for v in full.variants] == [
+        ("", (0, 1, 2), 0.1),
+        ("full/", (0, 1), 0.0),
+    ]
+    assert full.variant("full/").name == "full" and "whole original training set" in full.variant("full/").description
+    with pytest.raises(ConfigError, match="no variant"):
+        study.variant("full/")
