@@ -17,6 +17,7 @@ include: "rules/train.smk"
 include: "rules/embed.smk"
 include: "rules/probe.smk"
 include: "rules/cube.smk"
+include: "rules/metrics.smk"
 include: "rules/plots.smk"
 
 

@@ -12,7 +12,7 @@ RESOURCES = "resources"
 RESULTS = "results"
 LOGS = "logs"
 # The results of a variant live under results/{variant}{dataset}/{arch}: "" for the 90:10 splits, "full/" for the
-# full-training-set models (pdepth.study.Variant).
+# full-training-set models, "{name}/" for each intervention of the config (pdepth.study.Variant).
 VARIANT_PREFIXES = [variant.prefix for variant in STUDY.variants]
 
 
@@ -58,18 +58,19 @@ def all_seeds(name):
 
 
 def study_targets(dataset):
-    """Everything the study produces for one dataset: the cubes and figures of every variant and architecture."""
-    per_arch = [
-        model_file("cube.nc"),
-        model_file("figures/knn_accuracy.png"),
-        model_file("figures/knn_accuracy.pdf"),
+    """Everything the study produces for one dataset: cubes, metrics and figures of every variant and architecture."""
+    per_model = [
+        "cube.nc",
+        "metrics.nc",
+        "figures/knn_accuracy.png",
+        "figures/knn_accuracy.pdf",
     ]
-    return expand(
-        per_arch,
-        variant=VARIANT_PREFIXES,
-        dataset=dataset,
-        arch=STUDY.architectures,
-    )
+    return [
+        model_file(name).format(variant=variant.prefix, dataset=dataset, arch=arch)
+        for variant, run_dataset, arch in STUDY.runs()
+        if run_dataset == dataset
+        for name in per_model
+    ]
 
 
 def figure_targets():

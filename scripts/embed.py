@@ -6,8 +6,10 @@ from pdepth.study import Study
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
+    study = Study(sm.config)
     embed.run(
-        Study(sm.config),
+        study,
+        study.variant(sm.wildcards.variant),
         sm.wildcards.dataset,
         sm.wildcards.arch,
         sm.input.prepared,

@@ -22,7 +22,7 @@ def smoke_config(**changes) -> dict:
     [
         ({"datasets": ["cifar11"]}, "unknown dataset 'cifar11'"),
         ({"architectures": ["mlp", "transformer"]}, "unknown architecture 'transformer'"),
-        ({"training.default.epochs": 0}, "epochs"),
+        ({"training.default.epochs": -1}, "epochs"),
         ({"training.mlp": {"epochs": -2}}, "epochs"),
         ({"split.holdout_fraction": 1.0}, "holdout_fraction"),
         ({"split.holdout_fraction": 0}, "holdout_fraction"),
@@ -50,17 +50,20 @@ def test_default_config_dry_run_lists_the_jobs(tmp_path):
 
 
 def test_paper_config_builds_its_dag(tmp_path):
-    """The full-scale study: 4 datasets x 3 architectures x (250 + 25) seeds, each trained, embedded and probed."""
+    """The full-scale study: 4 datasets x 3 architectures x (250 + 25) seeds, plus 4 interventions of 5 seeds."""
     result = snakemake(tmp_path, "-n", "all", configfile=ROOT / "configs/paper.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     counts = dict(line.split() for line in result.stdout.splitlines() if len(line.split()) == 2)
-    runs = 4 * 3 * (250 + 25)
-    assert {rule: counts[rule] for rule in ("train", "embed", "probe", "cube", "prepare_dataset")} == {
+    runs = 4 * 3 * (250 + 25) + 4 * 5
+    assert {rule: counts[rule] for rule in ("train", "embed", "probe", "margins", "cube", "metrics")} == {
         "train": str(runs),
         "embed": str(runs),
         "probe": str(runs),
-        "cube": str(4 * 3 * 2),
-        "prepare_dataset": "4",
+        "margins": str(runs),
+        "cube": str(4 * 3 * 2 + 4),
+        "metrics": str(4 * 3 * 2 + 4),
     }
+    assert counts["prepare_dataset"] == "4"
     assert "results/full/cifar100/vgg16/seed24/model.pt" in result.stdout
+    assert "results/zerohinge/cifar10/vgg16/metrics.nc" in result.stdout
     assert "gpu=1" in result.stdout

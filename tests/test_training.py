@@ -1,5 +1,7 @@
 """Training on real Fashion-MNIST: accuracy well above chance, bit-identical repeats, divergence caught."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -10,8 +12,9 @@ from pdepth.data import registry
 from pdepth.data.sources import SourceOptions
 from pdepth.errors import TrainingDiverged
 from pdepth.examples import Examples
+from pdepth.models import build
 from pdepth.splits import train_mask
-from pdepth.training import TrainConfig, fit, lr_factor
+from pdepth.training import TrainConfig, fit, init_seed, lr_factor
 
 CPU = torch.device("cpu")
 
@@ -124,3 +127,21 @@ def test_augmented_convolutional_training_on_cifar_format_is_deterministic(tmp_p
     np.testing.assert_array_equal(a.logits, b.logits)
     assert not np.array_equal(a.logits, plain.logits)
     assert a.logits.shape == (240, 10) and np.isfinite(a.logits).all()
+
+
+def test_full_batch_gradient_does_not_depend_on_the_chunk_size(small):
+    """Full-batch GD (the 0-Hinge intervention) accumulates chunks: any chunk size gives the same steps (no BN)."""
+    config = TrainConfig(epochs=3, full_batch=True, lr=0.01, loss="zero_hinge", warmup_epochs=0, schedule="constant")
+    _, chunked = short_run(small, replace(config, batch_size=100))
+    _, whole = short_run(small, replace(config, batch_size=100_000))
+    np.testing.assert_allclose(chunked.logits, whole.logits, rtol=1e-4, atol=1e-5)
+    assert chunked.snapshot_steps.tolist() == [0, 1, 2, 3]  # one step per epoch
+
+
+def test_untrained_network_keeps_its_initial_weights(small):
+    model, result = short_run(small, TrainConfig(epochs=0))
+    torch.manual_seed(init_seed(0))
+    initial = build("mlp", small.shape, {"hidden_layers": 7, "width": 256})
+    for trained, fresh in zip(model.parameters(), initial.parameters(), strict=True):
+        assert torch.equal(trained, fresh)
+    assert result.snapshot_preds.shape == (1, len(small)) and result.history == []

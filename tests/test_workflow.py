@@ -99,3 +99,80 @@ def test_figures_decode_and_are_not_blank(smoke_run):
         assert pixels.shape[0] > 300 and pixels.shape[1] > 300
         assert pixels[..., :3].std() > 0.05
         assert path.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+
+
+METRIC_VARIABLES = {
+    "consistency": ("example",),
+    "consensus_class": ("example",),
+    "consensus_consistency": ("example",),
+    "prediction_entropy": ("example",),
+    "n_held_out": ("example",),
+    "n_in_train": ("example",),
+    "pd_val": ("example",),
+    "pd_train": ("example",),
+    "iteration_learned": ("example", "seed"),
+    "iteration_learned_val": ("example",),
+    "iteration_learned_train": ("example",),
+    "output_margin": ("example", "seed"),
+    "output_margin_val": ("example",),
+    "input_margin": ("example", "seed"),
+    "input_margin_val": ("example",),
+    "loo_consensus_consistency": ("example", "seed"),
+    "corner_distance": ("example", "corner"),
+    "difficulty": ("example",),
+    "corner_knn_true_conf": ("corner", "layer"),
+    "corner_knn_true_acc": ("corner", "layer"),
+    "corner_knn_consensus_conf": ("corner", "layer"),
+    "corner_knn_consensus_acc": ("corner", "layer"),
+    "learning_curve": ("seed", "snapshot", "group"),
+    "snapshot_step": ("seed", "snapshot"),
+    "gain_probe_accuracy": (),
+    "gain_network_accuracy": (),
+}
+
+
+@pytest.mark.parametrize("arch", ["mlp", "resnet18"])
+def test_metrics_have_every_variable_and_agree_with_the_cube(smoke_run, arch):
+    metrics = xr.open_dataset(smoke_run / f"results/fmnist/{arch}/metrics.nc")
+    cube = xr.open_dataset(smoke_run / f"results/fmnist/{arch}/cube.nc")
+    assert {name: metrics[name].dims for name in METRIC_VARIABLES} == METRIC_VARIABLES
+    for name in METRIC_VARIABLES:
+        assert "long_name" in metrics[name].attrs
+    held_out = ~cube.in_train
+    expected = (cube.pred == cube.label).where(held_out).sum("seed") / held_out.sum("seed")
+    np.testing.assert_allclose(metrics.consistency, expected.where(held_out.any("seed")))
+    np.testing.assert_allclose(metrics.pd_train, cube.pd.where(cube.in_train).mean("seed"), rtol=1e-6)
+    assert (metrics.consensus_consistency >= metrics.consistency - 1e-9).where(held_out.any("seed"), True).all()
+    assert (metrics.consensus_consistency.dropna("example") >= 0.5).all()  # 2 seeds: the majority has >= half
+    test = (cube.orig_split == 1).values
+    assert np.isfinite(metrics.input_margin.values[test]).all() and np.isnan(metrics.input_margin.values[~test]).all()
+    assert (metrics.output_margin >= 0).all() and (metrics.input_margin.fillna(0) >= 0).all()
+    np.testing.assert_array_equal(np.bincount(metrics.difficulty.values, minlength=5)[1:], [50] * 4)
+    assert 0 <= float(metrics.gain_probe_accuracy) <= 1 and 0 <= float(metrics.gain_network_accuracy) <= 1
+    assert metrics.learning_curve.sel(group="test").isel(snapshot=-1).min() > 0.5
+
+
+def test_label_noise_study_keeps_given_and_clean_labels(smoke_run):
+    cube = xr.open_dataset(smoke_run / "results/noise40/fmnist/mlp/cube.nc")
+    metrics = xr.open_dataset(smoke_run / "results/noise40/fmnist/mlp/metrics.nc")
+    from_train = (cube.orig_split == 0).values
+    assert int(cube.mislabelled.sum()) == 1200  # 40% of the 3,000 training-set examples, the same for every seed
+    assert not cube.mislabelled.values[~from_train].any()
+    np.testing.assert_array_equal(cube.label != cube.clean_label, cube.mislabelled)
+    default = xr.open_dataset(smoke_run / "results/fmnist/mlp/cube.nc")
+    np.testing.assert_array_equal(cube.clean_label, default.label)
+    curve = metrics.learning_curve.isel(snapshot=-1).mean("seed").to_series()
+    # after 2 epochs the network fits the correct labels, not yet the random ones, whose original class it predicts
+    assert curve["training split, correct labels"] > 0.6
+    assert curve["training split, mislabelled (given labels)"] < 0.3
+    assert curve["training split, mislabelled (original labels)"] > 0.5
+
+
+def test_zero_hinge_and_untrained_studies(smoke_run):
+    hinge = xr.open_dataset(smoke_run / "results/zerohinge/fmnist/mlp/metrics.nc")
+    untrained = xr.open_dataset(smoke_run / "results/untrained/fmnist/mlp/metrics.nc")
+    control = xr.open_dataset(smoke_run / "results/fmnist/mlp/metrics.nc")
+    assert hinge.sizes["example"] == untrained.sizes["example"] == 1300
+    assert untrained.sizes["snapshot"] == 1 and (untrained.iteration_learned == 0).all()
+    assert hinge.snapshot_step.values.tolist() == [list(range(11))]  # full batch: one step per epoch
+    assert float(hinge.output_margin.mean()) < float(control.output_margin.mean())

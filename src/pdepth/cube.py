@@ -15,6 +15,11 @@ import xarray as xr
 from pdepth.data.prepared import SPLIT_NAMES
 from pdepth.depth import UNDEFINED, prediction_depth
 
+COORD_NAMES = {
+    "coarse_label": "coarse (superclass) label provided by the dataset",
+    "clean_label": "the dataset's label, before label noise replaced some training labels",
+    "mislabelled": "the label the models trained with differs from the dataset's (label noise)",
+}
 PACKAGES = ("pdepth", "torch", "torchvision", "pynndescent", "numpy", "xarray", "netCDF4", "snakemake")
 
 
@@ -35,6 +40,7 @@ def build(
     k: int,
     attrs: dict,
     categorical_coords: dict[str, tuple[np.ndarray, tuple[str, ...]]] | None = None,
+    flags: dict[str, np.ndarray] | None = None,
 ) -> xr.Dataset:
     """Assemble the cube; prediction depth is computed here from ``knn_pred`` and ``pred``."""
     pd = prediction_depth(knn_pred, pred)
@@ -91,11 +97,15 @@ def build(
                 example_index.astype(np.int32),
                 {"long_name": "index of the example in the prepared dataset (original train set, then test set)"},
             ),
-            "label": ("example", labels.astype(np.int8), _flags("ground-truth class", classes)),
+            "label": ("example", labels.astype(np.int8), _flags("ground-truth class, as given to the models", classes)),
             "orig_split": ("example", orig_split.astype(np.int8), _flags("split of the original dataset", SPLIT_NAMES)),
             **{
-                name: ("example", values.astype(np.int8), _flags(f"{name.replace('_', ' ')} (dataset-provided)", names))
+                name: ("example", values.astype(np.int8), _flags(COORD_NAMES.get(name, name), names))
                 for name, (values, names) in (categorical_coords or {}).items()
+            },
+            **{
+                name: ("example", values.astype(bool), {"long_name": COORD_NAMES.get(name, name)})
+                for name, values in (flags or {}).items()
             },
             "orig_index": ("example", orig_index.astype(np.int32), {"long_name": "index within the original split"}),
             "seed": ("seed", np.asarray(seeds, dtype=np.int32), {"long_name": "training seed"}),
@@ -139,17 +149,23 @@ def _flags(long_name: str, names: tuple[str, ...]) -> dict:
     return attrs
 
 
-def encoding(cube: xr.Dataset) -> dict:
-    """zlib with byte shuffling for every variable; depth as int8 with -1 marking the undefined (NaN when read)."""
-    enc = {name: {"zlib": True, "complevel": 4, "shuffle": True} for name in cube.data_vars}
+def compression(data: xr.Dataset) -> dict:
+    """zlib with byte shuffling for every array variable."""
+    return {name: {"zlib": True, "complevel": 4, "shuffle": True} for name in data.data_vars if data[name].ndim > 0}
+
+
+def cube_encoding(cube: xr.Dataset) -> dict:
+    """The cube's: compressed; depth as int8 with -1 marking the undefined (NaN when read)."""
+    enc = compression(cube)
     enc["pd"].update({"dtype": "int8", "_FillValue": UNDEFINED})
     return enc
 
 
-def write(cube: xr.Dataset, path: Path) -> None:
+def write(data: xr.Dataset, path: Path, encoding: dict | None = None) -> None:
+    """Write ``data`` through a temporary name; the cube's encoding unless another is given."""
     path = Path(path)
     partial = path.with_name(path.name + ".part")
-    cube.to_netcdf(partial, engine="netcdf4", encoding=encoding(cube))
+    data.to_netcdf(partial, engine="netcdf4", encoding=encoding if encoding is not None else cube_encoding(data))
     partial.replace(path)
 
 

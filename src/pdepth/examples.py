@@ -1,12 +1,13 @@
 """The examples of a study: the prepared dataset, restricted to the configured subset, as tensors."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from pdepth.data.prepared import Prepared, subset_indices
+from pdepth.data.prepared import TRAIN, Prepared, subset_indices
+from pdepth.label_noise import corrupt_labels
 from pdepth.models import InputShape
 
 
@@ -24,6 +25,14 @@ class Examples:
     std: tuple[float, ...]
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     extra_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    clean_labels: np.ndarray | None = None  # the dataset's labels when ``labels`` carry label noise
+    mislabelled: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.clean_labels is None:
+            self.clean_labels = self.labels
+        if self.mislabelled is None:
+            self.mislabelled = np.zeros(len(self.labels), bool)
 
     @classmethod
     def load(cls, prepared_path: Path, subset: dict) -> "Examples":
@@ -41,6 +50,13 @@ class Examples:
             extra={name: values[index] for name, values in prepared.extra.items()},
             extra_classes=prepared.extra_classes,
         )
+
+    def with_label_noise(self, fraction: float, seed: int) -> "Examples":
+        """These examples with ``fraction`` of the original training set's labels replaced (pdepth.label_noise)."""
+        given, mislabelled = corrupt_labels(
+            self.clean_labels, self.orig_split == TRAIN, fraction, len(self.classes), seed
+        )
+        return replace(self, labels=given.astype(self.labels.dtype), mislabelled=mislabelled)
 
     def __len__(self) -> int:
         return len(self.index)

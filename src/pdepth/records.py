@@ -17,6 +17,12 @@ def save_npz(path: str | Path, arrays: dict, compress: bool = True) -> None:
     os.replace(partial, path)
 
 
+def load_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, read into memory."""
+    with np.load(path) as f:
+        return {name: f[name] for name in f.files}
+
+
 class NpzRecord:
     """Mixin for a dataclass whose fields are arrays, stored with ``save_npz``."""
 
@@ -25,5 +31,4 @@ class NpzRecord:
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        with np.load(path) as f:
-            return cls(**{name: f[name] for name in f.files})
+        return cls(**load_npz(path))

@@ -14,19 +14,23 @@ from pdepth.augment import Augmentation, Normalizer
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.errors import ConfigError, TrainingDiverged
 from pdepth.examples import Examples
+from pdepth.losses import LOSSES
 from pdepth.models import ProbedModel, build
 
 log = logging.getLogger(__name__)
 
 _INIT_STREAM, _SHUFFLE_STREAM = 0x1417, 0x5F1E
+HISTORY_COLUMNS = ("epoch", "step", "lr", "loss", "train_acc", "holdout_acc", "test_acc", "seconds")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters of one training run (the ``training`` block of the config)."""
 
-    epochs: int = 10
-    batch_size: int = 128
+    epochs: int = 10  # 0: the untrained network (initial weights, one snapshot)
+    batch_size: int = 128  # with full_batch: the chunk size in which the full-batch gradient is accumulated
+    full_batch: bool = False  # one gradient step per epoch on the whole training split (0-Hinge intervention)
+    loss: str = "cross_entropy"  # a key of pdepth.losses.LOSSES
     lr: float = 0.05
     momentum: float = 0.9
     nesterov: bool = True
@@ -49,8 +53,10 @@ class TrainConfig:
         return cls(**values)
 
     def __post_init__(self):
-        if self.epochs < 1:
-            raise ConfigError(f"training.epochs must be >= 1, got {self.epochs}")
+        if self.epochs < 0:
+            raise ConfigError(f"training.epochs must be >= 0 (0 = untrained), got {self.epochs}")
+        if self.loss not in LOSSES:
+            raise ConfigError(f"training.loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
         if self.schedule not in ("cosine", "linear", "constant"):
             raise ConfigError(f"training.schedule must be cosine, linear or constant, got {self.schedule!r}")
 
@@ -116,7 +122,8 @@ def train(
         "test": orig_split == TEST,
     }
     labels_np = labels.cpu().numpy()
-    steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
+    step_size = len(train_idx) if config.full_batch else config.batch_size
+    steps_per_epoch = math.ceil(len(train_idx) / step_size)
     total_steps = steps_per_epoch * config.epochs
     warmup_steps = int(round(config.warmup_epochs * steps_per_epoch))
     snapshot_at = {
@@ -135,7 +142,7 @@ def train(
         optimizer, lambda s: lr_factor(s, total_steps, warmup_steps, config.schedule)
     )
     generator = seeded_generator(seed, _SHUFFLE_STREAM, device)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = LOSSES[config.loss]
 
     snapshots, snapshot_steps, history = [], [], []
     logits = None
@@ -156,24 +163,28 @@ def train(
         started = time.perf_counter()
         order = train_idx[torch.randperm(len(train_idx), generator=generator, device=device)]
         loss_sum = torch.zeros((), device=device)
-        for start in range(0, len(order), config.batch_size):
-            batch = order[start : start + config.batch_size]
-            x = images[batch]
-            if config.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            if config.augmentation.active:
-                x = config.augmentation(x, generator)
-            loss = loss_fn(model(normalize(x)), labels[batch])
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(
-                    f"training loss became {loss.item()} at epoch {epoch}, step {step + 1} "
-                    f"(lr {scheduler.get_last_lr()[0]:.4g}); lower training.lr or raise training.warmup_epochs"
-                )
+        for start in range(0, len(order), step_size):
+            step_examples = order[start : start + step_size]
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            for chunk in range(0, len(step_examples), config.batch_size):  # one chunk unless full_batch
+                batch = step_examples[chunk : chunk + config.batch_size]
+                x = images[batch]
+                if config.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                if config.augmentation.active:
+                    x = config.augmentation(x, generator)
+                loss = loss_fn(model(normalize(x)), labels[batch])
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"training loss became {loss.item()} at epoch {epoch}, step {step + 1} "
+                        f"(lr {scheduler.get_last_lr()[0]:.4g}); lower training.lr or raise training.warmup_epochs"
+                    )
+                if len(batch) < len(step_examples):
+                    loss = loss * (len(batch) / len(step_examples))  # the chunks' gradients sum to the step's mean
+                loss.backward()
+                loss_sum += loss.detach() * len(step_examples)
             optimizer.step()
             scheduler.step()
-            loss_sum += loss.detach() * len(batch)
             step += 1
             bar.update()
             if step in snapshot_at:

@@ -8,7 +8,6 @@ import numpy as np
 import yaml
 
 from pdepth import cube
-from pdepth.examples import Examples
 from pdepth.pipeline.probe import ProbeResults
 from pdepth.runs import RunOutputs
 from pdepth.study import Study, Variant
@@ -27,7 +26,7 @@ def run(
     output: Path,
     workflow_dir: Path | None = None,
 ):
-    examples = Examples.load(prepared, study.subset())
+    examples = study.examples(prepared, variant)
     runs = [RunOutputs.load(path) for path in run_files]
     probes = [ProbeResults.load(path) for path in probe_files]
     for path, outputs in zip(run_files, runs, strict=True):
@@ -52,7 +51,9 @@ def run(
         k=settings["k"],
         categorical_coords={
             name: (values, examples.extra_classes.get(name, ())) for name, values in examples.extra.items()
-        },
+        }
+        | ({"clean_label": (examples.clean_labels, examples.classes)} if variant.label_noise else {}),
+        flags={"mislabelled": examples.mislabelled} if variant.label_noise else None,
         attrs={
             "dataset": dataset,
             "architecture": arch,

@@ -3,21 +3,17 @@
 import logging
 from pathlib import Path
 
-import torch
-
 from pdepth import embeddings
-from pdepth.augment import Normalizer
-from pdepth.device import configure_torch, pick_device
-from pdepth.examples import Examples
-from pdepth.models import build
+from pdepth.pipeline.trained import load_trained
 from pdepth.reduction import Reducer
-from pdepth.study import Study
+from pdepth.study import Study, Variant
 
 log = logging.getLogger(__name__)
 
 
 def run(
     study: Study,
+    variant: Variant,
     dataset: str,
     arch: str,
     prepared: Path,
@@ -26,19 +22,14 @@ def run(
     threads: int,
     progress: bool = True,
 ) -> list[embeddings.Layer]:
-    configure_torch(threads)
-    device = pick_device(study.config["device"])
-    examples = Examples.load(prepared, study.subset())
+    trained = load_trained(study, variant, dataset, prepared, weights, threads)
     probe = study.config["probe"]
-    saved = torch.load(weights, map_location=device, weights_only=True)
-    model = build(saved["arch"], examples.shape, saved["options"]).to(device)
-    model.load_state_dict(saved["state_dict"])
     layers = embeddings.extract(
-        model,
-        examples.image_tensor(device),
-        Normalizer(*study.normalisation(dataset, (examples.mean, examples.std)), device=device),
+        trained.model,
+        trained.examples.image_tensor(trained.device),
+        trained.normalize,
         out_dir,
-        batch_size=study.training(arch, dataset).eval_batch_size,
+        batch_size=study.training(arch, dataset, variant).eval_batch_size,
         dtype=probe["embedding_dtype"],
         reducer=Reducer(probe["max_dim"], probe["reduction_seed"], probe["reduction"]),
         progress=progress,

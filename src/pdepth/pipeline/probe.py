@@ -10,10 +10,9 @@ import numpy as np
 
 from pdepth import embeddings, knn
 from pdepth.device import pick_device, usable_cpus
-from pdepth.examples import Examples
 from pdepth.records import NpzRecord
 from pdepth.runs import RunOutputs
-from pdepth.study import Study
+from pdepth.study import Study, Variant
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +40,16 @@ def settings_for(study: Study, threads: int) -> knn.ProbeSettings:
 
 
 def run(
-    study: Study, prepared: Path, run_outputs: Path, embedding_dir: Path, output: Path, threads: int
+    study: Study,
+    variant: Variant,
+    prepared: Path,
+    run_outputs: Path,
+    embedding_dir: Path,
+    output: Path,
+    threads: int,
 ) -> ProbeResults:
-    examples = Examples.load(prepared, study.subset())
+    """Probe every layer; the support set carries the labels the network was trained with (noisy ones included)."""
+    examples = study.examples(prepared, variant)
     outputs = RunOutputs.load(run_outputs)
     settings = settings_for(study, threads)
     num_classes = len(examples.classes)

@@ -8,11 +8,10 @@ import torch
 
 from pdepth.augment import Normalizer
 from pdepth.device import configure_torch, pick_device
-from pdepth.examples import Examples
 from pdepth.runs import RunOutputs
 from pdepth.splits import train_mask
 from pdepth.study import Study, Variant
-from pdepth.training import fit
+from pdepth.training import HISTORY_COLUMNS, fit
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +31,9 @@ def run(
 ) -> RunOutputs:
     configure_torch(threads)
     device = pick_device(study.config["device"])
-    examples = Examples.load(prepared, study.subset())
+    examples = study.examples(prepared, variant)
     in_train = train_mask(examples.orig_split, variant.holdout_fraction, seed)
-    config = study.training(arch, dataset)
+    config = study.training(arch, dataset, variant)
     mean, std = study.normalisation(dataset, (examples.mean, examples.std))
     log.info(
         "%s%s/%s seed %d on %s (%d threads): %d examples, %d in training (%s); normalisation mean %s std %s; %s",
@@ -63,7 +62,7 @@ def run(
     )
     run_outputs.save(outputs)
     with open(history, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(result.history[0]), delimiter="\t")
+        writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, delimiter="\t")  # no rows for an untrained model
         writer.writeheader()
         writer.writerows(result.history)
     return run_outputs

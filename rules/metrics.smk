@@ -1,0 +1,41 @@
+# Metrics stage: the input margins of every model (a job per seed: backward passes), then metrics.nc per
+# (variant, dataset, arch), next to the cube.
+
+
+rule margins:
+    input:
+        prepared=f"{RESOURCES}/{{dataset}}.npz",
+        weights=run_file("model.pt"),
+    output:
+        run_file("margins.npz"),
+    log:
+        log_file("margins"),
+    benchmark:
+        benchmark_file("margins")
+    conda:
+        "../envs/pdepth.yaml"
+    threads: config["threads"]["embed"]
+    resources:
+        gpu=config["gpus"]["embed"],
+    params:
+        input_margin=config["metrics"]["input_margin"],
+    script:
+        "../scripts/margins.py"
+
+
+rule metrics:
+    input:
+        cube=model_file("cube.nc"),
+        runs=all_seeds("run.npz"),
+        probes=all_seeds("probes.npz"),
+        margins=all_seeds("margins.npz"),
+    output:
+        model_file("metrics.nc"),
+    log:
+        f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/metrics.log",
+    conda:
+        "../envs/pdepth.yaml"
+    params:
+        metrics=config["metrics"],
+    script:
+        "../scripts/metrics.py"

@@ -1,0 +1,240 @@
+"""Per-example metrics of one (variant, dataset, arch): the paper's other views of difficulty, next to the cube.
+
+``build`` takes the arrays of the cube and of the per-seed files and returns ``metrics.nc`` as an xarray Dataset with
+dims ``example`` (the cube's), ``seed``, ``layer``, ``corner``, ``snapshot`` and ``group``. "Held out" means not in the
+seed's training split: the holdout part of the original training set and the whole original test set.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from pdepth import difficulty, ensemble
+from pdepth.data.prepared import TEST, TRAIN
+from pdepth.learning import iteration_learned, learning_curve, rescale_iterations
+from pdepth.margins import output_margin
+
+CURVE_GROUPS = (
+    "training split, correct labels",
+    "training split, mislabelled (given labels)",
+    "training split, mislabelled (original labels)",
+    "holdout",
+    "test",
+)
+
+
+@dataclass
+class SeedRun:
+    """What the metrics need of one seed's run files."""
+
+    logits: np.ndarray  # (N, C)
+    snapshot_preds: np.ndarray  # (S, N)
+    snapshot_steps: np.ndarray  # (S,)
+    input_margin: np.ndarray  # (N,), NaN where not measured
+
+
+def consensus_fraction(votes: np.ndarray, consensus: np.ndarray, k: int) -> np.ndarray:
+    """(N, L) fraction of one seed's k votes, at every layer, for each example's consensus class (NaN if none)."""
+    index = np.clip(consensus, 0, None).astype(np.int64)[:, None, None]
+    counts = np.take_along_axis(votes, np.broadcast_to(index, votes.shape[:2] + (1,)), axis=2)[..., 0]
+    return np.where(consensus[:, None] >= 0, counts / k, np.nan)
+
+
+def leave_one_out_consensus_consistency(
+    pred: np.ndarray, labels: np.ndarray, held_out: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """(N, S): for each held-out appearance, the consensus-consistency of the *other* held-out models' predictions.
+
+    The quantity of Figure 4 (middle): one model's depth against the uncertainty of an ensemble without it.
+    """
+    result = np.full(pred.shape, np.nan)
+    rows = np.arange(len(pred))
+    for seed in range(pred.shape[1]):
+        others = counts.copy()
+        mine = held_out[:, seed]
+        np.subtract.at(others, (rows, pred[:, seed].astype(np.int64)), mine.astype(np.int32))
+        consensus = ensemble.consensus_class(others, labels)
+        n_others = others.sum(axis=1)
+        agree = others[rows, np.clip(consensus, 0, None)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result[:, seed] = np.where(mine & (n_others > 0), agree / n_others, np.nan)
+    return result
+
+
+def per_corner_layer_means(values: np.ndarray, mask: np.ndarray, category: np.ndarray) -> np.ndarray:
+    """(corners, L): the mean over each corner's examples and their counted appearances of (N, S, L) ``values``."""
+    means = np.full((len(difficulty.CORNERS), values.shape[2]), np.nan)
+    for corner in range(len(difficulty.CORNERS)):
+        use = mask & (category == corner + 1)[:, None]
+        if use.any():
+            means[corner] = values[use].mean(axis=0)
+    return means
+
+
+def held_out_consensus(cube: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(class counts (N, C), consensus class (N,)) of the held-out predictions in the cube."""
+    num_classes = len(cube.label.attrs["flag_meanings"].split())
+    counts = ensemble.class_counts(cube.pred.values.astype(np.int64), ~cube.in_train.values, num_classes)
+    return counts, ensemble.consensus_class(counts, cube.label.values.astype(np.int64))
+
+
+def build(
+    cube: xr.Dataset,
+    runs: list[SeedRun],
+    consensus_votes: np.ndarray | None,  # (N, S, L) vote fraction for the consensus class, or None to skip Fig. 8
+    corner_examples: int,
+    gain_layer: int,
+) -> xr.Dataset:
+    labels = cube.label.values.astype(np.int64)
+    clean = cube.clean_label.values.astype(np.int64) if "clean_label" in cube.coords else labels
+    mislabelled = cube.mislabelled.values if "mislabelled" in cube.coords else np.zeros(len(labels), bool)
+    orig_split = cube.orig_split.values
+    in_train = cube.in_train.values
+    held_out = ~in_train
+    pred = cube.pred.values.astype(np.int64)
+    pd = cube.pd.values
+    counts, consensus = held_out_consensus(cube)
+    pd_val, n_val = ensemble.masked_mean(pd, held_out)
+    pd_train, n_train = ensemble.masked_mean(pd, in_train)
+
+    learned = np.stack(
+        [rescale_iterations(iteration_learned(r.snapshot_preds, r.snapshot_steps)) for r in runs], axis=1
+    )
+    out_margin = np.stack([output_margin(r.logits) for r in runs], axis=1)
+    in_margin = np.stack([r.input_margin for r in runs], axis=1)
+
+    distances = difficulty.corner_distances(pd_val, pd_train)
+    category = difficulty.closest_to_corners(distances, corner_examples)
+
+    knn_correct = cube.knn_pred.values == labels[:, None, None]
+    knn_consensus = cube.knn_pred.values == consensus[:, None, None]
+    figure8 = {
+        "corner_knn_true_conf": (cube.knn_true_conf.values, "mean k-NN vote fraction for the ground-truth class"),
+        "corner_knn_true_acc": (knn_correct.astype(np.float32), "k-NN probe accuracy for the ground-truth class"),
+        "corner_knn_consensus_acc": (knn_consensus.astype(np.float32), "k-NN probe agreement with the consensus class"),
+    }
+    if consensus_votes is not None:
+        figure8["corner_knn_consensus_conf"] = (consensus_votes, "mean k-NN vote fraction for the consensus class")
+
+    ambiguous_unless_label = category == 1 + difficulty.CORNER_NAMES.index("ambiguous_unless_label_given")
+    gain_mask = held_out & ambiguous_unless_label[:, None]
+    gain_probe = knn_correct[:, :, gain_layer][gain_mask].mean() if gain_mask.any() else np.nan
+    gain_network = (pred == labels[:, None])[gain_mask].mean() if gain_mask.any() else np.nan
+
+    in_train_split = orig_split == TRAIN
+    curves = np.stack(
+        [
+            learning_curve(
+                r.snapshot_preds,
+                {
+                    CURVE_GROUPS[0]: (in_train[:, s] & ~mislabelled, labels),
+                    CURVE_GROUPS[1]: (in_train[:, s] & mislabelled, labels),
+                    CURVE_GROUPS[2]: (in_train[:, s] & mislabelled, clean),
+                    CURVE_GROUPS[3]: (in_train_split & held_out[:, s], labels),
+                    CURVE_GROUPS[4]: (orig_split == TEST, labels),
+                },
+            )
+            for s, r in enumerate(runs)
+        ]
+    )
+    steps = np.stack([r.snapshot_steps for r in runs])
+
+    def example_var(values, long_name, units="1", **attrs):
+        return ("example", values, {"long_name": long_name, "units": units, **attrs})
+
+    def per_seed(values, long_name, units="1"):
+        return (("example", "seed"), values.astype(np.float32), {"long_name": long_name, "units": units})
+
+    held_out_mean = {
+        name: ensemble.masked_mean(values, held_out)[0]
+        for name, values in (("learned", learned), ("out", out_margin), ("in", in_margin))
+    }
+    data_vars = {
+        "consistency": example_var(
+            ensemble.consistency(pred, labels, held_out), "consistency score (eq. 1): held-out predictions = label"
+        ),
+        "consensus_class": (
+            "example",
+            consensus.astype(np.int16),
+            {
+                "long_name": "consensus class: majority of the held-out predictions",
+                "tie_break": "the ground-truth class if it is among the tied classes, else the smallest tied class",
+                "missing_value": ensemble.NO_CLASS,
+            },
+        ),
+        "consensus_consistency": example_var(
+            ensemble.consensus_consistency(pred, consensus, held_out),
+            "consensus-consistency score (eq. 2): held-out predictions = consensus class",
+        ),
+        "prediction_entropy": example_var(
+            ensemble.prediction_entropy(counts), "entropy of the held-out predictions' class distribution", "nat"
+        ),
+        "n_held_out": example_var(n_val.astype(np.int32), "held-out appearances with a defined depth", "count"),
+        "n_in_train": example_var(n_train.astype(np.int32), "training-split appearances with a defined depth", "count"),
+        "pd_val": example_var(pd_val, "mean prediction depth when held out (PD_val)", "layer"),
+        "pd_train": example_var(pd_train, "mean prediction depth when in the training split (PD_train)", "layer"),
+        "iteration_learned": per_seed(
+            learned, "iteration learned, rescaled per model: 0 = initialisation, 1 = the model's 95th percentile"
+        ),
+        "iteration_learned_val": example_var(held_out_mean["learned"], "mean rescaled iteration learned, held out"),
+        "iteration_learned_train": example_var(
+            ensemble.masked_mean(learned, in_train)[0], "mean rescaled iteration learned, in the training split"
+        ),
+        "output_margin": per_seed(out_margin, "largest minus second-largest logit", "logit"),
+        "output_margin_val": example_var(held_out_mean["out"], "mean output margin, held out", "logit"),
+        "input_margin": per_seed(
+            in_margin, "linearised adversarial input margin, L2 in [0, 1] pixel space (NaN: not measured)"
+        ),
+        "input_margin_val": example_var(held_out_mean["in"], "mean input margin, held out (where measured)"),
+        "loo_consensus_consistency": per_seed(
+            leave_one_out_consensus_consistency(pred, labels, held_out, counts),
+            "consensus-consistency of the other seeds' held-out predictions (Figure 4, middle)",
+        ),
+        "corner_distance": (
+            ("example", "corner"),
+            distances.astype(np.float32),
+            {"long_name": "distance to the corner of the (PD_val, PD_train) plane, both rescaled to [0, 1]"},
+        ),
+        "difficulty": (
+            "example",
+            category,
+            {
+                "long_name": f"form of difficulty: among the {corner_examples} examples closest to a corner",
+                "flag_values": np.arange(len(difficulty.CORNERS) + 1, dtype=np.int8),
+                "flag_meanings": "none " + " ".join(difficulty.CORNER_NAMES),
+            },
+        ),
+        **{
+            name: (("corner", "layer"), per_corner_layer_means(values, held_out, category), {"long_name": text})
+            for name, (values, text) in figure8.items()
+        },
+        "learning_curve": (
+            ("seed", "snapshot", "group"),
+            curves.astype(np.float32),
+            {"long_name": "accuracy of the network at each prediction snapshot of training"},
+        ),
+        "snapshot_step": (("seed", "snapshot"), steps, {"long_name": "optimiser steps before the snapshot"}),
+        "gain_probe_accuracy": (
+            (),
+            np.float32(gain_probe),
+            {"long_name": "k-NN probe accuracy at gain_layer, held out, 'ambiguous unless the label is given' corner"},
+        ),
+        "gain_network_accuracy": (
+            (),
+            np.float32(gain_network),
+            {"long_name": "network accuracy, held out, 'ambiguous unless the label is given' corner"},
+        ),
+    }
+    coords = {name: cube[name] for name in cube.coords if cube[name].dims in (("example",), ("seed",), ("layer",))}
+    coords |= {
+        "corner": ("corner", list(difficulty.CORNER_NAMES)),
+        "group": ("group", list(CURVE_GROUPS)),
+    }
+    attrs = {
+        key: cube.attrs[key]
+        for key in ("dataset", "architecture", "variant", "design", "k", "config", "git_commit")
+        if key in cube.attrs
+    }
+    attrs |= {"title": "per-example metrics", "corner_examples": corner_examples, "gain_layer": gain_layer}
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)

@@ -1,0 +1,70 @@
+"""Stage: metrics.nc of one (variant, dataset, arch) from its cube and every seed's run, probe and margin files."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from pdepth import cube as cubes
+from pdepth import metrics
+from pdepth.pipeline.probe import ProbeResults
+from pdepth.records import load_npz
+from pdepth.runs import RunOutputs
+
+log = logging.getLogger(__name__)
+
+
+def gain_layer(config: dict, arch: str, n_layers: int) -> int:
+    """The probe depth of the Section 4 accuracy gain: metrics.gain_layer.<arch>, else the middle layer."""
+    layer = config["metrics"]["gain_layer"].get(arch, (n_layers - 1) // 2)
+    return min(int(layer), n_layers - 1)
+
+
+def run(
+    config: dict,
+    arch: str,
+    cube_path: Path,
+    run_files: list[Path],
+    probe_files: list[Path],
+    margin_files: list[Path],
+    output: Path,
+) -> xr.Dataset:
+    cube = xr.load_dataset(cube_path)
+    runs = []
+    for run_path, margin_path in zip(run_files, margin_files, strict=True):
+        outputs = RunOutputs.load(run_path)
+        runs.append(
+            metrics.SeedRun(
+                logits=outputs.logits,
+                snapshot_preds=outputs.snapshot_preds,
+                snapshot_steps=outputs.snapshot_steps,
+                input_margin=load_npz(margin_path)["input_margin"],
+            )
+        )
+    _, consensus = metrics.held_out_consensus(cube)
+    k = int(cube.attrs["k"])
+    consensus_votes = np.stack(
+        [metrics.consensus_fraction(ProbeResults.load(path).votes, consensus, k) for path in probe_files], axis=1
+    )
+    result = metrics.build(
+        cube,
+        runs,
+        consensus_votes,
+        corner_examples=config["metrics"]["corner_examples"],
+        gain_layer=gain_layer(config, arch, cube.sizes["layer"]),
+    )
+    cubes.write(result, output, encoding=cubes.compression(result))
+    log.info(
+        "%s: consistency %.3f, consensus-consistency %.3f (means over examples); PD_val %.3f, PD_train %.3f; "
+        "gain at layer %d: probe %.3f vs network %.3f",
+        output,
+        float(result.consistency.mean()),
+        float(result.consensus_consistency.mean()),
+        float(result.pd_val.mean()),
+        float(result.pd_train.mean()),
+        result.attrs["gain_layer"],
+        float(result.gain_probe_accuracy),
+        float(result.gain_network_accuracy),
+    )
+    return result
