@@ -8,6 +8,7 @@ import torch
 
 import generated_data as gen
 from pdepth.augment import Augmentation, Normalizer, augment
+from pdepth.checkpoint import Checkpointing
 from pdepth.data import registry
 from pdepth.data.sources import SourceOptions
 from pdepth.errors import TrainingDiverged
@@ -19,12 +20,12 @@ from pdepth.training import TrainConfig, fit, init_seed, lr_factor
 CPU = torch.device("cpu")
 
 
-def short_run(examples: Examples, config: TrainConfig, seed: int = 0):
+def short_run(examples: Examples, config: TrainConfig, seed: int = 0, checkpointing=None):
     torch.set_num_threads(2)
     in_train = train_mask(examples.orig_split, 0.1, seed)
     normalize = Normalizer(examples.mean, examples.std, CPU)
     options = {"hidden_layers": 7, "width": 256}
-    model, result = fit("mlp", options, examples, in_train, normalize, config, seed, progress=False)
+    model, result = fit("mlp", options, examples, in_train, normalize, config, seed, False, checkpointing)
     return model, result
 
 
@@ -145,3 +146,19 @@ def test_untrained_network_keeps_its_initial_weights(small):
     for trained, fresh in zip(model.parameters(), initial.parameters(), strict=True):
         assert torch.equal(trained, fresh)
     assert result.snapshot_preds.shape == (1, len(small)) and result.history == []
+
+
+def test_checkpointed_run_equals_an_uninterrupted_one(small, tmp_path):
+    config = TrainConfig(epochs=3, batch_size=256)
+    _, plain = short_run(small, config)
+    checkpointing = Checkpointing(tmp_path / "checkpoint.pt", every=1, fingerprint="run A")
+    _, with_checkpoints = short_run(small, config, checkpointing=checkpointing)
+    np.testing.assert_array_equal(plain.logits, with_checkpoints.logits)
+    state = checkpointing.load()
+    assert state["epoch"] == 2  # none after the last epoch: the outputs are the run's record
+    _, resumed = short_run(small, config, checkpointing=checkpointing)  # starts at epoch 3
+    np.testing.assert_array_equal(plain.logits, resumed.logits)
+    np.testing.assert_array_equal(plain.snapshot_preds, resumed.snapshot_preds)
+    assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
+    other_run = Checkpointing(tmp_path / "checkpoint.pt", every=1, fingerprint="run B")
+    assert other_run.load() is None  # never resumes another run's state

@@ -11,6 +11,7 @@ from torch import nn
 from tqdm import tqdm
 
 from pdepth.augment import Augmentation, Normalizer
+from pdepth.checkpoint import Checkpointing
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.errors import ConfigError, TrainingDiverged
 from pdepth.examples import Examples
@@ -112,8 +113,13 @@ def train(
     config: TrainConfig,
     seed: int,
     progress: bool = True,
+    checkpointing: Checkpointing | None = None,
 ) -> TrainResult:
-    """Train ``model`` on the examples where ``in_train``; ``images`` are uint8 (N, C, H, W) on the model's device."""
+    """Train ``model`` on the examples where ``in_train``; ``images`` are uint8 (N, C, H, W) on the model's device.
+
+    With ``checkpointing``, the whole state is saved every few epochs and a matching checkpoint is resumed from, so
+    that a killed run, re-run, ends with the outputs of an uninterrupted one (bit-identical on the CPU).
+    """
     device = images.device
     train_idx = torch.from_numpy(np.flatnonzero(in_train)).to(device)
     groups = {
@@ -155,11 +161,21 @@ def train(
         snapshot_steps.append(step)
         return preds
 
-    snapshot(0)
+    first_epoch, step = 1, 0
+    resumed = checkpointing.load() if checkpointing else None
+    if resumed is None:
+        snapshot(0)
+    else:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        scheduler.load_state_dict(resumed["scheduler"])
+        generator.set_state(resumed["generator"])
+        snapshots[:], snapshot_steps[:] = resumed["snapshots"], resumed["snapshot_steps"]
+        history[:] = resumed["history"]
+        first_epoch, step = resumed["epoch"] + 1, resumed["step"]
     model.train()
-    step = 0
-    bar = tqdm(total=total_steps, disable=not progress, desc="train", unit="step", dynamic_ncols=True)
-    for epoch in range(1, config.epochs + 1):
+    bar = tqdm(total=total_steps, initial=step, disable=not progress, desc="train", unit="step", dynamic_ncols=True)
+    for epoch in range(first_epoch, config.epochs + 1):
         started = time.perf_counter()
         order = train_idx[torch.randperm(len(train_idx), generator=generator, device=device)]
         loss_sum = torch.zeros((), device=device)
@@ -208,6 +224,20 @@ def train(
             row["lr"],
             row["seconds"],
         )
+        if checkpointing and checkpointing.due(epoch, config.epochs):
+            checkpointing.save(
+                {
+                    "epoch": epoch,
+                    "step": step,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "generator": generator.get_state(),
+                    "snapshots": snapshots,
+                    "snapshot_steps": snapshot_steps,
+                    "history": history,
+                }
+            )
     bar.close()
     return TrainResult(
         logits=logits.cpu().numpy().astype(np.float32),  # the last snapshot is the end of the last epoch
@@ -226,6 +256,7 @@ def fit(
     config: TrainConfig,
     seed: int,
     progress: bool = True,
+    checkpointing: Checkpointing | None = None,
 ) -> tuple[ProbedModel, TrainResult]:
     """Build ``arch`` with the seed's initial weights on the normaliser's device and train it where ``in_train``."""
     device = normalize.mean.device
@@ -243,5 +274,6 @@ def fit(
         config,
         seed,
         progress=progress,
+        checkpointing=checkpointing,
     )
     return model, result

@@ -1,12 +1,15 @@
 """Stage: train one model (dataset, arch, seed) and save its weights, predictions, snapshots and history."""
 
 import csv
+import hashlib
 import logging
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from pdepth.augment import Normalizer
+from pdepth.checkpoint import Checkpointing
 from pdepth.device import configure_torch, pick_device
 from pdepth.runs import RunOutputs
 from pdepth.splits import train_mask
@@ -51,7 +54,14 @@ def run(
         config,
     )
     normalize = Normalizer(mean, std, device=device)
-    model, result = fit(arch, study.model_options(arch), examples, in_train, normalize, config, seed, progress)
+    checkpointing = Checkpointing(
+        Path(weights).with_name("checkpoint.pt"),
+        study.config["checkpoint_every"],
+        fingerprint(config, arch, study.model_options(arch), seed, in_train, examples.index, examples.labels),
+    )
+    model, result = fit(
+        arch, study.model_options(arch), examples, in_train, normalize, config, seed, progress, checkpointing
+    )
     torch.save({"arch": arch, "options": study.model_options(arch), "state_dict": model.state_dict()}, weights)
     run_outputs = RunOutputs(
         example_index=examples.index,
@@ -65,7 +75,16 @@ def run(
         writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, delimiter="\t")  # no rows for an untrained model
         writer.writeheader()
         writer.writerows(result.history)
+    checkpointing.remove()  # the final outputs exist: nothing left to resume
     return run_outputs
+
+
+def fingerprint(*parts) -> str:
+    """SHA-256 over the parts (arrays by their bytes) that make a run what it is."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.tobytes() if isinstance(part, np.ndarray) else str(part).encode())
+    return digest.hexdigest()
 
 
 def _rounded(values: tuple[float, ...]) -> str:

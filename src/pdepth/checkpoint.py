@@ -1,0 +1,43 @@
+"""Resumable training: the full state of a run, written atomically every few epochs, read back on a re-run."""
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Checkpointing:
+    """Where a run keeps its checkpoint, how often (in epochs), and what identifies the run it belongs to."""
+
+    path: Path
+    every: int
+    fingerprint: str  # a checkpoint of another run (other config, seed or split) is never resumed
+
+    def due(self, epoch: int, epochs: int) -> bool:
+        return self.every > 0 and epoch % self.every == 0 and epoch < epochs
+
+    def save(self, state: dict) -> None:
+        path = Path(self.path)
+        partial = path.with_name(path.name + ".part")
+        torch.save({**state, "fingerprint": self.fingerprint}, partial)
+        os.replace(partial, path)
+        log.info("checkpoint after epoch %d -> %s", state["epoch"], path)
+
+    def load(self) -> dict | None:
+        path = Path(self.path)
+        if not path.exists():
+            return None
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        if state.get("fingerprint") != self.fingerprint:
+            log.warning("%s belongs to another run (config, seed or split changed): starting afresh", path)
+            return None
+        log.info("resuming from %s (after epoch %d)", path, state["epoch"])
+        return state
+
+    def remove(self) -> None:
+        Path(self.path).unlink(missing_ok=True)

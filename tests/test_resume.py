@@ -1,0 +1,65 @@
+"""Resumable training: a training job killed after its first checkpoint, re-run, ends as an uninterrupted run."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import ROOT, snakemake
+from pdepth.records import load_npz
+
+pytestmark = pytest.mark.slow
+TARGET = "results/fmnist/mlp/seed0/run.npz"
+CONFIG = {
+    "datasets": ["fmnist"],
+    "architectures": ["mlp"],
+    "seeds": 1,
+    "checkpoint_every": 1,
+    "threads": {"train": 2, "embed": 2, "probe": 2},
+    "data": {"subset": {"train": 12000, "test": 2000, "seed": 0}},
+    "models": {"mlp": {"hidden_layers": 7, "width": 512}},
+    "training": {"default": {"epochs": 4, "batch_size": 128}},
+}
+
+
+def test_killed_training_resumes_to_identical_outputs(tmp_path, fmnist_dir):
+    configfile = tmp_path / "resume.yaml"
+    configfile.write_text(yaml.safe_dump(CONFIG))
+    killed, reference = tmp_path / "killed", tmp_path / "reference"
+    command = [
+        str(Path(sys.executable).with_name("snakemake")),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(killed),
+        "--cores",
+        "2",
+        TARGET,
+    ]
+    command += ["--configfile", str(configfile)]
+    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    checkpoint = killed / "results/fmnist/mlp/seed0/checkpoint.pt"
+    deadline = time.monotonic() + 600
+    while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGKILL)  # Snakemake and its training job, as a node failure would
+    job.wait()
+    assert checkpoint.exists() and not (killed / TARGET).exists(), "the job must die between checkpoint and outputs"
+
+    assert snakemake(killed, "--unlock", configfile=configfile).returncode == 0  # a killed Snakemake leaves its lock
+    rerun = snakemake(killed, "--cores", "2", "--rerun-incomplete", TARGET, configfile=configfile)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "resuming from" in (killed / "logs/fmnist/mlp/train_seed0.log").read_text()
+    assert not checkpoint.exists()  # removed once the outputs exist
+
+    uninterrupted = snakemake(reference, "--cores", "2", TARGET, configfile=configfile)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
+    resumed, expected = load_npz(killed / TARGET), load_npz(reference / TARGET)
+    for name in ("in_train", "logits", "snapshot_preds", "snapshot_steps"):
+        np.testing.assert_array_equal(resumed[name], expected[name])
