@@ -25,9 +25,11 @@ def groups(cube: xr.Dataset) -> dict[str, xr.DataArray]:
 
 
 def describe(cube: xr.Dataset) -> str:
-    design = " trained on the full training set" if cube.attrs.get("variant") == "full" else ""
+    variant = cube.attrs.get("variant", "split")
+    design = {"split": "", "full": " trained on the full training set"}.get(variant, f", {variant} study")
+    seeds = cube.sizes["seed"]
     return (
-        f"{cube.attrs['dataset']} / {cube.attrs['architecture']}{design}: {cube.sizes['seed']} seeds, "
+        f"{cube.attrs['dataset']} / {cube.attrs['architecture']}{design}: {seeds} seed{'s' if seeds > 1 else ''}, "
         f"{cube.sizes['example']:,} examples, k={cube.attrs['k']} ({cube.attrs['probe_backend']})"
     )
 
