@@ -1,5 +1,9 @@
 # Metrics stage: the input margins of every model (a job per seed: backward passes), then metrics.nc per
-# (variant, dataset, arch), next to the cube.
+# (variant, dataset, arch), next to the cube (an aggregation: local, like the cube).
+
+
+localrules:
+    metrics,
 
 
 rule margins:
