@@ -53,8 +53,8 @@ def http_server(tmp_path):
     server.shutdown()
 
 
-def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 1200):
-    """Run the real workflow in ``workdir`` with this checkout's Snakefile."""
+def snakemake_command(workdir: Path, *args: str, configfile: Path | None = None) -> list[str]:
+    """The command line that runs the real workflow in ``workdir`` with this checkout's Snakefile."""
     command = [
         str(Path(sys.executable).with_name("snakemake")),
         "-s",
@@ -65,4 +65,10 @@ def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout
     ]
     if configfile is not None:
         command += ["--configfile", str(configfile)]
+    return command
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 1200):
+    """Run the real workflow in ``workdir`` with this checkout's Snakefile; the completed process."""
+    command = snakemake_command(workdir, *args, configfile=configfile)
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)

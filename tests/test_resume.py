@@ -3,15 +3,13 @@
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, snakemake
+from conftest import snakemake, snakemake_command
 from pdepth.records import load_npz
 
 pytestmark = pytest.mark.slow
@@ -32,17 +30,7 @@ def test_killed_training_resumes_to_identical_outputs(tmp_path, fmnist_dir):
     configfile = tmp_path / "resume.yaml"
     configfile.write_text(yaml.safe_dump(CONFIG))
     killed, reference = tmp_path / "killed", tmp_path / "reference"
-    command = [
-        str(Path(sys.executable).with_name("snakemake")),
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(killed),
-        "--cores",
-        "2",
-        TARGET,
-    ]
-    command += ["--configfile", str(configfile)]
+    command = snakemake_command(killed, "--cores", "2", TARGET, configfile=configfile)
     job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     checkpoint = killed / "results/fmnist/mlp/seed0/checkpoint.pt"
     deadline = time.monotonic() + 600
