@@ -1,6 +1,7 @@
 """Typed view of the study configuration (``config.yaml`` after schema validation)."""
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from pdepth.augment import Augmentation
@@ -74,7 +75,7 @@ class Study:
     def holdout_fraction(self) -> float:
         return float(self.config["split"]["holdout_fraction"])
 
-    @property
+    @cached_property
     def variants(self) -> list[Variant]:
         """The default 90:10-split variant, the full-training-set one if the config asks for its seeds, and the
         config's interventions."""
