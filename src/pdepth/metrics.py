@@ -5,6 +5,7 @@ dims ``example`` (the cube's), ``seed``, ``layer``, ``corner``, ``snapshot`` and
 seed's training split: the holdout part of the original training set and the whole original test set.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,7 +83,7 @@ def held_out_consensus(cube: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
 def build(
     cube: xr.Dataset,
     runs: list[SeedRun],
-    consensus_votes: np.ndarray | None,  # (N, S, L) vote fraction for the consensus class, or None to skip Fig. 8
+    consensus_votes: Callable[[np.ndarray], np.ndarray] | None,  # consensus (N,) -> (N, S, L) vote fractions
     corner_examples: int,
     gain_layer: int,
 ) -> xr.Dataset:
@@ -114,8 +115,11 @@ def build(
         "corner_knn_true_acc": (knn_correct.astype(np.float32), "k-NN probe accuracy for the ground-truth class"),
         "corner_knn_consensus_acc": (knn_consensus.astype(np.float32), "k-NN probe agreement with the consensus class"),
     }
-    if consensus_votes is not None:
-        figure8["corner_knn_consensus_conf"] = (consensus_votes, "mean k-NN vote fraction for the consensus class")
+    if consensus_votes is not None:  # the probes' votes are read only once the consensus is known
+        figure8["corner_knn_consensus_conf"] = (
+            consensus_votes(consensus),
+            "mean k-NN vote fraction for the consensus class",
+        )
 
     ambiguous_unless_label = category == 1 + difficulty.CORNER_NAMES.index("ambiguous_unless_label_given")
     gain_mask = held_out & ambiguous_unless_label[:, None]

@@ -42,11 +42,12 @@ def run(
                 input_margin=load_npz(margin_path)["input_margin"],
             )
         )
-    _, consensus = metrics.held_out_consensus(cube)
     k = int(cube.attrs["k"])
-    consensus_votes = np.stack(
-        [metrics.consensus_fraction(ProbeResults.load(path).votes, consensus, k) for path in probe_files], axis=1
-    )
+
+    def consensus_votes(consensus: np.ndarray) -> np.ndarray:
+        fractions = [metrics.consensus_fraction(ProbeResults.load(path).votes, consensus, k) for path in probe_files]
+        return np.stack(fractions, axis=1)
+
     result = metrics.build(
         cube,
         runs,
