@@ -11,6 +11,9 @@ configfile: "config.yaml"
 validate(config, "schemas/config.schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
@@ -18,14 +21,16 @@ include: "rules/embed.smk"
 include: "rules/probe.smk"
 include: "rules/cube.smk"
 include: "rules/metrics.smk"
-include: "rules/plots.smk"
+include: "rules/figures.smk"
+include: "rules/tables.smk"
 
 
 rule all:
     default_target: True
     input:
         [study_targets(dataset) for dataset in STUDY.datasets],
-        figure_targets(),
+        figure_targets(scopes=[figure_registry.ARCHITECTURE]),
+        study_summary_targets(),
 
 
 for _dataset in STUDY.datasets:

@@ -1,16 +1,21 @@
 # Helpers shared by the stage files: the typed study and the paths of its files.
+import functools
 import re
 import sys
 
 # The Snakefile reads the config through the package; the scripts import it through scripts/pdepth (a link).
 sys.path.insert(0, f"{workflow.basedir}/src")
 
+from pdepth import cluster  # noqa: E402
 from pdepth.study import Study  # noqa: E402
 
 STUDY = Study(config)
 RESOURCES = "resources"
 RESULTS = "results"
 LOGS = "logs"
+SUMMARY = (
+    f"{RESULTS}/report"  # the report's tables: figure index, configuration, benchmarks
+)
 # The results of a variant live under results/{variant}{dataset}/{arch}: "" for the 90:10 splits, "full/" for the
 # full-training-set models, "{name}/" for each intervention of the config (pdepth.study.Variant).
 VARIANT_PREFIXES = [variant.prefix for variant in STUDY.variants]
@@ -42,6 +47,23 @@ def benchmark_file(stage):
     return f"{LOGS}/benchmarks/{{variant}}{{dataset}}/{{arch}}/{stage}_seed{{seed}}.tsv"
 
 
+@functools.cache
+def model_resources(stage, variant, dataset, arch, attempt):
+    """mem_mb and runtime of a per-run job: the same for every seed of a model, so computed once (pdepth.cluster)."""
+    return cluster.resources(STUDY, stage, variant, dataset, arch, attempt)
+
+
+def job_resource(stage, key):
+    """Resource function: ``key`` (mem_mb or runtime) of one job of a per-run stage, growing with the attempt."""
+
+    def value(wildcards, attempt):
+        return model_resources(
+            stage, wildcards.variant, wildcards.dataset, wildcards.arch, attempt
+        )[key]
+
+    return value
+
+
 def all_seeds(name):
     """Input function: a run file of every seed of the (variant, dataset, arch) in the rule's wildcards."""
 
@@ -58,25 +80,35 @@ def all_seeds(name):
 
 
 def study_targets(dataset):
-    """Everything the study produces for one dataset: cubes, metrics and figures of every variant and architecture."""
-    per_model = [
-        "cube.nc",
-        "metrics.nc",
-        "figures/knn_accuracy.png",
-        "figures/knn_accuracy.pdf",
-    ]
-    return [
+    """Everything the study produces for one dataset: per model its cube, metrics and tables, and the figures."""
+    per_model = ["cube.nc", "metrics.nc", "examples.csv", "examples.parquet"]
+    models = [
         model_file(name).format(variant=variant.prefix, dataset=dataset, arch=arch)
         for variant, run_dataset, arch in STUDY.runs()
         if run_dataset == dataset
         for name in per_model
     ]
+    return models + figure_targets(dataset, scopes=FIGURE_SCOPES_OF_ONE_DATASET)
 
 
-def figure_targets():
-    """Figures that compare datasets."""
-    return expand(
-        f"{RESULTS}/figures/pd_distribution_{{arch}}.{{ext}}",
-        arch=STUDY.architectures,
-        ext=["png", "pdf"],
-    )
+def study_summary_targets():
+    """The fidelity table and the report's tables (rules/tables.smk)."""
+    return [
+        f"{RESULTS}/fidelity.csv",
+        *(
+            f"{SUMMARY}/{name}"
+            for name in ("figures.csv", "config.yaml", "benchmarks.csv")
+        ),
+    ]
+
+
+def every_benchmark():
+    """The benchmark file of every per-run job, for the report's benchmark table."""
+    return [
+        benchmark_file(stage).format(
+            variant=variant.prefix, dataset=dataset, arch=arch, seed=seed
+        )
+        for variant, dataset, arch in STUDY.runs()
+        for seed in variant.seeds
+        for stage in ("train", "embed", "probe", "margins")
+    ]

@@ -15,6 +15,8 @@ rule embed:
         "../envs/pdepth.yaml"
     threads: config["threads"]["embed"]
     resources:
+        mem_mb=job_resource("embed", "mem_mb"),
+        runtime=job_resource("embed", "runtime"),
         gpu=config["gpus"]["embed"],
     params:
         reduction={

@@ -20,6 +20,8 @@ rule margins:
         "../envs/pdepth.yaml"
     threads: config["threads"]["embed"]
     resources:
+        mem_mb=job_resource("margins", "mem_mb"),
+        runtime=job_resource("margins", "runtime"),
         gpu=config["gpus"]["embed"],
     params:
         input_margin=config["metrics"]["input_margin"],

@@ -15,6 +15,9 @@ rule probe:
     conda:
         "../envs/pdepth.yaml"
     threads: config["threads"]["probe"]
+    resources:
+        mem_mb=job_resource("probe", "mem_mb"),
+        runtime=job_resource("probe", "runtime"),
     params:
         probe=config["probe"],
     script:

@@ -16,6 +16,8 @@ rule train:
         "../envs/pdepth.yaml"
     threads: config["threads"]["train"]
     resources:
+        mem_mb=job_resource("train", "mem_mb"),
+        runtime=job_resource("train", "runtime"),
         gpu=config["gpus"]["train"],
     params:
         training=lambda wc: STUDY.training(wc.arch, wc.dataset),

@@ -1,11 +1,12 @@
 """Snakemake adapter of pdepth.pipeline.train."""
 
+from pdepth.gpu_slots import claimed_gpus
 from pdepth.logs import logged
 from pdepth.pipeline import train
 from pdepth.study import Study
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with logged(sm.log[0]):
+with logged(sm.log[0]), claimed_gpus(sm.resources.get("gpu", 0)):
     study = Study(sm.config)
     train.run(
         study,

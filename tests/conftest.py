@@ -14,6 +14,7 @@ from pdepth.data import registry
 from pdepth.data.sources import SourceOptions
 
 ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "tests/config/smoke.yaml"
 FMNIST_DIR = Path(registry.get("fmnist").system_dirs[0])
 
 
@@ -72,3 +73,12 @@ def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout
     """Run the real workflow in ``workdir`` with this checkout's Snakefile; the completed process."""
     command = snakemake_command(workdir, *args, configfile=configfile)
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, fmnist_dir) -> Path:
+    """The smoke study (tests/config/smoke.yaml) run locally to the end, once per test session: its directory."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    result = snakemake(workdir, "--cores", "2", configfile=SMOKE)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return workdir

@@ -1,23 +1,20 @@
 """End to end: the real DAG on tests/config/smoke.yaml in a temporary directory."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
+import yaml
 from matplotlib import image
+from snakemake.utils import validate
 
-from conftest import ROOT, snakemake
+from conftest import ROOT, SMOKE, snakemake
+from pdepth import difficulty, fidelity, tables
 from pdepth.depth import prediction_depth
+from pdepth.figures import plan
+from pdepth.study import Study
 
-SMOKE = ROOT / "tests/config/smoke.yaml"
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory, fmnist_dir):
-    workdir = tmp_path_factory.mktemp("smoke")
-    result = snakemake(workdir, "--cores", "2", configfile=SMOKE)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return workdir
 
 
 @pytest.mark.parametrize("arch", ["mlp", "resnet18"])
@@ -88,17 +85,94 @@ def test_convolutional_cube_has_its_probes_and_reductions(smoke_run):
     np.testing.assert_array_equal(recomputed, cube.pd.values)
 
 
-def test_figures_decode_and_are_not_blank(smoke_run):
-    for path in (
-        smoke_run / "results/figures/pd_distribution_mlp.png",
-        smoke_run / "results/figures/pd_distribution_resnet18.png",
-        smoke_run / "results/fmnist/mlp/figures/knn_accuracy.png",
-        smoke_run / "results/fmnist/resnet18/figures/knn_accuracy.png",
-    ):
-        pixels = image.imread(path)
-        assert pixels.shape[0] > 300 and pixels.shape[1] > 300
-        assert pixels[..., :3].std() > 0.05
-        assert path.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+def smoke_study() -> Study:
+    config = yaml.safe_load(SMOKE.read_text())
+    validate(config, str(ROOT / "schemas/config.schema.yaml"))
+    return Study(config)
+
+
+def figure_files(results, figure: str) -> list:
+    """The PNGs of one figure: named after it (per model) or after it and their dataset or architecture."""
+    return [p for p in results.rglob("*.png") if p.stem == figure or p.stem.startswith(f"{figure}_")]
+
+
+def test_every_planned_figure_is_drawn_and_not_blank(smoke_run):
+    planned = plan.planned_figures(smoke_study())
+    assert planned and not [p for p in planned if p.skipped]  # the smoke config supports every figure
+    results = smoke_run / "results"
+    for figure in plan.FIGURES:
+        expected = sum(p.figure == figure for p in planned)
+        paths = figure_files(results, figure)
+        assert len(paths) == expected, (figure, paths)
+        for path in paths:
+            pixels = image.imread(path)
+            assert pixels.shape[0] > 300 and pixels.shape[1] > 300
+            assert pixels[..., :3].std() > 0.05, f"{path} looks blank"
+            assert path.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    assert len(list(results.rglob("*.png"))) == len(planned)
+    index = pd.read_csv(results / "report/figures.csv")
+    assert len(index) == len(planned) and (index.status == "drawn").all()
+    assert set(index.paper) == {spec.paper for spec in plan.FIGURES.values()}
+
+
+def test_report_has_every_figure_table_and_the_config(smoke_run):
+    report = smoke_run / "report.html"
+    result = snakemake(smoke_run, "--report", str(report), configfile=SMOKE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = report.read_text()
+    for name in ("fidelity.csv", "figures.csv", "config.yaml", "benchmarks.csv", "examples.csv"):
+        assert name in html
+    for path in (smoke_run / "results").rglob("*.png"):
+        assert path.name in html
+    for spec in plan.FIGURES.values():
+        assert spec.paper in html
+
+
+EXAMPLE_COLUMNS = [
+    "example",
+    "orig_split",
+    "orig_index",
+    "label",
+    "label_name",
+    "pd_train",
+    "pd_val",
+    "consistency",
+    "consensus_class",
+    "consensus_name",
+    *tables.SCORES,
+    "difficulty",
+]
+
+
+@pytest.mark.parametrize("variant", ["", "noise40/"])
+def test_example_tables_have_a_row_per_example(smoke_run, variant):
+    results = smoke_run / f"results/{variant}fmnist/mlp"
+    metrics = xr.open_dataset(results / "metrics.nc")
+    csv = pd.read_csv(results / "examples.csv", keep_default_na=False, na_values=[""])
+    parquet = pd.read_parquet(results / "examples.parquet")
+    assert len(csv) == len(parquet) == metrics.sizes["example"] == 4000
+    extra = ["clean_label", "mislabelled"] if variant else []
+    assert [c for c in parquet.columns if c not in extra] == EXAMPLE_COLUMNS
+    assert set(extra) <= set(parquet.columns)
+    np.testing.assert_array_equal(parquet.example, metrics.example)
+    np.testing.assert_allclose(parquet.pd_val, metrics.pd_val, equal_nan=True)
+    np.testing.assert_allclose(csv.consistency, parquet.consistency, rtol=1e-5, equal_nan=True)
+    assert set(parquet.orig_split) == {"train", "test"}
+    assert set(parquet.difficulty) == {"none", *difficulty.CORNER_NAMES}
+    assert (parquet.difficulty != "none").sum() == 4 * 50
+
+
+def test_fidelity_table_has_a_row_per_claim(smoke_run):
+    table = pd.read_csv(smoke_run / "results/fidelity.csv")
+    assert list(table.columns) == ["claim", "figure", "dataset", "architecture", "paper", "ours", "holds", "detail"]
+    assert set(table.claim) == set(fidelity.CLAIMS)
+    assert set(table.holds) <= {fidelity.YES, fidelity.NO, fidelity.UNTESTABLE}
+    per_model = table[table.claim.isin(fidelity.MODEL_CLAIMS)]
+    assert len(per_model) == 2 * len(fidelity.MODEL_CLAIMS)
+    seeds = table[table.claim == fidelity.CLAIMS[0]].set_index("architecture")
+    assert float(seeds.loc["mlp", "ours"]) > 0 and seeds.loc["mlp", "holds"] == fidelity.YES
+    ordering = table[table.claim.str.startswith("mean prediction depth orders")]
+    assert (ordering.holds == fidelity.UNTESTABLE).all()  # one dataset
 
 
 METRIC_VARIABLES = {

@@ -1,14 +1,20 @@
 """Batch-wise augmentation and normalisation of uint8 image tensors, on whatever device they live."""
 
-from dataclasses import dataclass
+from __future__ import annotations
 
-import torch
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported where tensors are made, so that the datasets' registry stays light
+    import torch
 
 
 class Normalizer:
     """uint8 (N, C, H, W) -> float, standardised with per-channel mean and std of pixels in [0, 1]."""
 
     def __init__(self, mean, std, device):
+        import torch
+
         self.mean = torch.tensor(mean, device=device).view(1, -1, 1, 1) * 255
         self.std = torch.tensor(std, device=device).view(1, -1, 1, 1) * 255
 
@@ -18,6 +24,8 @@ class Normalizer:
 
 def augment(images: torch.Tensor, crop_padding: int, flip: bool, generator: torch.Generator) -> torch.Tensor:
     """Random crop after zero padding and random horizontal flip, one draw per image from ``generator``."""
+    import torch
+
     n, _, h, w = images.shape
     if flip:
         flipped = torch.rand(n, generator=generator, device=generator.device) < 0.5

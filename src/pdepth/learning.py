@@ -2,6 +2,15 @@
 
 import numpy as np
 
+# The groups of examples whose learning curves metrics.nc keeps (Figure 5, middle: label-noise splits).
+CURVE_GROUPS = (
+    "training split, correct labels",
+    "training split, mislabelled (given labels)",
+    "training split, mislabelled (original labels)",
+    "holdout",
+    "test",
+)
+
 
 def iteration_learned(snapshot_preds: np.ndarray, snapshot_steps: np.ndarray) -> np.ndarray:
     """Per example, the optimiser step of the first snapshot from which the prediction equals the final one forever.

@@ -13,16 +13,8 @@ import xarray as xr
 
 from pdepth import difficulty, ensemble
 from pdepth.data.prepared import TEST, TRAIN
-from pdepth.learning import iteration_learned, learning_curve, rescale_iterations
+from pdepth.learning import CURVE_GROUPS, iteration_learned, learning_curve, rescale_iterations
 from pdepth.margins import output_margin
-
-CURVE_GROUPS = (
-    "training split, correct labels",
-    "training split, mislabelled (given labels)",
-    "training split, mislabelled (original labels)",
-    "holdout",
-    "test",
-)
 
 
 @dataclass
@@ -164,7 +156,7 @@ def build(
             {
                 "long_name": "consensus class: majority of the held-out predictions",
                 "tie_break": "the ground-truth class if it is among the tied classes, else the smallest tied class",
-                "missing_value": ensemble.NO_CLASS,
+                "comment": f"{ensemble.NO_CLASS}: never held out, so no consensus",  # kept integer (no CF mask)
             },
         ),
         "consensus_consistency": example_var(

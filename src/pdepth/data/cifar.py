@@ -129,8 +129,18 @@ class CifarArchive:
         )
 
 
-def _register(name: str, archive: CifarArchive) -> DatasetSpec:
-    return register(DatasetSpec(name, files=(archive.raw_file,), read=archive.read, augmentation=CROP_AND_FLIP))
+def _register(name: str, archive: CifarArchive, num_classes: int) -> DatasetSpec:
+    return register(
+        DatasetSpec(
+            name,
+            files=(archive.raw_file,),
+            read=archive.read,
+            augmentation=CROP_AND_FLIP,
+            sizes=(50_000, 10_000),
+            image_shape=(32, 32, 3),
+            num_classes=num_classes,
+        )
+    )
 
 
 CIFAR10_ARCHIVE = CifarArchive(
@@ -155,5 +165,5 @@ CIFAR100_ARCHIVE = CifarArchive(
     coarse_key="coarse_labels",
     coarse_names_key="coarse_label_names",
 )
-CIFAR10 = _register("cifar10", CIFAR10_ARCHIVE)
-CIFAR100 = _register("cifar100", CIFAR100_ARCHIVE)
+CIFAR10 = _register("cifar10", CIFAR10_ARCHIVE, 10)
+CIFAR100 = _register("cifar100", CIFAR100_ARCHIVE, 100)

@@ -39,5 +39,7 @@ FMNIST = register(
         ),
         read=read,
         system_dirs=("/usr/share/datasets/fashion-mnist",),
+        sizes=(60_000, 10_000),
+        image_shape=(28, 28, 1),
     )
 )

@@ -20,6 +20,9 @@ class DatasetSpec:
     read: Callable[[dict[str, Path]], Prepared]  # raw file name -> verified local path, to the prepared arrays
     system_dirs: tuple[str, ...] = ()  # directories where an OS package installs the raw files
     augmentation: Augmentation = Augmentation()  # the default for training; the config can override it
+    sizes: tuple[int, int] = (0, 0)  # examples in the original (train, test) sets, for sizing cluster jobs
+    image_shape: tuple[int, int, int] = (0, 0, 0)  # (H, W, C)
+    num_classes: int = 10
 
     def with_checksums(self, checksums: dict[str, str]) -> "DatasetSpec":
         """The same dataset with some files expected to have other MD5s (re-packaged or locally generated copies)."""

@@ -55,5 +55,7 @@ SVHN = register(
             RawFile(TEST, "eb5a983be6a315427106f1b164d9cef3", (URL + TEST,)),
         ),
         read=read,
+        sizes=(73_257, 26_032),
+        image_shape=(32, 32, 3),
     )
 )

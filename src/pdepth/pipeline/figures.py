@@ -1,14 +1,27 @@
-"""Stage: figures from the cubes."""
+"""Stage: one figure from cubes and metrics files (never from models)."""
 
 import xarray as xr
 
-from pdepth import plots
+from pdepth.data.prepared import Prepared
+from pdepth.figures import style
+from pdepth.figures.registry import FIGURES, Inputs
 
 
-def pd_distribution(cube_files: dict[str, str], png: str, pdf: str) -> None:
-    cubes = {dataset: xr.load_dataset(path) for dataset, path in cube_files.items()}
-    plots.pd_distribution(cubes, png, pdf)
-
-
-def inference_learning_curve(cube_file: str, png: str, pdf: str) -> None:
-    plots.inference_learning_curve(xr.load_dataset(cube_file), png, pdf)
+def render(
+    figure: str,
+    labels: list[str],
+    cubes: list[str],
+    metrics: list[str],
+    prepared: str | None,
+    options: dict,
+    png: str,
+    pdf: str,
+) -> None:
+    """Draw ``figure`` from the files of each label (architecture, dataset, intervention or "" for one model)."""
+    inputs = Inputs(
+        cubes={label: xr.load_dataset(path) for label, path in zip(labels, cubes, strict=True)} if cubes else {},
+        metrics={label: xr.load_dataset(path) for label, path in zip(labels, metrics, strict=True)} if metrics else {},
+        prepared=Prepared.load(prepared) if prepared else None,
+        options=options,
+    )
+    style.save(FIGURES[figure].draw(inputs), png, pdf)

@@ -1,0 +1,96 @@
+# Tables: one row per example of each model (CSV and Parquet), the fidelity table of the paper's claims, and the
+# report's index of figures, configuration and job benchmarks. All aggregations: local rules.
+
+
+localrules:
+    example_table,
+    fidelity,
+    study_summary,
+
+
+FIDELITY_MODELS = [
+    (dataset, arch) for dataset in STUDY.datasets for arch in STUDY.architectures
+]
+FIDELITY_INTERVENTIONS = [
+    (dataset, arch, label, variant.prefix)
+    for dataset, arch in FIDELITY_MODELS
+    for label, variant in figure_plan.margin_interventions(STUDY, dataset, arch).items()
+]
+
+
+rule example_table:
+    input:
+        model_file("metrics.nc"),
+    output:
+        csv=report(
+            model_file("examples.csv"),
+            caption="../report/examples.rst",
+            category="Tables",
+            subcategory="{variant}{dataset}/{arch}",
+        ),
+        parquet=model_file("examples.parquet"),
+    log:
+        f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/examples.log",
+    conda:
+        "../envs/pdepth.yaml"
+    script:
+        "../scripts/example_table.py"
+
+
+rule fidelity:
+    input:
+        cubes=[f"{RESULTS}/{d}/{a}/cube.nc" for d, a in FIDELITY_MODELS],
+        metrics=[f"{RESULTS}/{d}/{a}/metrics.nc" for d, a in FIDELITY_MODELS],
+        interventions=[
+            f"{RESULTS}/{p}{d}/{a}/metrics.nc" for d, a, _, p in FIDELITY_INTERVENTIONS
+        ],
+    output:
+        report(
+            f"{RESULTS}/fidelity.csv",
+            caption="../report/fidelity.rst",
+            category="Study",
+        ),
+    log:
+        f"{LOGS}/fidelity.log",
+    conda:
+        "../envs/pdepth.yaml"
+    params:
+        models=FIDELITY_MODELS,
+        interventions=[(d, a, label) for d, a, label, _ in FIDELITY_INTERVENTIONS],
+    script:
+        "../scripts/fidelity.py"
+
+
+rule study_summary:
+    input:
+        benchmarks=every_benchmark(),
+    output:
+        figures=report(
+            f"{SUMMARY}/figures.csv",
+            caption="../report/figure_index.rst",
+            category="Study",
+        ),
+        config=report(
+            f"{SUMMARY}/config.yaml", caption="../report/config.rst", category="Study"
+        ),
+        benchmarks=report(
+            f"{SUMMARY}/benchmarks.csv",
+            caption="../report/benchmarks.rst",
+            category="Study",
+        ),
+    log:
+        f"{LOGS}/study_summary.log",
+    conda:
+        "../envs/pdepth.yaml"
+    params:
+        plan=[
+            {
+                "figure": planned.figure,
+                "paper": figure_registry.FIGURES[planned.figure].paper,
+                "for": planned.label,
+                "skipped": planned.skipped,
+            }
+            for planned in FIGURE_PLAN
+        ],
+    script:
+        "../scripts/study_summary.py"

@@ -1,0 +1,8 @@
+"""Snakemake adapter of pdepth.pipeline.tables.example_table."""
+
+from pdepth.logs import logged
+from pdepth.pipeline import tables
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with logged(sm.log[0]):
+    tables.example_table(sm.input[0], sm.output.csv, sm.output.parquet)

@@ -1,0 +1,15 @@
+"""Snakemake adapter of pdepth.pipeline.tables.fidelity_table."""
+
+from pdepth.logs import logged
+from pdepth.pipeline import tables
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with logged(sm.log[0]):
+    tables.fidelity_table(
+        [tuple(m) for m in sm.params.models],
+        list(sm.input.cubes),
+        list(sm.input.metrics),
+        [tuple(i) for i in sm.params.interventions],
+        list(sm.input.interventions),
+        sm.output[0],
+    )

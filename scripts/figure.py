@@ -1,0 +1,17 @@
+"""Snakemake adapter of pdepth.pipeline.figures.render (one rule per figure, see rules/figures.smk)."""
+
+from pdepth.logs import logged
+from pdepth.pipeline import figures
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with logged(sm.log[0]):
+    figures.render(
+        sm.params.figure,
+        list(sm.params.labels),
+        list(sm.input.cubes),
+        list(sm.input.get("metrics", [])),
+        sm.input.get("prepared"),
+        dict(sm.params.options),
+        sm.output.png,
+        sm.output.pdf,
+    )

@@ -1,0 +1,84 @@
+"""How big a cluster job is: memory (MB) and runtime (minutes) of each per-run stage, from the dataset's size, the
+architecture's depth and throughput, and the retry attempt (each retry asks for proportionally more).
+
+The throughputs are config values (``cluster:``) because they depend on the cluster's devices; the README gives
+the measured defaults and how to re-measure them from the benchmark table of a first run.
+"""
+
+import math
+from dataclasses import dataclass
+from functools import cache
+
+from pdepth.data import registry as datasets
+from pdepth.models import InputShape, build
+from pdepth.study import Study
+
+STAGES = ("train", "embed", "probe", "margins")
+MB = 2**20
+FLOAT = 4  # bytes
+
+
+@dataclass(frozen=True)
+class JobShape:
+    """What sizes a job: examples it holds in memory, values per image, probes, classes, epochs."""
+
+    examples: int
+    train_examples: int
+    pixels: int
+    probes: int
+    classes: int
+    epochs: float
+    margin_examples: int
+
+
+@cache
+def _probe_count(arch: str, options: tuple, image_shape: tuple, classes: int) -> int:
+    height, width, channels = image_shape
+    return len(build(arch, InputShape(channels, height, width, classes), dict(options)).probe_names())
+
+
+def job_shape(study: Study, variant_prefix: str, dataset: str, arch: str) -> JobShape:
+    spec = datasets.get(dataset)
+    variant = study.variant(variant_prefix)
+    subset = study.subset(variant)
+    n_train = min(subset.get("train") or spec.sizes[0], spec.sizes[0])
+    n_test = min(subset.get("test") or spec.sizes[1], spec.sizes[1])
+    height, width, channels = spec.image_shape
+    classes = spec.num_classes
+    options = tuple(sorted(study.model_options(arch).items()))
+    split = study.config["metrics"]["input_margin"]["split"]
+    return JobShape(
+        examples=n_train + n_test,
+        train_examples=round(n_train * (1 - variant.holdout_fraction)),
+        pixels=height * width * channels,
+        probes=_probe_count(arch, options, spec.image_shape, classes),
+        classes=classes,
+        epochs=study.training(arch, dataset, variant).epochs,
+        margin_examples={"test": n_test, "all": n_train + n_test}.get(split, 0),
+    )
+
+
+def resources(study: Study, stage: str, variant_prefix: str, dataset: str, arch: str, attempt: int = 1) -> dict:
+    """``{"mem_mb": int, "runtime": int}`` for one job of ``stage``; attempt n asks for n times the first's."""
+    settings = study.config["cluster"]
+    shape = job_shape(study, variant_prefix, dataset, arch)
+    data_mb = shape.examples * shape.pixels * FLOAT / MB
+    layer_mb = shape.examples * min(study.config["probe"]["max_dim"], max(shape.pixels, 1)) * FLOAT / MB
+    speed = settings["images_per_second"][arch]
+    seconds = {
+        "train": shape.epochs * shape.train_examples / speed,
+        "embed": shape.examples / (3 * speed),  # forward passes only
+        "probe": shape.examples * shape.probes / settings["probe_examples_per_second"],
+        "margins": shape.margin_examples * (study.config["metrics"]["input_margin"]["candidates"] or 99) / speed,
+    }[stage]
+    memory = {
+        "train": 3 * data_mb,
+        "embed": data_mb + 2 * layer_mb,
+        "probe": 4 * layer_mb + shape.examples * shape.probes * shape.classes * 2 / MB,
+        "margins": 2 * data_mb,
+    }[stage]
+    runtime = settings["min_runtime"] + settings["runtime_factor"] * seconds / 60
+    return {
+        "mem_mb": math.ceil((settings["base_mem_mb"] + memory) * attempt),
+        "runtime": math.ceil(runtime * attempt),
+    }

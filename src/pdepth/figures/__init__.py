@@ -1,0 +1,1 @@
+"""Figures of the paper, drawn from cubes and metrics files; ``registry`` lists them."""

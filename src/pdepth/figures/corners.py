@@ -1,0 +1,104 @@
+"""Figures 7 and 8: the forms of difficulty at the corners of the (PD_val, PD_train) plane."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from pdepth import difficulty
+from pdepth.data.prepared import Prepared
+from pdepth.figures.style import PALETTE, class_names, density, depth_edges, describe, layer_axis, show_image
+
+CORNER_TITLES = {
+    "easy": "easy",
+    "looks_like_a_different_class": "looks like a different class",
+    "ambiguous_unless_label_given": "ambiguous unless the label is given",
+    "ambiguous": "ambiguous",
+}
+
+
+def validation_vs_training_depth(
+    cube: xr.Dataset, metrics: xr.Dataset, prepared: Prepared, corner_class: str | None, per_corner: int = 5
+) -> plt.Figure:
+    """Figure 7: mean validation vs mean training depth (all / consensus ≠ label / consensus = label), and the
+    ``per_corner`` examples of ``corner_class`` (default: the first class) closest to each corner, titled by their
+    consensus class."""
+    fig = plt.figure(figsize=(15, 8.5))
+    top = fig.add_gridspec(2, 1, height_ratios=(1, 1.1), hspace=0.35)
+    hists = top[0].subgridspec(1, 3).subplots()
+    agrees = metrics.consensus_class.values == metrics.label.values
+    edges = depth_edges(cube)
+    for ax, (name, mask) in zip(
+        hists,
+        (
+            ("all examples", agrees | ~agrees),
+            ("consensus ≠ ground truth", ~agrees),
+            ("consensus = ground truth", agrees),
+        ),
+        strict=True,
+    ):
+        density(ax, np.where(mask, metrics.pd_val.values, np.nan), metrics.pd_train.values, edges, edges)
+        ax.set_xlabel("mean prediction depth, validation split")
+        ax.set_ylabel("mean prediction depth, training split")
+        ax.set_title(f"{name} ({int(mask.sum()):,})")
+
+    names = class_names(metrics)
+    corner_class = corner_class or names[0]
+    if corner_class not in names:
+        raise ValueError(f"figures.corner_class: {corner_class!r} is not a class of {cube.attrs['dataset']}: {names}")
+    cls = names.index(corner_class)
+    consensus = metrics.consensus_class.values
+    images = top[1].subgridspec(len(difficulty.CORNERS), per_corner, hspace=0.6, wspace=0.05).subplots(squeeze=False)
+    of_class = metrics.label.values == cls
+    for row, corner in enumerate(difficulty.CORNER_NAMES):
+        distance = np.where(of_class, metrics.corner_distance.sel(corner=corner).values, np.nan)
+        closest = np.argsort(np.where(np.isfinite(distance), distance, np.inf), kind="stable")[:per_corner]
+        for ax, example in zip(images[row], closest, strict=True):
+            title = names[consensus[example]] if consensus[example] >= 0 else "no consensus"
+            show_image(ax, prepared.images[int(metrics.example.values[example])], title)
+        images[row, 0].set_ylabel(CORNER_TITLES[corner], rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(
+        f"Validation vs training prediction depth; below, the {corner_class!r} examples closest to each corner "
+        f"(title: consensus class). {describe(cube)}",
+        y=0.98,
+    )
+    return fig
+
+
+def corner_probes(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
+    """Figure 8: per layer, the k-NN vote fraction (solid) and accuracy (dotted) for the ground-truth class (left)
+    and the consensus class (right), held out, for the examples closest to each corner."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    panels = (
+        ("ground-truth class", "corner_knn_true_conf", "corner_knn_true_acc"),
+        ("consensus class", "corner_knn_consensus_conf", "corner_knn_consensus_acc"),
+    )
+    for ax, (title, confidence, accuracy) in zip(axes, panels, strict=True):
+        for colour, corner in zip(PALETTE, difficulty.CORNER_NAMES, strict=False):
+            if confidence in metrics:
+                ax.plot(
+                    cube.depth,
+                    metrics[confidence].sel(corner=corner),
+                    color=colour,
+                    marker="o",
+                    label=f"{CORNER_TITLES[corner]}: confidence",
+                )
+            ax.plot(
+                cube.depth,
+                metrics[accuracy].sel(corner=corner),
+                color=colour,
+                linestyle=":",
+                label=f"{CORNER_TITLES[corner]}: accuracy",
+            )
+        layer_axis(ax, cube)
+        ax.set_title(f"k-NN probes, {title}")
+        ax.set_ylim(0, 1.02)
+    axes[0].set_ylabel("vote fraction (solid) / accuracy (dotted)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(handles, labels, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 0.0))
+    fig.suptitle(
+        f"k-NN probes of the {metrics.attrs['corner_examples']} examples closest to each corner, held out. "
+        f"{describe(cube)}",
+        y=1.02,
+    )
+    return fig

@@ -1,0 +1,115 @@
+"""Figures 1 and 2: what prediction depth looks like, and how consistent it is across seeds and architectures."""
+
+import itertools
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from pdepth import claims
+from pdepth.data.prepared import Prepared
+from pdepth.figures.style import class_names, count, density, layer_axis, show_image
+
+
+def pd_distribution(cubes: dict[str, xr.Dataset]) -> plt.Figure:
+    """Figure 1 (right): probability of each prediction depth, training split, one curve per dataset."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for dataset, cube in cubes.items():
+        pd = cube.pd.values[cube.in_train.values]
+        defined = pd[np.isfinite(pd)]
+        probability = np.bincount(defined.astype(int), minlength=cube.sizes["layer"]) / len(pd)
+        ax.plot(
+            cube.depth.values,
+            probability,
+            marker="o",
+            label=f"{dataset} (mean {defined.mean():.2f}; undefined {1 - len(defined) / len(pd):.1%})",
+        )
+    deepest = max(cubes.values(), key=lambda c: c.sizes["layer"])
+    layer_axis(ax, deepest, "prediction depth (layer of the probe)")
+    ax.set_ylabel("probability (training split)")
+    ax.set_ylim(bottom=0)
+    ax.legend(title="dataset")
+    arch = deepest.attrs["architecture"]
+    seeds = ", ".join(f"{d}: {c.sizes['seed']}" for d, c in cubes.items())
+    ax.set_title(f"Prediction depth, {arch}, training split (seeds per dataset: {seeds})")
+    return fig
+
+
+def depth_examples(metrics: xr.Dataset, prepared: Prepared, per_side: int = 4, max_classes: int = 10) -> plt.Figure:
+    """Figure 1 (left) as a grid: per class, the training examples with the smallest mean depth (predicted at the
+    input) and the largest (predicted at the softmax), when they are in the training split."""
+    names = class_names(metrics)
+    labels = metrics.label.values
+    pd_train = metrics.pd_train.values
+    classes = range(min(len(names), max_classes))
+    fig, axes = plt.subplots(
+        len(classes), 2 * per_side, figsize=(1.1 * 2 * per_side, 1.25 * len(classes)), squeeze=False
+    )
+    for row, cls in enumerate(classes):
+        candidates = np.flatnonzero((labels == cls) & np.isfinite(pd_train))
+        order = candidates[np.argsort(pd_train[candidates], kind="stable")]
+        picks = list(order[:per_side]) + list(order[::-1][:per_side][::-1])
+        for col, ax in enumerate(axes[row]):
+            if col >= len(picks) or len(order) < 2 * per_side:
+                ax.set_visible(False)
+                continue
+            example = picks[col]
+            image = prepared.images[int(metrics.example.values[example])]
+            show_image(ax, image, f"PD {pd_train[example]:.1f}")
+        axes[row, 0].set_ylabel(names[cls], rotation=0, ha="right", fontsize=7)
+    fig.suptitle(
+        f"Training-split examples by mean prediction depth, {metrics.attrs['dataset']} / "
+        f"{metrics.attrs['architecture']}, {metrics.sizes['seed']} seeds\n"
+        f"left {per_side}: smallest (easy: decided at the input); right {per_side}: largest (hard: decided late)",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def depth_agreement(cubes: dict[str, xr.Dataset]) -> plt.Figure:
+    """Figure 2 (left): Pearson r of single-model depths between architectures (off the diagonal) and between
+    seeds of one architecture (on it), for examples in the training split of both and held out by both."""
+    archs = list(cubes)
+    fig, axes = plt.subplots(1, 2, figsize=(3 + 1.6 * len(archs), 2 + 0.8 * len(archs)))
+    for ax, split in zip(axes, ("train", "val"), strict=True):
+        matrix = np.array([[claims.depth_correlation(cubes[a], cubes[b], split) for b in archs] for a in archs])
+        image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
+        for (i, j), r in np.ndenumerate(matrix):
+            ax.text(
+                j,
+                i,
+                "n/a" if np.isnan(r) else f"{r:.2f}",
+                ha="center",
+                va="center",
+                color="white" if np.isnan(r) or r < 0.6 else "black",
+            )
+        ax.set_xticks(range(len(archs)), archs, rotation=30)
+        ax.set_yticks(range(len(archs)), archs if split == "train" else [""] * len(archs))
+        ax.grid(False)
+        ax.set_title(f"{'training' if split == 'train' else 'validation'} split")
+    fig.colorbar(image, ax=axes, label="Pearson r of prediction depth")
+    cube = next(iter(cubes.values()))
+    fig.suptitle(
+        f"Prediction depth agreement, {cube.attrs['dataset']} (diagonal: between seeds)\n"
+        + "\n".join(f"{a}: {count(c)}" for a, c in cubes.items()),
+        fontsize=8,
+    )
+    return fig
+
+
+def mean_depth_pairs(cubes: dict[str, xr.Dataset], metrics: dict[str, xr.Dataset]) -> plt.Figure:
+    """Figure 2 (right): each example's mean training-split depth in one architecture against another, both
+    rescaled to [0, 1]."""
+    pairs = list(itertools.combinations(cubes, 2))
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.6 * len(pairs), 3.8), squeeze=False)
+    edges = np.linspace(0, 1, 21)
+    for ax, (a, b) in zip(axes[0], pairs, strict=True):
+        x = claims.rescaled(metrics[a].pd_train.values, cubes[a])
+        y = claims.rescaled(metrics[b].pd_train.values, cubes[b])
+        density(ax, x, y, edges, edges)
+        ax.set_xlabel(f"{a}: mean depth / {int(cubes[a].depth.max())}")
+        ax.set_ylabel(f"{b}: mean depth / {int(cubes[b].depth.max())}")
+        ax.set_title(f"{a} vs {b}: Pearson r = {claims.pearson(x, y):.2f}")
+    cube = next(iter(cubes.values()))
+    fig.suptitle(f"Mean prediction depth in the training split, {cube.attrs['dataset']}", y=1.02)
+    return fig

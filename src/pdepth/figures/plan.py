@@ -1,0 +1,94 @@
+"""Which figures a config supports: each figure of the registry for every run it covers, or skipped with the reason
+(a figure is never drawn empty)."""
+
+from dataclasses import dataclass
+
+from pdepth.figures.registry import ARCHITECTURE, DATASET, FIGURES, MODEL
+from pdepth.study import Study, Variant
+
+DEFAULT_CORNER_CLASS = {"cifar10": "bird"}  # the paper's Figure 7
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One figure the config asks for: drawn for ``keys`` (its wildcards), or skipped with a reason."""
+
+    figure: str
+    keys: dict
+    skipped: str = ""  # why the config cannot support it; "" when it is drawn
+
+    @property
+    def label(self) -> str:
+        """What it is drawn for, e.g. "split / fmnist / mlp", "noise40 / fmnist / mlp", "resnet18", "study"."""
+        return " / ".join(value.rstrip("/") or "split" for value in self.keys.values()) or "study"
+
+
+def _ensemble(variant: Variant) -> str:
+    return "" if len(variant.seeds) >= 2 else f"needs at least 2 seeds ({variant.name or 'split'} has 1)"
+
+
+def _model_requirement(figure: str, study: Study, variant: Variant) -> str | None:
+    """Why a model figure is not drawn for ``variant`` ("" if it is); None if the figure is not for it at all."""
+    main = variant.name in ("", "full")
+    if figure == "knn_accuracy":
+        return ""
+    if figure == "label_noise_curves":
+        return "" if variant.label_noise > 0 else None
+    if figure in ("margins_vs_depth", "depth_examples"):
+        return "" if main else None
+    return _ensemble(variant) if main else None
+
+
+def margin_interventions(study: Study, dataset: str, arch: str) -> dict[str, Variant]:
+    """The variants of Figure 6 (right) on (dataset, arch): each 0-Hinge study, then the cross-entropy studies on the
+    same subset (its controls), then the untrained networks, labelled by role and name."""
+    runs = [
+        v for v in study.variants if v.name not in ("", "full") and dataset in v.datasets and arch in v.architectures
+    ]
+    hinge = [v for v in runs if v.training.get("loss") == "zero_hinge"]
+    untrained = [v for v in runs if v.training.get("epochs") == 0]
+    subsets = [v.subset for v in hinge]
+    controls = [v for v in runs if v not in hinge + untrained and v.label_noise == 0 and v.subset in subsets]
+    roles = [("0-Hinge", hinge), ("cross-entropy", controls), ("untrained", untrained)]
+    return {f"{role} ({v.name})": v for role, found in roles for v in found} if hinge else {}
+
+
+def planned_figures(study: Study) -> list[Planned]:
+    """Every figure of the config, drawn or skipped; model figures for each (variant, dataset, arch)."""
+    planned = []
+    main = study.variants[0]
+    for spec in FIGURES.values():
+        if spec.scope == MODEL:
+            for variant, dataset, arch in study.runs():
+                reason = _model_requirement(spec.name, study, variant)
+                if reason is not None:
+                    keys = {"variant": variant.prefix, "dataset": dataset, "arch": arch}
+                    planned.append(Planned(spec.name, keys, reason))
+        elif spec.scope == DATASET:
+            for dataset in study.datasets:
+                reason = _ensemble(main) if spec.name == "depth_agreement" and len(study.architectures) < 2 else ""
+                if spec.name == "mean_depth_pairs" and len(study.architectures) < 2:
+                    reason = "needs at least 2 architectures"
+                planned.append(Planned(spec.name, {"dataset": dataset}, reason))
+        elif spec.scope == ARCHITECTURE:
+            for arch in study.architectures:
+                reason = "" if spec.name == "pd_distribution" else _ensemble(main)
+                planned.append(Planned(spec.name, {"arch": arch}, reason))
+        else:
+            combos = [(d, a) for d in study.datasets for a in study.architectures]
+            found = [(d, a) for d, a in combos if margin_interventions(study, d, a)]
+            for dataset, arch in found:
+                planned.append(Planned(spec.name, {"dataset": dataset, "arch": arch}))
+            if not found:
+                reason = "needs an intervention with training.loss: zero_hinge (see the README, Interventions)"
+                planned.append(Planned(spec.name, {}, reason))
+    if not any(p.figure == "label_noise_curves" for p in planned):
+        planned.append(Planned("label_noise_curves", {}, "needs an intervention with label_noise > 0"))
+    return planned
+
+
+def options(study: Study, dataset: str) -> dict:
+    """Drawing options of the config's ``figures`` block for one dataset."""
+    block = study.config.get("figures", {})
+    corner_class = block.get("corner_class", {}).get(dataset, DEFAULT_CORNER_CLASS.get(dataset))
+    return {"corner_class": corner_class, "examples_per_class": block.get("examples_per_class", 4)}

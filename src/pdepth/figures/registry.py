@@ -1,0 +1,144 @@
+"""Every figure of the study: what it draws from (``pdepth.figures.plan`` decides which runs it covers).
+
+A figure has a scope, which fixes its wildcards and inputs:
+
+- ``model``: one (variant, dataset, arch); inputs its cube, metrics and the prepared dataset (for images).
+- ``dataset``: the 90:10-split models of every architecture on one dataset.
+- ``architecture``: the 90:10-split models of one architecture on every dataset.
+- ``interventions``: the margin interventions (0-Hinge, its cross-entropy control, untrained) of one (dataset, arch).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
+import xarray as xr
+
+from pdepth.data.prepared import Prepared
+from pdepth.figures import consistency, corners, depth, learning, margins
+
+MODEL, DATASET, ARCHITECTURE, INTERVENTIONS = "model", "dataset", "architecture", "interventions"
+
+
+@dataclass
+class Inputs:
+    """What a figure reads, by label (architecture, dataset or intervention; "" for a model figure)."""
+
+    cubes: dict[str, xr.Dataset]
+    metrics: dict[str, xr.Dataset] = field(default_factory=dict)
+    prepared: Prepared | None = None
+    options: dict = field(default_factory=dict)
+
+    @property
+    def cube(self) -> xr.Dataset:
+        return next(iter(self.cubes.values()))
+
+    @property
+    def model_metrics(self) -> xr.Dataset:
+        return next(iter(self.metrics.values()))
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str  # the file name, without extension
+    paper: str  # where it is in the paper
+    scope: str
+    uses: tuple[str, ...]  # among "cube", "metrics", "prepared"
+    draw: Callable[[Inputs], plt.Figure]
+
+
+FIGURES = {
+    spec.name: spec
+    for spec in (
+        FigureSpec(
+            "pd_distribution", "Figure 1 (right)", ARCHITECTURE, ("cube",), lambda i: depth.pd_distribution(i.cubes)
+        ),
+        FigureSpec(
+            "depth_examples",
+            "Figure 1 (left)",
+            MODEL,
+            ("metrics", "prepared"),
+            lambda i: depth.depth_examples(i.model_metrics, i.prepared, i.options["examples_per_class"]),
+        ),
+        FigureSpec("depth_agreement", "Figure 2 (left)", DATASET, ("cube",), lambda i: depth.depth_agreement(i.cubes)),
+        FigureSpec(
+            "mean_depth_pairs",
+            "Figure 2 (right)",
+            DATASET,
+            ("cube", "metrics"),
+            lambda i: depth.mean_depth_pairs(i.cubes, i.metrics),
+        ),
+        FigureSpec(
+            "consistency_vs_depth",
+            "Figure 3",
+            MODEL,
+            ("cube", "metrics"),
+            lambda i: consistency.consistency_vs_depth(i.cube, i.model_metrics),
+        ),
+        FigureSpec(
+            "consensus_consistency_vs_depth",
+            "Figure 4 (left)",
+            MODEL,
+            ("cube", "metrics"),
+            lambda i: consistency.consensus_consistency_vs_depth(i.cube, i.model_metrics),
+        ),
+        FigureSpec(
+            "depth_predicts_ensemble",
+            "Figure 4 (middle, right)",
+            ARCHITECTURE,
+            ("cube", "metrics"),
+            lambda i: consistency.depth_predicts_ensemble(i.cubes, i.metrics),
+        ),
+        FigureSpec(
+            "iteration_learned",
+            "Figure 5 (left)",
+            ARCHITECTURE,
+            ("cube", "metrics"),
+            lambda i: learning.iteration_learned_by_depth(i.cubes, i.metrics),
+        ),
+        FigureSpec(
+            "label_noise_curves",
+            "Figure 5 (middle, right)",
+            MODEL,
+            ("cube", "metrics"),
+            lambda i: learning.label_noise_curves(i.cube, i.model_metrics),
+        ),
+        FigureSpec(
+            "margins_vs_depth",
+            "Figure 6 (left, middle)",
+            MODEL,
+            ("cube", "metrics"),
+            lambda i: margins.margins_vs_depth(i.cube, i.model_metrics),
+        ),
+        FigureSpec(
+            "margin_interventions",
+            "Figure 6 (right)",
+            INTERVENTIONS,
+            ("cube",),
+            lambda i: margins.margin_interventions(i.cubes),
+        ),
+        FigureSpec(
+            "validation_vs_training_depth",
+            "Figure 7",
+            MODEL,
+            ("cube", "metrics", "prepared"),
+            lambda i: corners.validation_vs_training_depth(
+                i.cube, i.model_metrics, i.prepared, i.options["corner_class"]
+            ),
+        ),
+        FigureSpec(
+            "corner_probes",
+            "Figure 8",
+            MODEL,
+            ("cube", "metrics"),
+            lambda i: corners.corner_probes(i.cube, i.model_metrics),
+        ),
+        FigureSpec(
+            "knn_accuracy",
+            "Figures 5 and 6 (inference learning curve)",
+            MODEL,
+            ("cube",),
+            lambda i: learning.inference_learning_curve(i.cube),
+        ),
+    )
+}

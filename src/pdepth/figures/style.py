@@ -1,0 +1,128 @@
+"""One look for every figure: fonts, colours, captions in titles, 2-D histograms with a log colour scale."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
+
+from pdepth.data.prepared import TEST, TRAIN  # noqa: E402
+
+plt.rcParams.update(
+    {
+        "figure.dpi": 100,
+        "font.size": 9,
+        "axes.titlesize": 9,
+        "axes.labelsize": 9,
+        "legend.fontsize": 7,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "image.cmap": "viridis",  # perceptually uniform
+    }
+)
+# Okabe-Ito: distinguishable by colour-blind readers.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+GROUP_COLOURS = {"training split": PALETTE[0], "holdout": PALETTE[1], "test": PALETTE[2]}
+DENSITY_CMAP = "viridis"
+
+
+def groups(cube: xr.Dataset) -> dict[str, xr.DataArray]:
+    """(example, seed) masks of the three kinds of example a model sees."""
+    from_train = cube.orig_split == TRAIN
+    return {
+        "training split": cube.in_train,
+        "holdout": from_train & ~cube.in_train,
+        "test": (cube.orig_split == TEST) & xr.ones_like(cube.in_train),
+    }
+
+
+def describe(cube: xr.Dataset) -> str:
+    """What was run: dataset, architecture, variant, seeds, examples, k."""
+    variant = cube.attrs.get("variant", "split")
+    design = {"split": "", "full": " trained on the full training set"}.get(variant, f", {variant} study")
+    return f"{cube.attrs['dataset']} / {cube.attrs['architecture']}{design}: {count(cube)}"
+
+
+def count(cube: xr.Dataset) -> str:
+    seeds = cube.sizes["seed"]
+    return (
+        f"{seeds} seed{'s' if seeds > 1 else ''}, {cube.sizes['example']:,} examples, "
+        f"k={cube.attrs['k']} ({cube.attrs['probe_backend']})"
+    )
+
+
+def class_names(cube: xr.Dataset) -> list[str]:
+    return cube.label.attrs["flag_meanings"].split()
+
+
+def layer_labels(cube: xr.Dataset) -> list[str]:
+    return [f"{int(d)}: {n}" for d, n in zip(cube.depth.values, cube.layer_name.values, strict=True)]
+
+
+def layer_axis(ax: plt.Axes, cube: xr.Dataset, label: str = "layer of the probe") -> None:
+    ax.set_xticks(cube.depth.values, layer_labels(cube), rotation=45, ha="right")
+    ax.set_xlabel(label)
+
+
+def marker_sizes(fraction: np.ndarray) -> np.ndarray:
+    """Marker area proportional to the fraction of the data (the paper's Figures 4 and 5)."""
+    return 10 + 600 * np.asarray(fraction)
+
+
+def density(
+    ax: plt.Axes,
+    x: np.ndarray,
+    y: np.ndarray,
+    x_edges: np.ndarray,
+    y_edges: np.ndarray,
+    colorbar: bool = True,
+):
+    """A 2-D histogram of the finite (x, y) pairs with a log colour scale; empty bins are left white."""
+    keep = np.isfinite(x) & np.isfinite(y)
+    counts, _, _ = np.histogram2d(x[keep], y[keep], bins=(x_edges, y_edges))
+    counts = np.ma.masked_equal(counts.T, 0)
+    vmax = max(float(counts.max()) if counts.count() else 1.0, 1.0)
+    mesh = ax.pcolormesh(x_edges, y_edges, counts, norm=LogNorm(vmin=1, vmax=max(vmax, 10)), cmap=DENSITY_CMAP)
+    ax.grid(False)
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label="number of examples (log scale)")
+    if not keep.any():
+        ax.text(0.5, 0.5, "no examples in this group", ha="center", va="center", transform=ax.transAxes)
+    return mesh
+
+
+def depth_edges(cube: xr.Dataset, bins_per_layer: int = 2) -> np.ndarray:
+    """Bin edges for a mean depth in [0, L]."""
+    top = float(cube.depth.values.max())
+    return np.linspace(0, top, int(top * bins_per_layer) + 1) if top > 0 else np.array([0.0, 1.0])
+
+
+def show_image(ax: plt.Axes, image: np.ndarray, title: str) -> None:
+    """An (H, W, C) uint8 image; grey-scale when C is 1."""
+    if image.shape[-1] == 1:
+        ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255)
+    else:
+        ax.imshow(image)
+    ax.set_title(title, fontsize=7)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+class EmptyPanel(ValueError):
+    """A figure would show an axis without data: a figure is skipped, never drawn empty."""
+
+
+def save(fig: plt.Figure, png: Path, pdf: Path) -> None:
+    """PNG (for the report) and PDF (for papers); refuses a figure with an empty panel."""
+    empty = [ax.get_title() or f"panel {i}" for i, ax in enumerate(fig.axes) if ax.get_visible() and not ax.has_data()]
+    if empty:
+        plt.close(fig)
+        raise EmptyPanel(f"{len(empty)} panel(s) without data: {empty}")
+    fig.savefig(png, dpi=150, bbox_inches="tight")
+    fig.savefig(pdf, bbox_inches="tight")
+    plt.close(fig)

@@ -1,0 +1,73 @@
+"""Stage: the study's tables: per-example tables, the fidelity table, the figure index and the benchmark table."""
+
+import csv
+import logging
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+import yaml
+
+from pdepth import fidelity, tables
+
+log = logging.getLogger(__name__)
+
+
+def example_table(metrics_file: str, csv_file: str, parquet_file: str) -> None:
+    table = tables.examples(xr.load_dataset(metrics_file))
+    tables.write(table, Path(csv_file), Path(parquet_file))
+    log.info("%d examples, %d columns -> %s", len(table), table.shape[1], csv_file)
+
+
+def fidelity_table(
+    models: list[tuple[str, str]],
+    cube_files: list[str],
+    metrics_files: list[str],
+    interventions: list[tuple[str, str, str]],
+    intervention_metrics: list[str],
+    csv_file: str,
+) -> None:
+    """``models``: (dataset, arch) of each 90:10-split cube and metrics file; ``interventions``: (dataset, arch,
+    label) of each margin intervention's metrics file."""
+    cubes = {key: xr.load_dataset(path) for key, path in zip(models, cube_files, strict=True)}
+    metrics = {key: xr.load_dataset(path) for key, path in zip(models, metrics_files, strict=True)}
+    rows = []
+    for dataset, arch in models:
+        rows += fidelity.model_claims(dataset, arch, cubes[dataset, arch], metrics[dataset, arch])
+    for dataset in dict.fromkeys(d for d, _ in models):
+        rows += fidelity.architecture_claims(dataset, {a: c for (d, a), c in cubes.items() if d == dataset})
+    for arch in dict.fromkeys(a for _, a in models):
+        rows.append(fidelity.dataset_order_claim(arch, {d: c for (d, a), c in cubes.items() if a == arch}))
+    margins = {key: xr.load_dataset(path) for key, path in zip(interventions, intervention_metrics, strict=True)}
+    for dataset, arch in dict.fromkeys((d, a) for d, a, _ in interventions) or [("all", "all")]:
+        found = {label: m for (d, a, label), m in margins.items() if (d, a) == (dataset, arch)}
+        rows.append(fidelity.margin_intervention_claim(dataset, arch, found))
+    table = fidelity.table(rows)
+    table.to_csv(csv_file, index=False)
+    log.info("%d claims tested, %d hold:\n%s", len(table), (table.holds == fidelity.YES).sum(), table.to_string())
+
+
+def figure_index(plan: list[dict], csv_file: str) -> None:
+    """What the config draws and what it skips, and why."""
+    with open(csv_file, "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["figure", "paper", "for", "status"])
+        for row in plan:
+            writer.writerow([row["figure"], row["paper"], row["for"], row["skipped"] or "drawn"])
+
+
+def study_config(config: dict, yaml_file: str) -> None:
+    Path(yaml_file).write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def benchmark_table(files: list[str], csv_file: str) -> None:
+    """Every job's benchmark (wall time, memory) as one table, the job named by its path under ``benchmarks/``."""
+    frames = []
+    for path in files:
+        frame = pd.read_csv(path, sep="\t")
+        parts = Path(path).with_suffix("").parts
+        job = "/".join(parts[parts.index("benchmarks") + 1 :])
+        frame.insert(0, "job", str(job))
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["job"])
+    table.to_csv(csv_file, index=False, float_format="%.4g")

@@ -1,0 +1,80 @@
+"""Cluster job sizes (pdepth.cluster) and one GPU per job on a multi-GPU machine (pdepth.gpu_slots)."""
+
+import multiprocessing
+import os
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from conftest import ROOT
+from pdepth import cluster, gpu_slots
+from pdepth.study import Study
+
+
+def paper_study() -> Study:
+    config = yaml.safe_load((ROOT / "configs/paper.yaml").read_text())
+    validate(config, str(ROOT / "schemas/config.schema.yaml"))
+    return Study(config)
+
+
+def test_resources_grow_with_the_attempt():
+    study = paper_study()
+    first = cluster.resources(study, "train", "", "cifar10", "resnet18", attempt=1)
+    third = cluster.resources(study, "train", "", "cifar10", "resnet18", attempt=3)
+    assert third["mem_mb"] == pytest.approx(3 * first["mem_mb"], abs=3)
+    assert third["runtime"] == pytest.approx(3 * first["runtime"], abs=3)
+
+
+def test_resources_scale_with_the_dataset_and_the_architecture():
+    study = paper_study()
+    settings = study.config["cluster"]
+    fmnist = cluster.resources(study, "train", "", "fmnist", "resnet18")
+    svhn = cluster.resources(study, "train", "", "svhn", "resnet18")
+    assert svhn["mem_mb"] > fmnist["mem_mb"]  # 99,289 colour images against 70,000 grey ones
+    shape = cluster.job_shape(study, "", "cifar10", "vgg16")
+    assert (shape.examples, shape.train_examples, shape.pixels, shape.classes) == (60_000, 45_000, 3072, 10)
+    assert shape.probes == 15  # input, 13 convolutions... as the model lists them
+    expected = settings["min_runtime"] + settings["runtime_factor"] * (
+        shape.epochs * shape.train_examples / settings["images_per_second"]["vgg16"] / 60
+    )
+    assert cluster.resources(study, "train", "", "cifar10", "vgg16")["runtime"] == pytest.approx(expected, abs=1)
+    assert cluster.job_shape(study, "", "cifar100", "vgg16").classes == 100
+
+
+def _claim(args):
+    directory, hold = args
+    with gpu_slots.claimed_gpus(1, available=3, directory=directory) as devices:
+        hold.wait(30)
+        return devices, os.environ[gpu_slots.VISIBLE]
+
+
+def test_concurrent_jobs_get_different_gpus(tmp_path, monkeypatch):
+    monkeypatch.delenv(gpu_slots.VISIBLE, raising=False)
+    with multiprocessing.Manager() as manager:
+        hold = manager.Barrier(3)  # all three hold their GPU at the same time
+        with multiprocessing.get_context("fork").Pool(3) as pool:
+            results = pool.map(_claim, [(tmp_path, hold)] * 3)
+    assert sorted(d for devices, _ in results for d in devices) == [0, 1, 2]
+    assert sorted(visible for _, visible in results) == ["0", "1", "2"]
+
+
+def test_a_gpu_is_free_again_once_its_job_ends(tmp_path, monkeypatch):
+    monkeypatch.delenv(gpu_slots.VISIBLE, raising=False)
+    with gpu_slots.claimed_gpus(2, available=2, directory=tmp_path) as devices:
+        assert devices == [0, 1]
+        monkeypatch.delenv(gpu_slots.VISIBLE)
+        with pytest.raises(RuntimeError, match="--resources gpu="), gpu_slots.claimed_gpus(1, 2, tmp_path):
+            pass
+    monkeypatch.delenv(gpu_slots.VISIBLE, raising=False)
+    with gpu_slots.claimed_gpus(1, available=2, directory=tmp_path) as devices:
+        assert devices == [0]
+
+
+def test_a_scheduler_assignment_or_no_gpu_request_is_left_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv(gpu_slots.VISIBLE, "3")
+    with gpu_slots.claimed_gpus(1, available=4, directory=tmp_path) as devices:
+        assert devices == [] and os.environ[gpu_slots.VISIBLE] == "3"
+    monkeypatch.delenv(gpu_slots.VISIBLE)
+    with gpu_slots.claimed_gpus(0, available=4, directory=tmp_path) as devices:
+        assert devices == [] and gpu_slots.VISIBLE not in os.environ

@@ -1,0 +1,148 @@
+"""Figures and claims on hand-built cubes: the statistics they draw, which figures a config supports, and the
+refusal to draw an empty panel."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+from snakemake.utils import validate
+
+from conftest import ROOT
+from pdepth import claims, fidelity
+from pdepth.figures import plan, style
+from pdepth.study import Study
+
+
+def tiny_cube(pd: np.ndarray, in_train: np.ndarray, pred: np.ndarray, labels: np.ndarray, layers: int = 4):
+    """A cube with just what the claims read: pd, in_train, pred, label, orig_split, depth."""
+    n = len(labels)
+    return xr.Dataset(
+        {
+            "pd": (("example", "seed"), pd.astype(float)),
+            "in_train": (("example", "seed"), in_train),
+            "pred": (("example", "seed"), pred),
+        },
+        coords={
+            "label": ("example", labels),
+            "orig_split": ("example", np.zeros(n, np.int8)),
+            "depth": ("layer", np.arange(layers)),
+            "seed": np.arange(pd.shape[1]),
+        },
+    )
+
+
+def test_per_depth_means_and_fractions():
+    pd = np.array([[0, 1], [1, np.nan], [2, 2]])
+    values = np.array([[1.0, 0.0], [0.5, 9.0], [0.0, 1.0]])
+    mask = np.array([[True, True], [True, True], [True, False]])
+    result = claims.per_depth(pd, values, mask)  # counted: (0,1.0) (1,0.0) (1,0.5) (2,0.0)
+    np.testing.assert_array_equal(result.depth, [0, 1, 2])
+    np.testing.assert_allclose(result.mean, [1.0, 0.25, 0.0])
+    np.testing.assert_allclose(result.fraction, [0.25, 0.5, 0.25])
+
+
+def test_accuracy_by_depth_counts_held_out_appearances_only():
+    labels = np.array([0, 1, 2, 3])
+    pd = np.array([[0, 0], [0, 3], [3, 3], [3, 0]])
+    pred = np.array([[0, 0], [1, 2], [0, 1], [0, 3]])  # held out: depth 0: 3 of 3 correct; depth 3: 0 of 4
+    in_train = np.array([[False, False], [False, False], [False, False], [False, True]])
+    result = claims.accuracy_by_depth(tiny_cube(pd, in_train, pred, labels))
+    np.testing.assert_array_equal(result.depth, [0, 3])
+    np.testing.assert_allclose(result.mean, [1.0, 0.0])
+    np.testing.assert_allclose(result.fraction, [3 / 7, 4 / 7])
+
+
+def test_pearson_and_spearman_ignore_missing_pairs():
+    x = np.array([1.0, 2.0, 3.0, np.nan, 4.0])
+    assert claims.pearson(x, 2 * x + 1) == pytest.approx(1.0)
+    assert claims.spearman(x, -(x**3)) == pytest.approx(-1.0)
+    assert np.isnan(claims.pearson(np.ones(5), x))  # a constant side has no correlation
+
+
+def test_depth_correlation_between_seeds_and_models():
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 4, 200).astype(float)
+    in_train = rng.random((200, 4)) < 0.5
+    pd = np.stack([base, base, base, 3 - base], axis=1)  # seeds 0, 1 agree; seeds 2, 3 are mirror images
+    cube = tiny_cube(pd, in_train, np.zeros((200, 4), int), np.zeros(200, int))
+    assert claims.seed_pairs([0, 1, 2, 3], [0, 1, 2, 3], same=True) == [(0, 1), (2, 3)]
+    assert claims.depth_correlation(cube, cube, "train") == pytest.approx(0.0)  # mean of +1 and -1
+    other = tiny_cube(pd[:, [0, 0, 0, 0]], in_train, np.zeros((200, 4), int), np.zeros(200, int))
+    assert claims.seed_pairs([0, 1, 2, 3], [0, 1, 2, 3], same=False) == [(0, 0), (1, 1), (2, 2), (3, 3)]
+    assert claims.depth_correlation(cube, other, "val") == pytest.approx(0.5)  # +1, +1, +1, -1
+
+
+def test_consensus_consistency_floor_per_rounded_depth():
+    metrics = xr.Dataset(
+        {
+            "pd_val": ("example", np.array([0.1, 0.2, 1.4, 1.1, 2.6, np.nan])),
+            "consensus_consistency": ("example", np.array([1.0, 0.9, 0.7, 0.8, 0.5, 0.1])),
+        }
+    )
+    floor = claims.consensus_consistency_floor(metrics, quantile=0.0)
+    np.testing.assert_array_equal(floor.depth, [0, 1, 3])
+    np.testing.assert_allclose(floor.mean, [0.9, 0.7, 0.5])
+
+
+def test_margin_correlation_uses_test_examples_and_log_margins():
+    n = 50
+    depth = np.linspace(0, 4, n)
+    cube = tiny_cube(np.stack([depth, depth], 1), np.zeros((n, 2), bool), np.zeros((n, 2), int), np.zeros(n, int))
+    cube = cube.assign_coords(orig_split=("example", np.ones(n, np.int8)))  # all test examples
+    metrics = xr.Dataset({"output_margin_val": ("example", 10.0 ** (-depth))})
+    assert claims.margin_correlation(cube, metrics, "output") == pytest.approx(-1.0)
+
+
+def study(**changes) -> Study:
+    config = yaml.safe_load((ROOT / "config.yaml").read_text()) | changes
+    validate(config, str(ROOT / "schemas/config.schema.yaml"))
+    return Study(config)
+
+
+def test_default_config_draws_every_figure():
+    planned = plan.planned_figures(study())
+    assert not [p for p in planned if p.skipped]
+    drawn = {p.figure for p in planned}
+    assert drawn == set(plan.FIGURES)
+
+
+def test_figures_a_config_cannot_support_are_skipped_with_a_reason():
+    planned = plan.planned_figures(study(architectures=["mlp"], seeds=1, interventions={}))
+    skipped = {p.figure: p.skipped for p in planned if p.skipped}
+    assert skipped["mean_depth_pairs"] == "needs at least 2 architectures"
+    assert "2 seeds" in skipped["consistency_vs_depth"] and "2 seeds" in skipped["depth_agreement"]
+    assert "zero_hinge" in skipped["margin_interventions"]
+    assert "label_noise" in skipped["label_noise_curves"]
+    assert {p.figure for p in planned if not p.skipped} == {
+        "pd_distribution",
+        "depth_examples",
+        "margins_vs_depth",
+        "knn_accuracy",
+    }
+
+
+def test_margin_interventions_find_the_control_by_subset():
+    roles = plan.margin_interventions(study(), "fmnist", "mlp")
+    assert list(roles) == ["0-Hinge (zerohinge)", "cross-entropy (cecontrol)", "untrained (untrained)"]
+    assert plan.margin_interventions(study(), "fmnist", "vgg16") == {}
+
+
+def test_an_empty_panel_is_refused(tmp_path):
+    fig, (full, empty) = plt.subplots(1, 2)
+    full.plot([0, 1], [0, 1])
+    empty.set_title("nothing here")
+    with pytest.raises(style.EmptyPanel, match="nothing here"):
+        style.save(fig, tmp_path / "a.png", tmp_path / "a.pdf")
+    assert not (tmp_path / "a.png").exists()
+
+
+def test_dataset_order_claim():
+    def cube(mean):
+        return tiny_cube(np.full((4, 1), mean), np.ones((4, 1), bool), np.zeros((4, 1), int), np.zeros(4, int))
+
+    ordered = fidelity.dataset_order_claim("resnet18", {"cifar10": cube(2.0), "fmnist": cube(0.5)})
+    assert ordered.holds == fidelity.YES and ordered.ours.startswith("fmnist (0.50) < cifar10")
+    reversed_ = fidelity.dataset_order_claim("resnet18", {"cifar10": cube(0.2), "fmnist": cube(0.5)})
+    assert reversed_.holds == fidelity.NO
+    assert fidelity.dataset_order_claim("mlp", {"fmnist": cube(0.5)}).holds == fidelity.UNTESTABLE
