@@ -25,6 +25,8 @@ TIMEOUT = 900
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
     reason = unavailable()
+    if reason and os.environ.get("PDEPTH_REQUIRE_SLURM"):
+        pytest.fail(f"PDEPTH_REQUIRE_SLURM is set (.ci/run) but no local Slurm cluster can start: {reason}")
     if reason:
         pytest.skip(f"no local Slurm cluster: {reason}")
     with LocalSlurm(tmp_path_factory.mktemp("slurm")) as cluster:

@@ -50,114 +50,114 @@ def _fmt(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.2f}"
 
 
+def measured(
+    claim: str,
+    figure: str,
+    where: tuple[str, str],
+    paper: str,
+    value: float,
+    positive: bool,
+    detail: str = "",
+    shown: str | None = None,
+) -> Claim:
+    """A claim whose direction is the sign of ``value`` (positive or negative); ``shown`` replaces the number."""
+    return Claim(
+        claim, figure, *where, paper, _fmt(value) if shown is None else shown, _verdict(value, positive), detail
+    )
+
+
 def model_claims(dataset: str, arch: str, cube: xr.Dataset, metrics: xr.Dataset) -> list[Claim]:
     """The claims one 90:10-split ensemble can test."""
-    rows = []
-    seeds_r = claims.depth_correlation(cube, cube, "val")
-    rows.append(
-        Claim(
+    where = (dataset, arch)
+    seeds = cube.sizes["seed"]
+    accuracy = claims.accuracy_by_depth(cube)
+    accuracy_rho = claims.spearman(accuracy.depth, accuracy.mean)
+    floor = claims.consensus_consistency_floor(metrics)
+    floor_rho = claims.spearman(floor.depth, floor.mean)
+    _, learned_r = claims.iteration_learned_by_depth(cube, metrics)
+    paper_r = PAPER_ITERATION_LEARNED_R.get(dataset)
+    probe, network = float(metrics.gain_probe_accuracy), float(metrics.gain_network_accuracy)
+    rows = [
+        measured(
             SEEDS,
             "Figure 2 (left)",
-            dataset,
-            arch,
+            where,
             "high (Figure 2)",
-            _fmt(seeds_r),
-            _verdict(seeds_r, True),
-            f"mean Pearson r over disjoint seed pairs of {cube.sizes['seed']} seeds",
-        )
-    )
-    accuracy = claims.accuracy_by_depth(cube)
-    rho = claims.spearman(accuracy.depth, accuracy.mean)
-    rows.append(
-        Claim(
+            claims.depth_correlation(cube, cube, "val"),
+            True,
+            f"mean Pearson r over disjoint seed pairs of {seeds} seeds",
+        ),
+        measured(
             ACCURACY,
             "Figure 4 (right)",
-            dataset,
-            arch,
+            where,
             "falls (Figure 4)",
-            f"Spearman ρ = {_fmt(rho)}",
-            _verdict(rho, False),
+            accuracy_rho,
+            False,
             f"held-out accuracy {accuracy.mean[0]:.0%} at depth {accuracy.depth[0]}, "
             f"{accuracy.mean[-1]:.0%} at depth {accuracy.depth[-1]}",
-        )
-    )
-    floor = claims.consensus_consistency_floor(metrics)
-    rho = claims.spearman(floor.depth, floor.mean)
-    rows.append(
-        Claim(
+            shown=f"Spearman ρ = {_fmt(accuracy_rho)}",
+        ),
+        measured(
             FLOOR,
             "Figure 4 (left)",
-            dataset,
-            arch,
+            where,
             "linear lower bound (Figure 4)",
-            f"Spearman ρ(depth, 5th percentile) = {_fmt(rho)}",
-            _verdict(rho, False),
+            floor_rho,
+            False,
             "5th percentile of consensus-consistency per rounded mean validation depth: "
             + ", ".join(f"{d}: {q:.2f}" for d, q in zip(floor.depth, floor.mean, strict=True)),
-        )
-    )
-    _, r = claims.iteration_learned_by_depth(cube, metrics)
-    paper_r = PAPER_ITERATION_LEARNED_R.get(dataset)
-    rows.append(
-        Claim(
+            shown=f"Spearman ρ(depth, 5th percentile) = {_fmt(floor_rho)}",
+        ),
+        measured(
             LEARNED,
             "Figure 5 (left)",
-            dataset,
-            arch,
+            where,
             f"{paper_r} ({dataset}, VGG16)" if paper_r else "positive",
-            _fmt(r),
-            _verdict(r, True),
+            learned_r,
+            True,
             "Pearson r over held-out appearances",
-        )
-    )
-    for margin, paper in (("output", -0.70), ("input", -0.69)):
-        r = claims.margin_correlation(cube, metrics, margin)
-        rows.append(
-            Claim(
+        ),
+        *(
+            measured(
                 MARGIN.format(margin),
                 "Figure 6 (left, middle)",
-                dataset,
-                arch,
+                where,
                 f"{paper:.2f} (CIFAR10, VGG16)",
-                _fmt(r),
-                _verdict(r, False),
+                claims.margin_correlation(cube, metrics, margin),
+                False,
                 "Pearson r of mean depth and log10 mean margin, test set",
             )
-        )
-    probe, network = float(metrics.gain_probe_accuracy), float(metrics.gain_network_accuracy)
-    rows.append(
-        Claim(
+            for margin, paper in (("output", -0.70), ("input", -0.69))
+        ),
+        measured(
             GAIN,
             "Section 4",
-            dataset,
-            arch,
+            where,
             "25% → 98% (CIFAR10, ResNet18, layer 4)",
-            f"{network:.0%} → {probe:.0%} (layer {metrics.attrs['gain_layer']})",
-            _verdict(probe - network, True),
+            probe - network,
+            True,
             f"{metrics.attrs['corner_examples']} examples closest to the corner, held out",
-        )
-    )
+            shown=f"{network:.0%} → {probe:.0%} (layer {metrics.attrs['gain_layer']})",
+        ),
+    ]
     return rows
 
 
 def architecture_claims(dataset: str, cubes: dict[str, xr.Dataset]) -> list[Claim]:
     """Figure 2: depth correlates between architectures."""
-    rows = []
-    for a, b in itertools.combinations(cubes, 2):
-        for split in ("train", "val"):
-            r = claims.depth_correlation(cubes[a], cubes[b], split)
-            rows.append(
-                Claim(
-                    ARCHITECTURES.format(split),
-                    "Figure 2 (left)",
-                    dataset,
-                    f"{a} vs {b}",
-                    "high (Figure 2)",
-                    _fmt(r),
-                    _verdict(r, True),
-                )
-            )
-    return rows
+    return [
+        measured(
+            ARCHITECTURES.format(split),
+            "Figure 2 (left)",
+            (dataset, f"{a} vs {b}"),
+            "high (Figure 2)",
+            claims.depth_correlation(cubes[a], cubes[b], split),
+            True,
+        )
+        for a, b in itertools.combinations(cubes, 2)
+        for split in ("train", "val")
+    ]
 
 
 def dataset_order_claim(arch: str, cubes: dict[str, xr.Dataset]) -> Claim:
@@ -189,26 +189,26 @@ def margin_intervention_claim(dataset: str, arch: str, margins: dict[str, xr.Dat
         return np.concatenate([v.ravel() for v in values]) if values else np.array([])
 
     hinge, control = summary("0-Hinge"), summary("cross-entropy")
+    where, paper = (dataset, arch), "2.0e-4 ± 2.0e-4 vs 16 ± 5 (CIFAR10)"
     if not len(hinge) or not len(control):
-        return Claim(
+        return measured(
             HINGE,
             "Section 3.3",
-            dataset,
-            arch,
-            "2.0e-4 ± 2.0e-4 vs 16 ± 5 (CIFAR10)",
-            "n/a",
-            UNTESTABLE,
+            where,
+            paper,
+            np.nan,
+            True,
             "needs a 0-Hinge intervention and its cross-entropy control",
         )
     h, c = np.nanmean(hinge), np.nanmean(control)
-    return Claim(
+    return measured(
         HINGE,
         "Section 3.3",
-        dataset,
-        arch,
-        "2.0e-4 ± 2.0e-4 vs 16 ± 5 (CIFAR10)",
-        f"{h:.2g} ± {np.nanstd(hinge):.2g} vs {c:.3g} ± {np.nanstd(control):.2g}",
-        _verdict(c - h, True),
+        where,
+        paper,
+        c - h,
+        True,
+        shown=f"{h:.2g} ± {np.nanstd(hinge):.2g} vs {c:.3g} ± {np.nanstd(control):.2g}",
     )
 
 

@@ -74,21 +74,16 @@ def corner_probes(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
     )
     for ax, (title, confidence, accuracy) in zip(axes, panels, strict=True):
         for colour, corner in zip(PALETTE, difficulty.CORNER_NAMES, strict=False):
-            if confidence in metrics:
-                ax.plot(
-                    cube.depth,
-                    metrics[confidence].sel(corner=corner),
-                    color=colour,
-                    marker="o",
-                    label=f"{CORNER_TITLES[corner]}: confidence",
-                )
-            ax.plot(
-                cube.depth,
-                metrics[accuracy].sel(corner=corner),
-                color=colour,
-                linestyle=":",
-                label=f"{CORNER_TITLES[corner]}: accuracy",
-            )
+            for variable, style, what in ((confidence, "-", "confidence"), (accuracy, ":", "accuracy")):
+                if variable in metrics:  # the consensus confidence needs the probes' vote histograms
+                    ax.plot(
+                        cube.depth,
+                        metrics[variable].sel(corner=corner),
+                        color=colour,
+                        linestyle=style,
+                        marker="o" if style == "-" else None,
+                        label=f"{CORNER_TITLES[corner]}: {what}",
+                    )
         layer_axis(ax, cube)
         ax.set_title(f"k-NN probes, {title}")
         ax.set_ylim(0, 1.02)
