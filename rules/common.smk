@@ -33,6 +33,11 @@ def model_file(name):
     return f"{RESULTS}/{{variant}}{{dataset}}/{{arch}}/{name}"
 
 
+def model_files(name, models):
+    """``name`` (cube.nc, metrics.nc) of each (variant prefix, dataset, arch) in ``models``."""
+    return [model_file(name).format(variant=v, dataset=d, arch=a) for v, d, a in models]
+
+
 def run_file(name):
     """A file of one training run (variant, dataset, arch, seed)."""
     return model_file(f"seed{{seed}}/{name}")

@@ -48,7 +48,7 @@ def figure_inputs(spec):
     def inputs(wildcards):
         _, models = figure_sources(spec, wildcards)
         files = {
-            kind: [f"{RESULTS}/{v}{d}/{a}/{kind}.nc" for v, d, a in models]
+            kind: model_files(f"{kind}.nc", models)
             for kind in ("cube", "metrics")
             if kind in spec.uses
         }

@@ -39,11 +39,11 @@ rule example_table:
 
 rule fidelity:
     input:
-        cubes=[f"{RESULTS}/{d}/{a}/cube.nc" for d, a in FIDELITY_MODELS],
-        metrics=[f"{RESULTS}/{d}/{a}/metrics.nc" for d, a in FIDELITY_MODELS],
-        interventions=[
-            f"{RESULTS}/{p}{d}/{a}/metrics.nc" for d, a, _, p in FIDELITY_INTERVENTIONS
-        ],
+        cubes=model_files("cube.nc", [("", d, a) for d, a in FIDELITY_MODELS]),
+        metrics=model_files("metrics.nc", [("", d, a) for d, a in FIDELITY_MODELS]),
+        interventions=model_files(
+            "metrics.nc", [(p, d, a) for d, a, _, p in FIDELITY_INTERVENTIONS]
+        ),
     output:
         report(
             f"{RESULTS}/fidelity.csv",

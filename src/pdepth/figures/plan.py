@@ -27,7 +27,7 @@ def _ensemble(variant: Variant) -> str:
     return "" if len(variant.seeds) >= 2 else f"needs at least 2 seeds ({variant.name or 'split'} has 1)"
 
 
-def _model_requirement(figure: str, study: Study, variant: Variant) -> str | None:
+def _model_requirement(figure: str, variant: Variant) -> str | None:
     """Why a model figure is not drawn for ``variant`` ("" if it is); None if the figure is not for it at all."""
     main = variant.name in ("", "full")
     if figure == "knn_accuracy":
@@ -60,7 +60,7 @@ def planned_figures(study: Study) -> list[Planned]:
     for spec in FIGURES.values():
         if spec.scope == MODEL:
             for variant, dataset, arch in study.runs():
-                reason = _model_requirement(spec.name, study, variant)
+                reason = _model_requirement(spec.name, variant)
                 if reason is not None:
                     keys = {"variant": variant.prefix, "dataset": dataset, "arch": arch}
                     planned.append(Planned(spec.name, keys, reason))
