@@ -45,7 +45,7 @@ def test_bad_config_fails_before_any_job(tmp_path, changes, expected):
 def test_default_config_dry_run_lists_the_jobs(tmp_path):
     result = snakemake(tmp_path, "-n", "--quiet", "rules", "all", configfile=ROOT / "config.yaml")
     assert result.returncode == 0, result.stderr
-    for rule in ("prepare_dataset", "train", "embed", "probe", "cube", "plot_pd_distribution"):
+    for rule in ("prepare_dataset", "train", "embed", "probe", "cube", "figure_pd_distribution", "fidelity"):
         assert rule in result.stdout
 
 
@@ -64,6 +64,14 @@ def test_paper_config_builds_its_dag(tmp_path):
         "metrics": str(4 * 3 * 2 + 4),
     }
     assert counts["prepare_dataset"] == "4"
+    models = 4 * 3 * 2 + 4  # split and full variants of every (dataset, arch), and the 4 interventions
+    assert {rule: counts[rule] for rule in ("example_table", "figure_knn_accuracy", "fidelity", "study_summary")} == {
+        "example_table": str(models),
+        "figure_knn_accuracy": str(models),
+        "fidelity": "1",
+        "study_summary": "1",
+    }
+    assert counts["figure_validation_vs_training_depth"] == str(4 * 3 * 2)  # split and full, not interventions
     assert "results/full/cifar100/vgg16/seed24/model.pt" in result.stdout
     assert "results/zerohinge/cifar10/vgg16/metrics.nc" in result.stdout
     assert "gpu=1" in result.stdout
