@@ -5,29 +5,22 @@ import numpy as np
 import xarray as xr
 
 from pdepth import claims
-from pdepth.figures.style import PALETTE, density, depth_edges, describe, marker_sizes
+from pdepth.figures.style import PALETTE, consensus_groups, density, depth_edges, describe, marker_sizes
 
 SCORE_EDGES = np.linspace(0, 1, 21)
-
-
-def _consensus_groups(metrics: xr.Dataset) -> dict[str, np.ndarray]:
-    agrees = metrics.consensus_class.values == metrics.label.values
-    return {
-        "all examples": np.ones_like(agrees),
-        "consensus = ground truth": agrees,
-        "consensus ≠ ground truth": ~agrees,
-    }
 
 
 def consistency_vs_depth(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
     """Figure 3: consistency score against mean validation depth, all / consensus = label / consensus ≠ label."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     edges = depth_edges(cube)
-    for ax, (name, mask) in zip(axes, _consensus_groups(metrics).items(), strict=True):
-        density(ax, np.where(mask, metrics.pd_val.values, np.nan), metrics.consistency.values, edges, SCORE_EDGES)
+    for ax, (name, mask) in zip(axes, consensus_groups(metrics).items(), strict=True):
+        drawn = density(
+            ax, np.where(mask, metrics.pd_val.values, np.nan), metrics.consistency.values, edges, SCORE_EDGES
+        )
         ax.set_xlabel("mean prediction depth, validation split")
         ax.set_ylabel("consistency score")
-        ax.set_title(f"{name} ({int(mask.sum()):,})")
+        ax.set_title(f"{name} ({drawn:,} examples)")
     fig.suptitle(f"Consistency vs prediction depth. {describe(cube)}", y=1.02)
     return fig
 

@@ -6,7 +6,16 @@ import xarray as xr
 
 from pdepth import difficulty
 from pdepth.data.prepared import Prepared
-from pdepth.figures.style import PALETTE, class_names, density, depth_edges, describe, layer_axis, show_image
+from pdepth.figures.style import (
+    PALETTE,
+    class_names,
+    consensus_groups,
+    density,
+    depth_edges,
+    describe,
+    layer_axis,
+    show_image,
+)
 
 CORNER_TITLES = {
     "easy": "easy",
@@ -17,7 +26,7 @@ CORNER_TITLES = {
 
 
 def validation_vs_training_depth(
-    cube: xr.Dataset, metrics: xr.Dataset, prepared: Prepared, corner_class: str | None, per_corner: int = 5
+    cube: xr.Dataset, metrics: xr.Dataset, prepared: Prepared, corner_class: str | None, per_corner: int = 8
 ) -> plt.Figure:
     """Figure 7: mean validation vs mean training depth (all / consensus ≠ label / consensus = label), and the
     ``per_corner`` examples of ``corner_class`` (default: the first class) closest to each corner, titled by their
@@ -25,21 +34,15 @@ def validation_vs_training_depth(
     fig = plt.figure(figsize=(15, 8.5))
     top = fig.add_gridspec(2, 1, height_ratios=(1, 1.1), hspace=0.35)
     hists = top[0].subgridspec(1, 3).subplots()
-    agrees = metrics.consensus_class.values == metrics.label.values
+    groups = consensus_groups(metrics)
     edges = depth_edges(cube)
-    for ax, (name, mask) in zip(
-        hists,
-        (
-            ("all examples", agrees | ~agrees),
-            ("consensus ≠ ground truth", ~agrees),
-            ("consensus = ground truth", agrees),
-        ),
-        strict=True,
-    ):
-        density(ax, np.where(mask, metrics.pd_val.values, np.nan), metrics.pd_train.values, edges, edges)
+    for ax, name in zip(hists, ("all examples", "consensus ≠ ground truth", "consensus = ground truth"), strict=True):
+        drawn = density(
+            ax, np.where(groups[name], metrics.pd_val.values, np.nan), metrics.pd_train.values, edges, edges
+        )
         ax.set_xlabel("mean prediction depth, validation split")
         ax.set_ylabel("mean prediction depth, training split")
-        ax.set_title(f"{name} ({int(mask.sum()):,})")
+        ax.set_title(f"{name} ({drawn:,} examples)")
 
     names = class_names(metrics)
     corner_class = corner_class or names[0]

@@ -48,7 +48,7 @@ def margin_interventions(cubes: dict[str, xr.Dataset]) -> plt.Figure:
     first = next(iter(cubes.values()))
     ax.set_title(
         f"Probes of networks trained without margin, {first.attrs['dataset']} / {first.attrs['architecture']}\n"
-        + "; ".join(
+        + "\n".join(
             f"{label}: {cube.sizes['seed']} seed(s), {cube.sizes['example']:,} examples"
             for label, cube in cubes.items()
         )

@@ -80,8 +80,9 @@ def density(
     x_edges: np.ndarray,
     y_edges: np.ndarray,
     colorbar: bool = True,
-):
-    """A 2-D histogram of the finite (x, y) pairs with a log colour scale; empty bins are left white."""
+) -> int:
+    """A 2-D histogram of the finite (x, y) pairs with a log colour scale; empty bins are left white. Returns the
+    number of pairs drawn."""
     keep = np.isfinite(x) & np.isfinite(y)
     counts, _, _ = np.histogram2d(x[keep], y[keep], bins=(x_edges, y_edges))
     counts = np.ma.masked_equal(counts.T, 0)
@@ -92,7 +93,18 @@ def density(
         ax.figure.colorbar(mesh, ax=ax, label="number of examples (log scale)")
     if not keep.any():
         ax.text(0.5, 0.5, "no examples in this group", ha="center", va="center", transform=ax.transAxes)
-    return mesh
+    return int(keep.sum())
+
+
+def consensus_groups(metrics: xr.Dataset) -> dict[str, np.ndarray]:
+    """Examples with a consensus (held out at least once): all, consensus = label, consensus ≠ label."""
+    consensus, labels = metrics.consensus_class.values, metrics.label.values
+    has = consensus >= 0
+    return {
+        "all examples": has,
+        "consensus = ground truth": has & (consensus == labels),
+        "consensus ≠ ground truth": has & (consensus != labels),
+    }
 
 
 def depth_edges(cube: xr.Dataset, bins_per_layer: int = 2) -> np.ndarray:
