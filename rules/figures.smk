@@ -47,12 +47,10 @@ def figure_sources(spec, wildcards):
 def figure_inputs(spec):
     def inputs(wildcards):
         _, models = figure_sources(spec, wildcards)
-        files = {
-            kind: model_files(f"{kind}.nc", models)
-            for kind in ("cube", "metrics")
-            if kind in spec.uses
-        }
-        files = {"cubes": files.get("cube", []), "metrics": files.get("metrics", [])}
+        used = lambda kind: (
+            model_files(f"{kind}.nc", models) if kind in spec.uses else []
+        )
+        files = {"cubes": used("cube"), "metrics": used("metrics")}
         if "prepared" in spec.uses:
             files["prepared"] = f"{RESOURCES}/{wildcards.dataset}.npz"
         return files

@@ -36,6 +36,11 @@ class Variant:
     training: dict = field(default_factory=dict)  # overrides training.default and training.<arch>
 
     @property
+    def is_intervention(self) -> bool:
+        """An intervention of the config, not the 90:10-split or full-training-set design."""
+        return self.name not in ("", FULL)
+
+    @property
     def prefix(self) -> str:
         return f"{self.name}/" if self.name else ""
 

@@ -29,7 +29,7 @@ def _ensemble(variant: Variant) -> str:
 
 def _model_requirement(figure: str, variant: Variant) -> str | None:
     """Why a model figure is not drawn for ``variant`` ("" if it is); None if the figure is not for it at all."""
-    main = variant.name in ("", "full")
+    main = not variant.is_intervention
     if figure == "knn_accuracy":
         return ""
     if figure == "label_noise_curves":
@@ -42,9 +42,7 @@ def _model_requirement(figure: str, variant: Variant) -> str | None:
 def margin_interventions(study: Study, dataset: str, arch: str) -> dict[str, Variant]:
     """The variants of Figure 6 (right) on (dataset, arch): each 0-Hinge study, then the cross-entropy studies on the
     same subset (its controls), then the untrained networks, labelled by role and name."""
-    runs = [
-        v for v in study.variants if v.name not in ("", "full") and dataset in v.datasets and arch in v.architectures
-    ]
+    runs = [v for v in study.variants if v.is_intervention and dataset in v.datasets and arch in v.architectures]
     hinge = [v for v in runs if v.training.get("loss") == "zero_hinge"]
     untrained = [v for v in runs if v.training.get("epochs") == 0]
     subsets = [v.subset for v in hinge]
