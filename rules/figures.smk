@@ -32,12 +32,13 @@ def figure_sources(spec, wildcards):
     """(labels, [(variant prefix, dataset, arch)]) of the models a figure reads."""
     if spec.scope == figure_registry.MODEL:
         return [""], [(wildcards.variant, wildcards.dataset, wildcards.arch)]
+    prefix = figure_plan.source_variant(STUDY, spec).prefix
     if spec.scope == figure_registry.DATASET:
         return STUDY.architectures, [
-            ("", wildcards.dataset, a) for a in STUDY.architectures
+            (prefix, wildcards.dataset, a) for a in STUDY.architectures
         ]
     if spec.scope == figure_registry.ARCHITECTURE:
-        return STUDY.datasets, [("", d, wildcards.arch) for d in STUDY.datasets]
+        return STUDY.datasets, [(prefix, d, wildcards.arch) for d in STUDY.datasets]
     found = figure_plan.margin_interventions(STUDY, wildcards.dataset, wildcards.arch)
     return list(found), [
         (v.prefix, wildcards.dataset, wildcards.arch) for v in found.values()

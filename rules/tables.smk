@@ -57,6 +57,7 @@ rule fidelity:
     params:
         models=FIDELITY_MODELS,
         interventions=[(d, a, label) for d, a, label, _ in FIDELITY_INTERVENTIONS],
+        settings=config["fidelity"],
     script:
         "../scripts/fidelity.py"
 

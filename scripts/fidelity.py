@@ -1,5 +1,6 @@
 """Snakemake adapter of pdepth.pipeline.tables.fidelity_table."""
 
+from pdepth.fidelity import settings_of
 from pdepth.logs import logged
 from pdepth.pipeline import tables
 
@@ -12,4 +13,5 @@ with logged(sm.log[0]):
         [tuple(i) for i in sm.params.interventions],
         list(sm.input.interventions),
         sm.output[0],
+        *settings_of(sm.params.settings),
     )

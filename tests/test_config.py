@@ -71,7 +71,37 @@ def test_paper_config_builds_its_dag(tmp_path):
         "fidelity": "1",
         "study_summary": "1",
     }
-    assert counts["figure_validation_vs_training_depth"] == str(4 * 3 * 2)  # split and full, not interventions
+    assert counts["figure_validation_vs_training_depth"] == str(4 * 3)  # 90:10 splits only: full/ has no holdout
+    assert counts["figure_corner_probes"] == str(4 * 3)
+    assert counts["figure_depth_predicts_consensus"] == "3"  # one per architecture, from the 25 full/ models
     assert "results/full/cifar100/vgg16/seed24/model.pt" in result.stdout
     assert "results/zerohinge/cifar10/vgg16/metrics.nc" in result.stdout
     assert "gpu=1" in result.stdout
+
+
+def test_full_training_set_models_draw_figure_4_middle_and_no_corners(tmp_path):
+    """Figures 7 and 8 need examples both held out and trained on: never for full/. Figure 4 (middle) is the depth
+    in one full-training-set model against the others' consensus-consistency on the test set."""
+    configfile = tmp_path / "full.yaml"
+    configfile.write_text(yaml.safe_dump(smoke_config(full_train_seeds=3, interventions={})))
+    result = snakemake(tmp_path, "-n", "all", configfile=configfile)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = result.stdout.split("\n\n")
+    figure_4_middle = [job for job in jobs if "rule figure_depth_predicts_consensus:" in job]
+    assert len(figure_4_middle) == 2  # mlp, resnet18
+    for job in figure_4_middle:
+        inputs = job.split("input:")[1].split("output:")[0]
+        assert "results/full/fmnist/" in inputs and "results/fmnist/" not in inputs
+    corners = [
+        job for job in jobs if "rule figure_validation_vs_training_depth:" in job or "rule figure_corner_probes:" in job
+    ]
+    assert len(corners) == 4 and not any("results/full/" in job for job in corners)
+
+
+def test_figure_4_middle_is_skipped_with_a_reason_without_full_training_set_models(tmp_path):
+    configfile = tmp_path / "split.yaml"
+    configfile.write_text(yaml.safe_dump(smoke_config(full_train_seeds=2, interventions={})))
+    result = snakemake(tmp_path, "-n", "all", configfile=configfile)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rule figure_depth_predicts_consensus:" not in result.stdout
+    assert "results/full/fmnist/mlp/cube.nc" in result.stdout  # the models are trained, the figure is not drawn

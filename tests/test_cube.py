@@ -42,3 +42,47 @@ def test_cube_round_trip_with_coarse_labels(tmp_path):
     assert read.coarse_label.attrs["flag_meanings"] == "animals vehicles"
     np.testing.assert_array_equal(read.example, [5, 9])
     assert read.attrs["dataset"] == "toy" and read.label.attrs["flag_meanings"] == "a b"
+
+
+def test_largest_k_and_deepest_mlp_of_the_schema_round_trip_without_overflow(tmp_path):
+    """Votes and depths are stored in types that hold every value the schema accepts (k up to its maximum, the
+    deepest MLP's probe count): k = 1000 votes read back as a confidence of 1, the deepest depth stays positive."""
+    import yaml
+
+    from conftest import ROOT
+    from pdepth import knn
+    from pdepth.models import registry
+
+    schema = yaml.safe_load((ROOT / "schemas/config.schema.yaml").read_text())["properties"]
+    k = schema["probe"]["properties"]["k"]["maximum"]
+    hidden_layers = schema["models"]["properties"]["mlp"]["properties"]["hidden_layers"]["maximum"]
+    shape = registry.InputShape(channels=1, height=2, width=2, num_classes=2)
+    layers = len(registry.build("mlp", shape, {"hidden_layers": hidden_layers, "width": 2}).probe_names())
+    assert layers > 128 and knn.vote_dtype(k) == np.uint16 and knn.vote_dtype(255) == np.uint8  # beyond 8 bits
+    # 2 examples, 1 seed: example 0 agrees only at the last probe (the deepest depth), example 1 everywhere
+    knn_pred = np.ones((2, 1, layers), np.int16)
+    knn_pred[0, 0, :-1] = 0
+    votes = np.zeros((2, 1, layers, 2), knn.vote_dtype(k))
+    np.put_along_axis(votes, knn_pred[..., None].astype(np.int64), k, axis=-1)  # all k votes for the probe's class
+    built = cube.build(
+        example_index=np.arange(2),
+        labels=np.array([1, 1]),
+        orig_split=np.array([0, 1]),
+        orig_index=np.arange(2),
+        classes=("a", "b"),
+        seeds=[0],
+        in_train=np.array([[True], [False]]),
+        pred=np.ones((2, 1), np.int16),
+        knn_pred=knn_pred,
+        votes=votes,
+        layer_names=[f"p{i}" for i in range(layers)],
+        layer_dims=[2] * layers,
+        layer_reductions=["none"] * layers,
+        k=k,
+        attrs={"dataset": "toy"},
+    )
+    cube.write(built, tmp_path / "cube.nc")
+    read = xr.open_dataset(tmp_path / "cube.nc")
+    np.testing.assert_array_equal(read.pd.values[:, 0], [layers - 1, 0])
+    np.testing.assert_allclose(read.knn_conf.values, 1.0)
+    assert int(read.depth.max()) == layers - 1

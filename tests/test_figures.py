@@ -12,6 +12,7 @@ from conftest import ROOT
 from pdepth import claims, fidelity
 from pdepth.figures import plan, style
 from pdepth.study import Study
+from pdepth.verdicts import FAILS, HOLDS, UNTESTABLE, Settings
 
 
 def tiny_cube(pd: np.ndarray, in_train: np.ndarray, pred: np.ndarray, labels: np.ndarray, layers: int = 4):
@@ -69,20 +70,25 @@ def test_depth_correlation_between_seeds_and_models():
     assert claims.seed_pairs([0, 1, 2, 3], [0, 1, 2, 3], same=True) == [(0, 1), (2, 3)]
     assert claims.depth_correlation(cube, cube, "train") == pytest.approx(0.0)  # mean of +1 and -1
     other = tiny_cube(pd[:, [0, 0, 0, 0]], in_train, np.zeros((200, 4), int), np.zeros(200, int))
-    assert claims.seed_pairs([0, 1, 2, 3], [0, 1, 2, 3], same=False) == [(0, 0), (1, 1), (2, 2), (3, 3)]
+    # across models, never the same seed (same split and data order): like for like with the diagonal
+    assert claims.seed_pairs([0, 1, 2, 3], [0, 1, 2, 3], same=False) == [(0, 1), (1, 0), (2, 3), (3, 2)]
     assert claims.depth_correlation(cube, other, "val") == pytest.approx(0.5)  # +1, +1, +1, -1
 
 
-def test_consensus_consistency_floor_per_rounded_depth():
+def test_consensus_consistency_floor_per_depth_bin():
+    """Bins round halves up; examples held out fewer than min_held_out times are left out."""
     metrics = xr.Dataset(
         {
-            "pd_val": ("example", np.array([0.1, 0.2, 1.4, 1.1, 2.6, np.nan])),
-            "consensus_consistency": ("example", np.array([1.0, 0.9, 0.7, 0.8, 0.5, 0.1])),
+            "pd_val": ("example", np.array([0.1, 0.2, 0.5, 1.4, 1.1, 2.6, np.nan, 0.3])),
+            "consensus_consistency": ("example", np.array([1.0, 0.9, 0.7, 0.8, 0.5, 0.1, 0.2, 0.0])),
+            "n_held_out": ("example", np.array([2, 2, 2, 2, 2, 2, 2, 1])),
         }
     )
-    floor = claims.consensus_consistency_floor(metrics, quantile=0.0)
-    np.testing.assert_array_equal(floor.depth, [0, 1, 3])
-    np.testing.assert_allclose(floor.mean, [0.9, 0.7, 0.5])
+    floor = claims.consensus_consistency_floor(metrics, claims.Floor(min_held_out=2, quantile=0.0, min_bin_examples=1))
+    np.testing.assert_array_equal(floor.depth, [0, 1, 3])  # 0.5 -> 1 (np.rint gave 0); the last one held out once
+    np.testing.assert_allclose(floor.mean, [0.9, 0.5, 0.1])
+    larger_bins = claims.Floor(min_held_out=2, quantile=0.0, min_bin_examples=2)
+    np.testing.assert_array_equal(claims.consensus_consistency_floor(metrics, larger_bins).depth, [0, 1])
 
 
 def test_margin_correlation_uses_test_examples_and_log_margins():
@@ -100,11 +106,16 @@ def study(**changes) -> Study:
     return Study(config)
 
 
-def test_default_config_draws_every_figure():
+def test_default_config_draws_every_figure_but_the_full_training_set_one():
     planned = plan.planned_figures(study())
-    assert not [p for p in planned if p.skipped]
-    drawn = {p.figure for p in planned}
-    assert drawn == set(plan.FIGURES)
+    skipped = {p.figure: p.skipped for p in planned if p.skipped}
+    assert list(skipped) == ["depth_predicts_consensus"]  # Figure 4 (middle), 3 times: one per architecture
+    assert "full_train_seeds ≥ 3 (has 0)" in skipped["depth_predicts_consensus"]
+    assert {p.figure for p in planned if not p.skipped} == set(plan.FIGURES) - set(skipped)
+    with_full = plan.planned_figures(study(full_train_seeds=3))
+    assert not [p for p in with_full if p.skipped]
+    corners = [p for p in with_full if p.figure in plan.CORNER_FIGURES]
+    assert corners and all(p.keys["variant"] == "" for p in corners)  # never full/: it has no holdout
 
 
 def test_figures_a_config_cannot_support_are_skipped_with_a_reason():
@@ -138,11 +149,17 @@ def test_an_empty_panel_is_refused(tmp_path):
 
 
 def test_dataset_order_claim():
-    def cube(mean):
-        return tiny_cube(np.full((4, 1), mean), np.ones((4, 1), bool), np.zeros((4, 1), int), np.zeros(4, int))
+    rng = np.random.default_rng(0)
+    settings = Settings(bootstrap=200, permutations=200, confidence=0.95, seed=0)
 
-    ordered = fidelity.dataset_order_claim("resnet18", {"cifar10": cube(2.0), "fmnist": cube(0.5)})
-    assert ordered.holds == fidelity.YES and ordered.ours.startswith("fmnist (0.50) < cifar10")
-    reversed_ = fidelity.dataset_order_claim("resnet18", {"cifar10": cube(0.2), "fmnist": cube(0.5)})
-    assert reversed_.holds == fidelity.NO
-    assert fidelity.dataset_order_claim("mlp", {"fmnist": cube(0.5)}).holds == fidelity.UNTESTABLE
+    def cube(mean):
+        pd = rng.normal(mean, 0.5, (100, 1)).clip(0)
+        return tiny_cube(pd, np.ones((100, 1), bool), np.zeros((100, 1), int), np.zeros(100, int))
+
+    ordered = fidelity.dataset_order_claim("resnet18", {"cifar10": cube(2.0), "fmnist": cube(0.5)}, settings)
+    assert ordered.direction == HOLDS and ordered.shown.endswith("fmnist (0.53) < cifar10 (2.04)")
+    reversed_ = fidelity.dataset_order_claim("resnet18", {"cifar10": cube(0.2), "fmnist": cube(0.5)}, settings)
+    assert reversed_.direction == FAILS and reversed_.shown.endswith("cifar10 (0.28) < fmnist (0.51)")
+    same = fidelity.dataset_order_claim("resnet18", {"cifar10": cube(1.0), "fmnist": cube(1.0)}, settings)
+    assert same.direction != HOLDS
+    assert fidelity.dataset_order_claim("mlp", {"fmnist": cube(0.5)}, settings).direction == UNTESTABLE

@@ -1,5 +1,7 @@
 """End to end: the real DAG on tests/config/smoke.yaml in a temporary directory."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from matplotlib import image
 from snakemake.utils import validate
 
 from conftest import ROOT, SMOKE, snakemake
-from pdepth import difficulty, fidelity, tables
+from pdepth import difficulty, fidelity, tables, verdicts
 from pdepth.depth import prediction_depth
 from pdepth.figures import plan
 from pdepth.study import Study
@@ -164,15 +166,24 @@ def test_example_tables_have_a_row_per_example(smoke_run, variant):
 
 def test_fidelity_table_has_a_row_per_claim(smoke_run):
     table = pd.read_csv(smoke_run / "results/fidelity.csv")
-    assert list(table.columns) == ["claim", "figure", "dataset", "architecture", "paper", "ours", "holds", "detail"]
+    assert list(table.columns) == [field.name for field in dataclasses.fields(fidelity.Claim)]
     assert set(table.claim) == set(fidelity.CLAIMS)
-    assert set(table.holds) <= {fidelity.YES, fidelity.NO, fidelity.UNTESTABLE}
+    assert set(table.direction) <= {verdicts.HOLDS, verdicts.FAILS, verdicts.INCONCLUSIVE, verdicts.UNTESTABLE}
     per_model = table[table.claim.isin(fidelity.MODEL_CLAIMS)]
     assert len(per_model) == 2 * len(fidelity.MODEL_CLAIMS)
-    seeds = table[table.claim == fidelity.CLAIMS[0]].set_index("architecture")
-    assert float(seeds.loc["mlp", "ours"]) > 0 and seeds.loc["mlp", "holds"] == fidelity.YES
-    ordering = table[table.claim.str.startswith("mean prediction depth orders")]
-    assert (ordering.holds == fidelity.UNTESTABLE).all()  # one dataset
+    tested = table[table.direction != verdicts.UNTESTABLE]
+    assert ((tested.ci_low <= tested.ours) & (tested.ours <= tested.ci_high)).all()
+    assert tested.p_value.between(0, 1).all() and tested.null.notna().all()
+    seeds = table[table.claim == fidelity.SEEDS.text].set_index("architecture")
+    assert seeds.loc["mlp", "ours"] > 0 and seeds.loc["mlp", "vs_paper"] == verdicts.NO_NUMBER
+    learned = table[table.claim == fidelity.LEARNED.text]
+    assert (learned.paper == 0.79).all() and set(learned.vs_paper) <= {
+        verdicts.WITHIN,
+        verdicts.OUTSIDE,
+        verdicts.INCONCLUSIVE,
+    }
+    ordering = table[table.claim == fidelity.ORDER.text]
+    assert (ordering.direction == verdicts.UNTESTABLE).all()  # one dataset
 
 
 METRIC_VARIABLES = {

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from pdepth.data.prepared import SPLIT_NAMES
-from pdepth.depth import UNDEFINED, prediction_depth
+from pdepth.depth import UNDEFINED, depth_dtype, prediction_depth
 
 COORD_NAMES = {
     "coarse_label": "coarse (superclass) label provided by the dataset",
@@ -49,6 +49,7 @@ def build(
         votes, np.broadcast_to(labels[:, None, None, None], votes.shape[:3] + (1,)), axis=-1
     )[..., 0]
     n_layers = len(layer_names)
+    class_type = np.min_scalar_type(-len(classes))  # signed: -1 marks "no class" downstream
     undefined = float((pd == UNDEFINED).mean())
     cube = xr.Dataset(
         data_vars={
@@ -59,12 +60,12 @@ def build(
             ),
             "pred": (
                 ("example", "seed"),
-                pred.astype(np.int8),
+                pred.astype(class_type),
                 {"long_name": "class predicted by the trained network (argmax of its logits)"},
             ),
             "knn_pred": (
                 ("example", "seed", "layer"),
-                knn_pred.astype(np.int8),
+                knn_pred.astype(class_type),
                 {
                     "long_name": f"class predicted by the k-NN probe (k={k}) on this seed's training split",
                     "tie_break": "among the classes with most votes, the class of the nearest neighbour among them",
@@ -97,7 +98,11 @@ def build(
                 example_index.astype(np.int32),
                 {"long_name": "index of the example in the prepared dataset (original train set, then test set)"},
             ),
-            "label": ("example", labels.astype(np.int8), _flags("ground-truth class, as given to the models", classes)),
+            "label": (
+                "example",
+                labels.astype(class_type),
+                _flags("ground-truth class, as given to the models", classes),
+            ),
             "orig_split": ("example", orig_split.astype(np.int8), _flags("split of the original dataset", SPLIT_NAMES)),
             **{
                 name: ("example", values.astype(np.int8), _flags(COORD_NAMES.get(name, name), names))
@@ -109,7 +114,7 @@ def build(
             },
             "orig_index": ("example", orig_index.astype(np.int32), {"long_name": "index within the original split"}),
             "seed": ("seed", np.asarray(seeds, dtype=np.int32), {"long_name": "training seed"}),
-            "layer": ("layer", np.arange(n_layers, dtype=np.int8), {"long_name": "probe index"}),
+            "layer": ("layer", np.arange(n_layers, dtype=depth_dtype(n_layers)), {"long_name": "probe index"}),
             "layer_name": ("layer", np.asarray(layer_names, dtype=str), {"long_name": "probe placement"}),
             "layer_dim": (
                 "layer",
@@ -123,7 +128,7 @@ def build(
             ),
             "depth": (
                 "layer",
-                np.arange(n_layers, dtype=np.int8),
+                np.arange(n_layers, dtype=depth_dtype(n_layers)),
                 {"long_name": "depth of the probe (0 = input, L = softmax)"},
             ),
         },
@@ -155,9 +160,9 @@ def compression(data: xr.Dataset) -> dict:
 
 
 def cube_encoding(cube: xr.Dataset) -> dict:
-    """The cube's: compressed; depth as int8 with -1 marking the undefined (NaN when read)."""
+    """The cube's: compressed; depth as the smallest integer that holds it, -1 marking the undefined (NaN when read)."""
     enc = compression(cube)
-    enc["pd"].update({"dtype": "int8", "_FillValue": UNDEFINED})
+    enc["pd"].update({"dtype": depth_dtype(cube.sizes["layer"]).name, "_FillValue": UNDEFINED})
     return enc
 
 

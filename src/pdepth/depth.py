@@ -5,6 +5,11 @@ import numpy as np
 UNDEFINED = -1
 
 
+def depth_dtype(n_layers: int) -> np.dtype:
+    """The smallest signed integer type that holds every depth of ``n_layers`` probes and UNDEFINED."""
+    return np.min_scalar_type(-max(n_layers, 1))  # signed, and holds 0 .. n_layers - 1 and UNDEFINED
+
+
 def prediction_depth(knn_pred: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """The smallest layer l such that the probes at every layer >= l agree with the network's prediction.
 
@@ -14,4 +19,4 @@ def prediction_depth(knn_pred: np.ndarray, pred: np.ndarray) -> np.ndarray:
     agree = knn_pred == pred[..., None]
     n_layers = agree.shape[-1]
     trailing = np.cumprod(agree[..., ::-1], axis=-1).sum(-1)  # probes agreeing from the last layer backwards
-    return np.where(trailing > 0, n_layers - trailing, UNDEFINED).astype(np.int8)
+    return np.where(trailing > 0, n_layers - trailing, UNDEFINED).astype(depth_dtype(n_layers))

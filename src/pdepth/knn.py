@@ -120,12 +120,17 @@ def training_and_query_neighbours(
     return drop_self(graph, np.arange(len(support))), outside
 
 
+def vote_dtype(k: int) -> np.dtype:
+    """The smallest unsigned integer type that holds a count of k votes (uint8 up to k = 255)."""
+    return np.min_scalar_type(k)
+
+
 def classify(
     inside: Neighbours, outside: Neighbours, in_train: np.ndarray, labels: np.ndarray, num_classes: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Votes (N, C) uint8 and k-NN class (N,) of every example from its neighbours' training labels."""
+    """Votes (N, C) counts (:func:`vote_dtype`) and k-NN class (N,) of every example from its neighbours' labels."""
     train_labels = labels[in_train]
-    votes = np.zeros((len(labels), num_classes), dtype=np.uint8)
+    votes = np.zeros((len(labels), num_classes), dtype=vote_dtype(inside.indices.shape[1]))
     pred = np.zeros(len(labels), dtype=np.int16)
     for mask, neighbours in ((in_train, inside), (~in_train, outside)):
         if not mask.any():
@@ -140,7 +145,7 @@ def probe(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Classify every example with the k-NN probe built on this seed's training split of one layer.
 
-    Returns (votes (N, C) uint8 counts, knn_pred (N,)).
+    Returns (votes (N, C) counts, knn_pred (N,)).
     """
     inside, outside = training_and_query_neighbours(embedding, in_train, settings)
     return classify(inside, outside, in_train, labels, num_classes)

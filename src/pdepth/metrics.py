@@ -72,6 +72,69 @@ def held_out_consensus(cube: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     return counts, ensemble.consensus_class(counts, cube.label.values.astype(np.int64))
 
 
+def corner_variables(
+    cube: xr.Dataset,
+    consensus: np.ndarray,
+    distances: np.ndarray,
+    consensus_votes: Callable[[np.ndarray], np.ndarray] | None,
+    corner_examples: int,
+    gain_layer: int,
+) -> dict:
+    """Section 4: the forms of difficulty (corners of the (PD_val, PD_train) plane), Figure 8's per-layer probe
+    means of each corner's examples, and the accuracy gain of a middle-layer probe."""
+    labels = cube.label.values.astype(np.int64)
+    held_out = ~cube.in_train.values
+    category = difficulty.closest_to_corners(distances, corner_examples)
+    knn_correct = cube.knn_pred.values == labels[:, None, None]
+    figure8 = {
+        "corner_knn_true_conf": (cube.knn_true_conf.values, "mean k-NN vote fraction for the ground-truth class"),
+        "corner_knn_true_acc": (knn_correct.astype(np.float32), "k-NN probe accuracy for the ground-truth class"),
+        "corner_knn_consensus_acc": (
+            (cube.knn_pred.values == consensus[:, None, None]).astype(np.float32),
+            "k-NN probe agreement with the consensus class",
+        ),
+    }
+    if consensus_votes is not None:  # the probes' votes are read only once the consensus is known
+        figure8["corner_knn_consensus_conf"] = (
+            consensus_votes(consensus),
+            "mean k-NN vote fraction for the consensus class",
+        )
+    ambiguous_unless_label = category == 1 + difficulty.CORNER_NAMES.index("ambiguous_unless_label_given")
+    gain_mask = held_out & ambiguous_unless_label[:, None]
+    gain_probe = knn_correct[:, :, gain_layer][gain_mask].mean() if gain_mask.any() else np.nan
+    gain_network = (cube.pred.values == labels[:, None])[gain_mask].mean() if gain_mask.any() else np.nan
+    return {
+        "corner_distance": (
+            ("example", "corner"),
+            distances.astype(np.float32),
+            {"long_name": "distance to the corner of the (PD_val, PD_train) plane, both rescaled to [0, 1]"},
+        ),
+        "difficulty": (
+            "example",
+            category,
+            {
+                "long_name": f"form of difficulty: among the {corner_examples} examples closest to a corner",
+                "flag_values": np.arange(len(difficulty.CORNERS) + 1, dtype=np.int8),
+                "flag_meanings": "none " + " ".join(difficulty.CORNER_NAMES),
+            },
+        ),
+        **{
+            name: (("corner", "layer"), per_corner_layer_means(values, held_out, category), {"long_name": text})
+            for name, (values, text) in figure8.items()
+        },
+        "gain_probe_accuracy": (
+            (),
+            np.float32(gain_probe),
+            {"long_name": "k-NN probe accuracy at gain_layer, held out, 'ambiguous unless the label is given' corner"},
+        ),
+        "gain_network_accuracy": (
+            (),
+            np.float32(gain_network),
+            {"long_name": "network accuracy, held out, 'ambiguous unless the label is given' corner"},
+        ),
+    }
+
+
 def build(
     cube: xr.Dataset,
     runs: list[SeedRun],
@@ -96,27 +159,6 @@ def build(
     )
     out_margin = np.stack([output_margin(r.logits) for r in runs], axis=1)
     in_margin = np.stack([r.input_margin for r in runs], axis=1)
-
-    distances = difficulty.corner_distances(pd_val, pd_train)
-    category = difficulty.closest_to_corners(distances, corner_examples)
-
-    knn_correct = cube.knn_pred.values == labels[:, None, None]
-    knn_consensus = cube.knn_pred.values == consensus[:, None, None]
-    figure8 = {
-        "corner_knn_true_conf": (cube.knn_true_conf.values, "mean k-NN vote fraction for the ground-truth class"),
-        "corner_knn_true_acc": (knn_correct.astype(np.float32), "k-NN probe accuracy for the ground-truth class"),
-        "corner_knn_consensus_acc": (knn_consensus.astype(np.float32), "k-NN probe agreement with the consensus class"),
-    }
-    if consensus_votes is not None:  # the probes' votes are read only once the consensus is known
-        figure8["corner_knn_consensus_conf"] = (
-            consensus_votes(consensus),
-            "mean k-NN vote fraction for the consensus class",
-        )
-
-    ambiguous_unless_label = category == 1 + difficulty.CORNER_NAMES.index("ambiguous_unless_label_given")
-    gain_mask = held_out & ambiguous_unless_label[:, None]
-    gain_probe = knn_correct[:, :, gain_layer][gain_mask].mean() if gain_mask.any() else np.nan
-    gain_network = (pred == labels[:, None])[gain_mask].mean() if gain_mask.any() else np.nan
 
     in_train_split = orig_split == TRAIN
     curves = np.stack(
@@ -187,41 +229,16 @@ def build(
             leave_one_out_consensus_consistency(pred, labels, held_out, counts),
             "consensus-consistency of the other seeds' held-out predictions (Figure 4, middle)",
         ),
-        "corner_distance": (
-            ("example", "corner"),
-            distances.astype(np.float32),
-            {"long_name": "distance to the corner of the (PD_val, PD_train) plane, both rescaled to [0, 1]"},
-        ),
-        "difficulty": (
-            "example",
-            category,
-            {
-                "long_name": f"form of difficulty: among the {corner_examples} examples closest to a corner",
-                "flag_values": np.arange(len(difficulty.CORNERS) + 1, dtype=np.int8),
-                "flag_meanings": "none " + " ".join(difficulty.CORNER_NAMES),
-            },
-        ),
-        **{
-            name: (("corner", "layer"), per_corner_layer_means(values, held_out, category), {"long_name": text})
-            for name, (values, text) in figure8.items()
-        },
         "learning_curve": (
             ("seed", "snapshot", "group"),
             curves.astype(np.float32),
             {"long_name": "accuracy of the network at each prediction snapshot of training"},
         ),
         "snapshot_step": (("seed", "snapshot"), steps, {"long_name": "optimiser steps before the snapshot"}),
-        "gain_probe_accuracy": (
-            (),
-            np.float32(gain_probe),
-            {"long_name": "k-NN probe accuracy at gain_layer, held out, 'ambiguous unless the label is given' corner"},
-        ),
-        "gain_network_accuracy": (
-            (),
-            np.float32(gain_network),
-            {"long_name": "network accuracy, held out, 'ambiguous unless the label is given' corner"},
-        ),
     }
+    distances = difficulty.corner_distances(pd_val, pd_train)
+    if np.isfinite(distances).any():  # some examples were both held out and trained on: a design with a holdout
+        data_vars |= corner_variables(cube, consensus, distances, consensus_votes, corner_examples, gain_layer)
     coords = {name: cube[name] for name in cube.coords if cube[name].dims in (("example",), ("seed",), ("layer",))}
     coords |= {
         "corner": ("corner", list(difficulty.CORNER_NAMES)),

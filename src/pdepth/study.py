@@ -63,6 +63,13 @@ class Study:
                 raise ConfigError(f"unknown architecture {arch!r}; known: {', '.join(sorted(MODELS))}")
         for variant, dataset, arch in self.runs():
             self.training(arch, dataset, variant)
+        min_held_out = self.config.get("fidelity", {}).get("floor", {}).get("min_held_out", 0)
+        if min_held_out > len(self.seeds) >= 2:  # one seed draws no ensemble figure and tests no floor
+            raise ConfigError(
+                f"fidelity.floor.min_held_out ({min_held_out}) is more than seeds ({len(self.seeds)}): no example can "
+                f"be held out that often, so the floor of Figure 4 (left) would have no data; set it to at most "
+                f"{len(self.seeds)}, or train more seeds"
+            )
 
     @property
     def datasets(self) -> list[str]:

@@ -46,7 +46,8 @@ def examples(metrics: xr.Dataset) -> pd.DataFrame:
     table["consensus_name"] = _names(metrics.label, consensus)
     for name in SCORES:
         table[name] = metrics[name].values
-    table["difficulty"] = np.array(metrics.difficulty.attrs["flag_meanings"].split())[metrics.difficulty.values]
+    if "difficulty" in metrics:  # designs with a holdout only
+        table["difficulty"] = np.array(metrics.difficulty.attrs["flag_meanings"].split())[metrics.difficulty.values]
     return pd.DataFrame(table)
 
 

@@ -54,11 +54,21 @@ def validation_vs_training_depth(
     of_class = metrics.label.values == cls
     for row, corner in enumerate(difficulty.CORNER_NAMES):
         distance = np.where(of_class, metrics.corner_distance.sel(corner=corner).values, np.nan)
-        closest = np.argsort(np.where(np.isfinite(distance), distance, np.inf), kind="stable")[:per_corner]
-        for ax, example in zip(images[row], closest, strict=True):
+        finite = np.flatnonzero(np.isfinite(distance))  # only examples of the class that have both depths
+        closest = finite[np.argsort(distance[finite], kind="stable")][:per_corner]
+        for col, ax in enumerate(images[row]):
+            if col >= len(closest):
+                ax.set_visible(False)
+                continue
+            example = closest[col]
             title = names[consensus[example]] if consensus[example] >= 0 else "no consensus"
             show_image(ax, prepared.images[int(metrics.example.values[example])], title)
-        images[row, 0].set_ylabel(CORNER_TITLES[corner], rotation=0, ha="right", va="center", fontsize=8)
+        label = f"{CORNER_TITLES[corner]}\n({len(closest)} of {per_corner})" if len(closest) < per_corner else ""
+        first = images[row, 0]
+        first.set_ylabel(label or CORNER_TITLES[corner], rotation=0, ha="right", va="center", fontsize=8)
+        if not len(closest):  # nothing to show: the row's label stays, as text, on an empty row
+            box = first.get_position()
+            fig.text(box.x0, (box.y0 + box.y1) / 2, label, ha="right", va="center", fontsize=8)
     fig.suptitle(
         f"Validation vs training prediction depth; below, the {corner_class!r} examples closest to each corner "
         f"(title: consensus class). {describe(cube)}",

@@ -3,10 +3,12 @@
 
 from dataclasses import dataclass
 
-from pdepth.figures.registry import ARCHITECTURE, DATASET, FIGURES, MODEL
-from pdepth.study import Study, Variant
+from pdepth.figures.registry import ARCHITECTURE, DATASET, FIGURES, MODEL, FigureSpec
+from pdepth.study import FULL, Study, Variant
 
 DEFAULT_CORNER_CLASS = {"cifar10": "bird"}  # the paper's Figure 7
+CORNER_FIGURES = ("validation_vs_training_depth", "corner_probes")  # need examples both held out and trained on
+FULL_ENSEMBLE_SEEDS = 3  # Figure 4 (middle): the depth in one model against a consensus of at least 2 others
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,24 @@ def _model_requirement(figure: str, variant: Variant) -> str | None:
         return "" if variant.label_noise > 0 else None
     if figure in ("margins_vs_depth", "depth_examples"):
         return "" if main else None
+    if figure in CORNER_FIGURES and variant.holdout_fraction == 0:
+        return None  # no example is ever both held out and in a training split: no corners
     return _ensemble(variant) if main else None
+
+
+def source_variant(study: Study, spec: FigureSpec) -> Variant | None:
+    """The variant a dataset or architecture figure reads (None if the config has none of that name)."""
+    return next((v for v in study.variants if v.name == spec.variant), None)
+
+
+def _full_ensemble(study: Study) -> str:
+    full = next((v for v in study.variants if v.name == FULL), None)
+    if full is not None and len(full.seeds) >= FULL_ENSEMBLE_SEEDS:
+        return ""
+    return (
+        f"needs full_train_seeds ≥ {FULL_ENSEMBLE_SEEDS} (has {len(full.seeds) if full else 0}): the depth in one "
+        "full-training-set model against the consensus-consistency of the others (the paper: 25 models)"
+    )
 
 
 def margin_interventions(study: Study, dataset: str, arch: str) -> dict[str, Variant]:
@@ -70,7 +89,9 @@ def planned_figures(study: Study) -> list[Planned]:
                 planned.append(Planned(spec.name, {"dataset": dataset}, reason))
         elif spec.scope == ARCHITECTURE:
             for arch in study.architectures:
-                reason = "" if spec.name == "pd_distribution" else _ensemble(main)
+                reason = {"pd_distribution": "", "depth_predicts_consensus": _full_ensemble(study)}.get(
+                    spec.name, _ensemble(main)
+                )
                 planned.append(Planned(spec.name, {"arch": arch}, reason))
         else:
             combos = [(d, a) for d in study.datasets for a in study.architectures]
@@ -89,4 +110,8 @@ def options(study: Study, dataset: str) -> dict:
     """Drawing options of the config's ``figures`` block for one dataset."""
     block = study.config.get("figures", {})
     corner_class = block.get("corner_class", {}).get(dataset, DEFAULT_CORNER_CLASS.get(dataset))
-    return {"corner_class": corner_class, "examples_per_class": block.get("examples_per_class", 4)}
+    return {
+        "corner_class": corner_class,
+        "examples_per_class": block.get("examples_per_class", 4),
+        "floor": study.config["fidelity"]["floor"],
+    }

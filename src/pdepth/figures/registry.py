@@ -3,8 +3,9 @@
 A figure has a scope, which fixes its wildcards and inputs:
 
 - ``model``: one (variant, dataset, arch); inputs its cube, metrics and the prepared dataset (for images).
-- ``dataset``: the 90:10-split models of every architecture on one dataset.
-- ``architecture``: the 90:10-split models of one architecture on every dataset.
+- ``dataset``: the models of every architecture on one dataset (of the figure's variant: 90:10 splits unless it
+  says ``full``).
+- ``architecture``: the models of one architecture on every dataset (likewise).
 - ``interventions``: the margin interventions (0-Hinge, its cross-entropy control, untrained) of one (dataset, arch).
 """
 
@@ -14,8 +15,10 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 import xarray as xr
 
+from pdepth.claims import Floor
 from pdepth.data.prepared import Prepared
 from pdepth.figures import consistency, corners, depth, learning, margins
+from pdepth.study import FULL
 
 MODEL, DATASET, ARCHITECTURE, INTERVENTIONS = "model", "dataset", "architecture", "interventions"
 
@@ -45,6 +48,7 @@ class FigureSpec:
     scope: str
     uses: tuple[str, ...]  # among "cube", "metrics", "prepared"
     draw: Callable[[Inputs], plt.Figure]
+    variant: str = ""  # the name of the design a dataset or architecture figure reads: "" (90:10 splits) or FULL
 
 
 FIGURES = {
@@ -80,14 +84,22 @@ FIGURES = {
             "Figure 4 (left)",
             MODEL,
             ("cube", "metrics"),
-            lambda i: consistency.consensus_consistency_vs_depth(i.cube, i.model_metrics),
+            lambda i: consistency.consensus_consistency_vs_depth(i.cube, i.model_metrics, Floor(**i.options["floor"])),
         ),
         FigureSpec(
-            "depth_predicts_ensemble",
-            "Figure 4 (middle, right)",
+            "depth_predicts_consensus",
+            "Figure 4 (middle)",
             ARCHITECTURE,
             ("cube", "metrics"),
-            lambda i: consistency.depth_predicts_ensemble(i.cubes, i.metrics),
+            lambda i: consistency.depth_predicts_consensus(i.cubes, i.metrics),
+            variant=FULL,
+        ),
+        FigureSpec(
+            "depth_predicts_accuracy",
+            "Figure 4 (right)",
+            ARCHITECTURE,
+            ("cube",),
+            lambda i: consistency.depth_predicts_accuracy(i.cubes),
         ),
         FigureSpec(
             "iteration_learned",

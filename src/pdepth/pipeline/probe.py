@@ -22,7 +22,7 @@ class ProbeResults(NpzRecord):
     """Per example and layer, the probe's class and the full vote histogram (counts out of k)."""
 
     knn_pred: np.ndarray  # (N, L+1) int16
-    votes: np.ndarray  # (N, L+1, C) uint8
+    votes: np.ndarray  # (N, L+1, C) counts out of k, knn.vote_dtype(k)
     layer_names: np.ndarray
     layer_dims: np.ndarray
     layer_reductions: np.ndarray
@@ -55,7 +55,7 @@ def run(
     num_classes = len(examples.classes)
     layers = embeddings.read_manifest(embedding_dir)
     knn_pred = np.zeros((len(examples), len(layers)), dtype=np.int16)
-    votes = np.zeros((len(examples), len(layers), num_classes), dtype=np.uint8)
+    votes = np.zeros((len(examples), len(layers), num_classes), dtype=knn.vote_dtype(settings.k))
     for layer in layers:
         started = time.perf_counter()
         embedding = embeddings.load_layer(embedding_dir, layer)
