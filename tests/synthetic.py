@@ -12,20 +12,38 @@ CLASSES = tuple(f"c{i}" for i in range(10))
 
 
 def random_networks(
-    seed: int, n_train: int = 2400, n_test: int = 600, seeds: int = 4, layers: int = 7, k: int = 30
+    seed: int,
+    accurate: bool = False,
+    n_train: int = 2400,
+    n_test: int = 600,
+    seeds: int = 4,
+    layers: int = 7,
+    k: int = 30,
 ) -> tuple[xr.Dataset, xr.Dataset]:
-    """(cube, metrics) of ``seeds`` networks that predict uniformly random classes, whose k-NN probes agree with the
-    network's class more often in later layers (as real probes do), independently for every (example, seed,
-    layer); snapshots, logits and input margins are random too. Each seed holds out a random 10% of the training
-    set; the test set is always held out."""
+    """(cube, metrics) of ``seeds`` networks whose examples are exchangeable, every (example, seed, layer) drawn
+    independently. Random networks predict uniformly random classes and their k-NN probes agree with the network's
+    class more often in later layers (as real probes do); ``accurate`` ones predict the label 90% of the time and
+    their probes find the label more often in later layers (30% to 95%), whatever the network predicts. Snapshots,
+    logits and input margins are random too. Each seed holds out a random 10% of the training set; the test set is
+    always held out."""
     rng = np.random.default_rng(seed)
     n, c = n_train + n_test, len(CLASSES)
     labels = rng.integers(0, c, n)
     orig_split = np.r_[np.full(n_train, TRAIN), np.full(n_test, TEST)]
     in_train = (rng.random((n, seeds)) >= 0.1) & (orig_split == TRAIN)[:, None]
-    pred = rng.integers(0, c, (n, seeds))
-    agrees = rng.random((n, seeds, layers)) < np.linspace(0.1, 0.95, layers)
-    knn_pred = np.where(agrees, pred[..., None], rng.integers(0, c, (n, seeds, layers)))
+
+    def other_than(classes):
+        return (classes + rng.integers(1, c, classes.shape)) % c
+
+    if accurate:
+        pred = np.where(rng.random((n, seeds)) < 0.9, labels[:, None], other_than(np.repeat(labels[:, None], seeds, 1)))
+        truth = np.broadcast_to(labels[:, None, None], (n, seeds, layers))
+        finds = rng.random((n, seeds, layers)) < np.linspace(0.3, 0.95, layers)
+        knn_pred = np.where(finds, truth, other_than(truth))
+    else:
+        pred = rng.integers(0, c, (n, seeds))
+        agrees = rng.random((n, seeds, layers)) < np.linspace(0.1, 0.95, layers)
+        knn_pred = np.where(agrees, pred[..., None], rng.integers(0, c, (n, seeds, layers)))
     votes = k * np.eye(c, dtype=np.int64)[knn_pred]
     cube = cube_module.build(
         example_index=np.arange(n),

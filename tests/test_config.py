@@ -1,5 +1,7 @@
 """A config with a bad value fails before any job runs, with a message that names the value."""
 
+import re
+
 import pytest
 import yaml
 
@@ -86,8 +88,8 @@ def test_full_training_set_models_draw_figure_4_middle_and_no_corners(tmp_path):
     configfile.write_text(yaml.safe_dump(smoke_config(full_train_seeds=3, interventions={})))
     result = snakemake(tmp_path, "-n", "all", configfile=configfile)
     assert result.returncode == 0, result.stderr[-3000:]
-    jobs = result.stdout.split("\n\n")
-    figure_4_middle = [job for job in jobs if "rule figure_depth_predicts_consensus:" in job]
+    jobs = re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout)
+    figure_4_middle = [job for job in jobs if re.match(r"(local)?rule figure_depth_predicts_consensus:", job)]
     assert len(figure_4_middle) == 2  # mlp, resnet18
     for job in figure_4_middle:
         inputs = job.split("input:")[1].split("output:")[0]

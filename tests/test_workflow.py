@@ -99,8 +99,10 @@ def figure_files(results, figure: str) -> list:
 
 
 def test_every_planned_figure_is_drawn_and_not_blank(smoke_run):
-    planned = plan.planned_figures(smoke_study())
-    assert planned and not [p for p in planned if p.skipped]  # the smoke config supports every figure
+    every = plan.planned_figures(smoke_study())
+    skipped = {p.figure for p in every if p.skipped}
+    assert skipped == {"depth_predicts_consensus"}  # Figure 4 (middle) needs full_train_seeds >= 3: drawn in the
+    planned = [p for p in every if not p.skipped]  # micro study of tests/test_workflow_datasets.py
     results = smoke_run / "results"
     for figure in plan.FIGURES:
         expected = sum(p.figure == figure for p in planned)
@@ -113,7 +115,8 @@ def test_every_planned_figure_is_drawn_and_not_blank(smoke_run):
             assert path.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
     assert len(list(results.rglob("*.png"))) == len(planned)
     index = pd.read_csv(results / "report/figures.csv")
-    assert len(index) == len(planned) and (index.status == "drawn").all()
+    assert len(index) == len(every) and (index.status == "drawn").sum() == len(planned)
+    assert index.set_index("figure").status["depth_predicts_consensus"].iloc[0].startswith("needs full_train_seeds")
     assert set(index.paper) == {spec.paper for spec in plan.FIGURES.values()}
 
 
@@ -261,3 +264,7 @@ def test_zero_hinge_and_untrained_studies(smoke_run):
     assert untrained.sizes["snapshot"] == 1 and (untrained.iteration_learned == 0).all()
     assert hinge.snapshot_step.values.tolist() == [list(range(11))]  # full batch: one step per epoch
     assert float(hinge.output_margin.mean()) < float(control.output_margin.mean())
+    # one seed: no example is both held out and trained on, so no corners (and no difficulty column)
+    assert "difficulty" not in hinge and "gain_probe_accuracy" not in hinge
+    table = pd.read_csv(smoke_run / "results/zerohinge/fmnist/mlp/examples.csv")
+    assert "difficulty" not in table.columns and len(table) == 1300

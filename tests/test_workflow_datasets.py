@@ -10,7 +10,7 @@ from conftest import snakemake
 from pdepth.data.prepared import TRAIN
 
 pytestmark = pytest.mark.slow
-SEEDS, FULL_SEEDS = 2, 1
+SEEDS, FULL_SEEDS = 2, 3
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,7 @@ def micro(tmp_path_factory):
         "models": {"mlp": {"hidden_layers": 2, "width": 32}},
         "training": {"default": {"epochs": 2, "batch_size": 50, "lr": 0.05, "warmup_epochs": 0.5}},
         "probe": {"k": 30, "backend": "exact"},
+        "fidelity": {"floor": {"min_held_out": 2}},
     }
     configfile = workdir / "micro.yaml"
     configfile.write_text(yaml.safe_dump(config))
@@ -102,4 +103,6 @@ def test_rerunning_one_dataset_never_touches_another(micro):
     result = snakemake(workdir, "--cores", "2", "all", configfile=configfile)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert (workdir / "results/figures/pd_distribution_mlp.png").stat().st_size > 0
+    # Figure 4 (middle): depth in one of the 3 full-training-set models against the other two, on the test set
+    assert (workdir / "results/figures/depth_predicts_consensus_mlp.png").stat().st_size > 0
     assert {path: path.stat().st_mtime_ns for path in svhn_files} == svhn_files

@@ -15,7 +15,7 @@ from scipy import stats
 
 from pdepth import difficulty
 from pdepth.data.prepared import TEST
-from pdepth.verdicts import Test, shuffle_within, weighted_pearson
+from pdepth.verdicts import Test, shuffler, weighted_pearson
 
 
 @dataclass
@@ -78,9 +78,10 @@ def appearance_correlation_test(pd: np.ndarray, values: np.ndarray, mask: np.nda
     keep = mask & np.isfinite(pd) & np.isfinite(values)
     example, seed = np.nonzero(keep)
     x, y = pd[keep].astype(float), values[keep].astype(float)
+    within_seeds = shuffler(seed)
     return Test(
         statistic=lambda w: weighted_pearson(x, y, w[example]),
-        permuted=lambda rng: weighted_pearson(x, y[shuffle_within(seed, rng)], np.ones(len(x))),
+        permuted=lambda rng: weighted_pearson(x, y[within_seeds(rng)], np.ones(len(x))),
         units=pd.shape[0],
     )
 
@@ -244,12 +245,11 @@ def floor_test(metrics: xr.Dataset, floor: Floor) -> Test:
     same number of held-out appearances (which fixes how coarse each consensus-consistency can be)."""
     keep = _floor_examples(metrics, floor)
     pd_val, cc = metrics.pd_val.values[keep], metrics.consensus_consistency.values[keep]
-    strata, bins = metrics.n_held_out.values[keep], floor_bins(pd_val)
+    bins = floor_bins(pd_val)
+    within_strata = shuffler(metrics.n_held_out.values[keep])
     return Test(
         statistic=lambda w: floor_trend(_weighted_floor(bins, cc, w, floor)),
-        permuted=lambda rng: floor_trend(
-            _weighted_floor(bins[shuffle_within(strata, rng)], cc, np.ones(len(cc)), floor)
-        ),
+        permuted=lambda rng: floor_trend(_weighted_floor(bins[within_strata(rng)], cc, np.ones(len(cc)), floor)),
         units=len(keep),
     )
 

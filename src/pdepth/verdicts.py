@@ -69,13 +69,20 @@ def resample_weights(strata: np.ndarray, rng: np.random.Generator) -> np.ndarray
     return weights
 
 
-def shuffle_within(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A permutation of positions that moves each position only within its group (``x[p]`` shuffles x per group)."""
-    by_group = np.argsort(groups, kind="stable")
-    shuffled = np.lexsort((rng.random(len(groups)), groups))
-    permutation = np.empty(len(groups), np.int64)
-    permutation[by_group] = shuffled
-    return permutation
+def shuffler(groups: np.ndarray) -> Callable[[np.random.Generator], np.ndarray]:
+    """A draw of permutations that move each position only within its group (``x[draw(rng)]`` shuffles x per
+    group); the groups are sorted once, so a draw costs one shuffle per group."""
+    order = np.argsort(groups, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, groups[order][1:] != groups[order][:-1], True])
+    segments = [order[start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        permutation = np.empty(len(groups), np.int64)
+        for members in segments:
+            permutation[members] = rng.permutation(members)
+        return permutation
+
+    return draw
 
 
 def assess(test: Test, side: int, settings: Settings) -> Evidence:

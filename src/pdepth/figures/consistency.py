@@ -46,8 +46,8 @@ def consensus_consistency_vs_depth(cube: xr.Dataset, metrics: xr.Dataset, floor:
         marker="_",
         markersize=12,
         linestyle="--",
-        label=f"{floor.quantile:.0%} quantile per depth bin of ≥ {floor.min_bin_examples} examples "
-        f"(Spearman ρ = {claims.floor_trend(values):.2f})",
+        label=f"floor: {floor.quantile:.0%} quantile per depth bin\n(bins of ≥ {floor.min_bin_examples} examples; "
+        f"Spearman ρ = {claims.floor_trend(values):.2f})",
     )
     ax.set_xlabel("mean prediction depth, validation split")
     ax.set_ylabel("consensus-consistency score")

@@ -58,14 +58,14 @@ def run(
     cubes.write(result, output, encoding=cubes.compression(result))
     log.info(
         "%s: consistency %.3f, consensus-consistency %.3f (means over examples); PD_val %.3f, PD_train %.3f; "
-        "gain at layer %d: probe %.3f vs network %.3f",
+        "gain at layer %d: probe %.3f vs network %.3f (NaN: no example both held out and trained on, so no corners)",
         output,
         float(result.consistency.mean()),
         float(result.consensus_consistency.mean()),
         float(result.pd_val.mean()),
         float(result.pd_train.mean()),
         result.attrs["gain_layer"],
-        float(result.gain_probe_accuracy),
-        float(result.gain_network_accuracy),
+        float(result.get("gain_probe_accuracy", np.nan)),
+        float(result.get("gain_network_accuracy", np.nan)),
     )
     return result
