@@ -36,7 +36,7 @@ def micro(tmp_path_factory):
             },
         },
         "models": {"mlp": {"hidden_layers": 2, "width": 32}},
-        "training": {"default": {"epochs": 2, "batch_size": 50, "lr": 0.05, "warmup_epochs": 0.5}},
+        "training": {"default": {"epochs": 10, "batch_size": 50, "lr": 0.01, "warmup_epochs": 0.5}},
         "probe": {"k": 30, "backend": "exact"},
         "fidelity": {"floor": {"min_held_out": 2}},
     }

@@ -208,6 +208,8 @@ def _floor_examples(metrics: xr.Dataset, floor: Floor) -> np.ndarray:
 
 def _weighted_floor(bins: np.ndarray, cc: np.ndarray, w: np.ndarray, floor: Floor) -> PerDepth:
     """The ``floor.quantile`` (inverted CDF) of ``cc`` counted ``w`` times, per bin with enough examples."""
+    if not len(bins):
+        return PerDepth(np.array([], np.int64), np.array([]), np.array([]))
     order = np.lexsort((cc, bins))
     bins, cc, w = bins[order], cc[order], w[order]
     starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])

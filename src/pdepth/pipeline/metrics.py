@@ -58,7 +58,7 @@ def run(
     cubes.write(result, output, encoding=cubes.compression(result))
     log.info(
         "%s: consistency %.3f, consensus-consistency %.3f (means over examples); PD_val %.3f, PD_train %.3f; "
-        "gain at layer %d: probe %.3f vs network %.3f (NaN: no example both held out and trained on, so no corners)",
+        "gain at layer %d: probe %.3f vs network %.3f (NaN: no example in that corner)",
         output,
         float(result.consistency.mean()),
         float(result.consensus_consistency.mean()),
