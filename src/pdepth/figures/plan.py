@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 
 from pdepth.figures.registry import ARCHITECTURE, DATASET, FIGURES, MODEL, FigureSpec
-from pdepth.study import FULL, Study, Variant
+from pdepth.study import Study, Variant
 
 DEFAULT_CORNER_CLASS = {"cifar10": "bird"}  # the paper's Figure 7
 CORNER_FIGURES = ("validation_vs_training_depth", "corner_probes")  # need examples both held out and trained on
@@ -49,7 +49,7 @@ def source_variant(study: Study, spec: FigureSpec) -> Variant | None:
 
 
 def _full_ensemble(study: Study) -> str:
-    full = next((v for v in study.variants if v.name == FULL), None)
+    full = source_variant(study, FIGURES["depth_predicts_consensus"])
     if full is not None and len(full.seeds) >= FULL_ENSEMBLE_SEEDS:
         return ""
     return (
