@@ -1,14 +1,15 @@
 # pdepth: prediction depth and example difficulty (Baldock, Maennel & Neyshabur, NeurIPS 2021).
 # This file only wires the stages together; each stage lives in rules/, the science in src/pdepth/.
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The study is config.yaml, or the files given with --configfile, which replace it (never merged with it: a user's
+# study is what their file says); --config key=value overrides single keys of either.
+if not workflow.config_settings.configfiles:
 
-
-validate(config, "schemas/config.schema.yaml")
+    configfile: "config.yaml"
 
 
 report: "report/workflow.rst"

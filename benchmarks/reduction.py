@@ -64,7 +64,7 @@ def main():
             examples.image_tensor(cpu),
             normalize,
             out,
-            reducer=Reducer(max_dim, method=args.method),
+            reducer=Reducer(max_dim, 0, args.method),
             progress=False,
         )
         started = time.perf_counter()

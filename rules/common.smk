@@ -6,9 +6,19 @@ import sys
 # The Snakefile reads the config through the package; the scripts import it through scripts/pdepth (a link).
 sys.path.insert(0, f"{workflow.basedir}/src")
 
-from pdepth import cluster  # noqa: E402
+import yaml  # noqa: E402
+from snakemake.utils import validate  # noqa: E402
+
+from pdepth import cluster, jobs  # noqa: E402
+from pdepth.config_types import check_types  # noqa: E402
 from pdepth.study import Study  # noqa: E402
 
+# The config, checked before any job: YAML slips by key, then the schema (which fills in the defaults), then what the
+# schema cannot say (names of datasets, architectures and options; k against the training splits).
+SCHEMA = f"{workflow.basedir}/schemas/config.schema.yaml"
+with open(SCHEMA) as _schema:
+    check_types(config, yaml.safe_load(_schema))
+validate(config, SCHEMA)
 STUDY = Study(config)
 RESOURCES = "resources"
 RESULTS = "results"
@@ -36,6 +46,12 @@ def model_file(name):
 def model_files(name, models):
     """``name`` (cube.nc, metrics.nc) of each (variant prefix, dataset, arch) in ``models``."""
     return [model_file(name).format(variant=v, dataset=d, arch=a) for v, d, a in models]
+
+
+def job_record(stage):
+    """Rule params: the record of the rule's job (pdepth.jobs) for its wildcards, as canonical plain data, so that
+    a job re-runs exactly when a value it uses changes."""
+    return lambda wildcards: jobs.params(STUDY.job(stage, **dict(wildcards.items())))
 
 
 def run_file(name):

@@ -16,5 +16,7 @@ rule cube:
         f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/cube.log",
     conda:
         "../envs/pdepth.yaml"
+    params:
+        job=job_record("cube"),
     script:
         "../scripts/cube.py"

@@ -12,5 +12,7 @@ rule prepare_dataset:
         f"{LOGS}/{{dataset}}/prepare.log",
     conda:
         "../envs/pdepth.yaml"
+    params:
+        job=job_record("prepare"),
     script:
         "../scripts/prepare_dataset.py"

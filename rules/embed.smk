@@ -19,9 +19,6 @@ rule embed:
         runtime=job_resource("embed", "runtime"),
         gpu=config["gpus"]["embed"],
     params:
-        reduction={
-            key: config["probe"][key]
-            for key in ("max_dim", "reduction", "reduction_seed", "embedding_dtype")
-        },
+        job=job_record("embed"),
     script:
         "../scripts/embed.py"

@@ -24,7 +24,7 @@ rule margins:
         runtime=job_resource("margins", "runtime"),
         gpu=config["gpus"]["embed"],
     params:
-        input_margin=config["metrics"]["input_margin"],
+        job=job_record("margins"),
     script:
         "../scripts/margins.py"
 
@@ -42,6 +42,6 @@ rule metrics:
     conda:
         "../envs/pdepth.yaml"
     params:
-        metrics=config["metrics"],
+        job=job_record("metrics"),
     script:
         "../scripts/metrics.py"

@@ -19,6 +19,6 @@ rule probe:
         mem_mb=job_resource("probe", "mem_mb"),
         runtime=job_resource("probe", "runtime"),
     params:
-        probe=config["probe"],
+        job=job_record("probe"),
     script:
         "../scripts/probe.py"

@@ -57,7 +57,7 @@ rule fidelity:
     params:
         models=FIDELITY_MODELS,
         interventions=[(d, a, label) for d, a, label, _ in FIDELITY_INTERVENTIONS],
-        settings=config["fidelity"],
+        settings=jobs.canonical(config["fidelity"]),
     script:
         "../scripts/fidelity.py"
 
@@ -84,6 +84,7 @@ rule study_summary:
     conda:
         "../envs/pdepth.yaml"
     params:
+        config=jobs.canonical(config),
         plan=[
             {
                 "figure": planned.figure,

@@ -20,9 +20,6 @@ rule train:
         runtime=job_resource("train", "runtime"),
         gpu=config["gpus"]["train"],
     params:
-        training=lambda wc: STUDY.training(wc.arch, wc.dataset),
-        model=lambda wc: STUDY.model_options(wc.arch),
-        holdout_fraction=lambda wc: STUDY.variant(wc.variant).holdout_fraction,
-        subset=STUDY.subset(),
+        job=job_record("train"),
     script:
         "../scripts/train.py"

@@ -1,17 +1,13 @@
-"""Snakemake adapter of pdepth.pipeline.cube."""
+"""Snakemake adapter of pdepth.pipeline.cube: reads only its job's record (params) and files."""
 
+from pdepth import jobs
 from pdepth.logs import logged
 from pdepth.pipeline import cube
-from pdepth.study import Study
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
-    study = Study(sm.config)
     cube.run(
-        study,
-        study.variant(sm.wildcards.variant),
-        sm.wildcards.dataset,
-        sm.wildcards.arch,
+        jobs.from_params(jobs.CubeJob, sm.params.job),
         sm.input.prepared,
         list(sm.input.runs),
         list(sm.input.probes),

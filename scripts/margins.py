@@ -1,17 +1,14 @@
-"""Snakemake adapter of pdepth.pipeline.margins."""
+"""Snakemake adapter of pdepth.pipeline.margins: reads only its job's record (params), files, threads and resources."""
 
+from pdepth import jobs
 from pdepth.gpu_slots import claimed_gpus
 from pdepth.logs import logged
 from pdepth.pipeline import margins
-from pdepth.study import Study
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]), claimed_gpus(sm.resources.get("gpu", 0)):
-    study = Study(sm.config)
     margins.run(
-        study,
-        study.variant(sm.wildcards.variant),
-        sm.wildcards.dataset,
+        jobs.from_params(jobs.MarginsJob, sm.params.job),
         sm.input.prepared,
         sm.input.weights,
         sm.output[0],

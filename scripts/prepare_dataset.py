@@ -1,13 +1,9 @@
-"""Snakemake adapter of pdepth.pipeline.prepare."""
+"""Snakemake adapter of pdepth.pipeline.prepare: reads only its job's record (params) and output."""
 
+from pdepth import jobs
 from pdepth.logs import logged
 from pdepth.pipeline import prepare
-from pdepth.study import Study
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
-    prepare.run(
-        Study(sm.config),
-        sm.wildcards.dataset,
-        sm.output[0],
-    )
+    prepare.run(jobs.from_params(jobs.PrepareJob, sm.params.job), sm.output[0])

@@ -1,15 +1,13 @@
-"""Snakemake adapter of pdepth.pipeline.probe."""
+"""Snakemake adapter of pdepth.pipeline.probe: reads only its job's record (params), files and threads."""
 
+from pdepth import jobs
 from pdepth.logs import logged
 from pdepth.pipeline import probe
-from pdepth.study import Study
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
-    study = Study(sm.config)
     probe.run(
-        study,
-        study.variant(sm.wildcards.variant),
+        jobs.from_params(jobs.ProbeJob, sm.params.job),
         sm.input.prepared,
         sm.input.run,
         sm.input.embeddings,

@@ -1,19 +1,14 @@
-"""Snakemake adapter of pdepth.pipeline.train."""
+"""Snakemake adapter of pdepth.pipeline.train: reads only its job's record (params), files, threads and resources."""
 
+from pdepth import jobs
 from pdepth.gpu_slots import claimed_gpus
 from pdepth.logs import logged
 from pdepth.pipeline import train
-from pdepth.study import Study
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]), claimed_gpus(sm.resources.get("gpu", 0)):
-    study = Study(sm.config)
     train.run(
-        study,
-        study.variant(sm.wildcards.variant),
-        sm.wildcards.dataset,
-        sm.wildcards.arch,
-        int(sm.wildcards.seed),
+        jobs.from_params(jobs.TrainJob, sm.params.job),
         sm.input.prepared,
         weights=sm.output.weights,
         outputs=sm.output.outputs,

@@ -9,6 +9,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pdepth.data import registry
 from pdepth.data.sources import SourceOptions
@@ -73,6 +74,18 @@ def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout
     """Run the real workflow in ``workdir`` with this checkout's Snakefile; the completed process."""
     command = snakemake_command(workdir, *args, configfile=configfile)
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def smoke_config(**changes) -> dict:
+    """The smoke study's config with ``changes`` (dotted key -> value) applied."""
+    config = yaml.safe_load(SMOKE.read_text())
+    for dotted, value in changes.items():
+        *parents, key = dotted.split(".")
+        node = config
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[key] = value
+    return config
 
 
 @pytest.fixture(scope="session")

@@ -1,22 +1,13 @@
 """A config with a bad value fails before any job runs, with a message that names the value."""
 
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
 
-from conftest import ROOT, snakemake
-
-
-def smoke_config(**changes) -> dict:
-    config = yaml.safe_load((ROOT / "tests/config/smoke.yaml").read_text())
-    for dotted, value in changes.items():
-        *parents, key = dotted.split(".")
-        node = config
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[key] = value
-    return config
+from conftest import ROOT, smoke_config, snakemake
 
 
 @pytest.mark.parametrize(
@@ -33,6 +24,17 @@ def smoke_config(**changes) -> dict:
         ({"data.augmentation": {"fmnist": {"rotate": 15}}}, "rotate"),
         ({"data.checksums": {"fmnist": {"t10k-images-idx3-ubyte.gz": "not-an-md5"}}}, "not-an-md5"),
         ({"training.default.flip": True}, "flip"),  # augmentation is per dataset, not per architecture
+        ({"training.mpl": {"epochs": 2}}, "training.mpl: unknown architecture 'mpl'"),
+        ({"models.mlp.widht": 3}, "models.mlp: unknown option(s) ['widht']"),
+        ({"data.augmentation": {"fmnst": {"flip": True}}}, "data.augmentation.fmnst: unknown dataset 'fmnst'"),
+        ({"data.normalisation": {"fmnst": {"mean": [0.3]}}}, "data.normalisation.fmnst: unknown dataset"),
+        ({"figures.corner_class": {"cifar": "bird"}}, "figures.corner_class.cifar: unknown dataset"),
+        ({"metrics.gain_layer": {"resnet": 3}}, "metrics.gain_layer.resnet: unknown architecture"),
+        ({"cluster.images_per_second": {"vgg": 10}}, "cluster.images_per_second.vgg: unknown architecture"),
+        ({"seeds": 2.0}, "seeds: 2.0 is not an integer; write 2"),
+        ({"probe.k": 30.0}, "probe.k: 30.0 is not an integer; write 30"),
+        ({"training.default.lr": "1e-3"}, "training.default.lr: '1e-3' is read as a string"),
+        ({"probe.k": 900}, "probe.k (900) needs more than k training examples, but untrained on fmnist trains on 900"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, changes, expected):
@@ -107,3 +109,42 @@ def test_figure_4_middle_is_skipped_with_a_reason_without_full_training_set_mode
     assert result.returncode == 0, result.stderr[-3000:]
     assert "rule figure_depth_predicts_consensus:" not in result.stdout
     assert "results/full/fmnist/mlp/cube.nc" in result.stdout  # the models are trained, the figure is not drawn
+
+
+def planned_variants(stdout: str) -> set[str]:
+    """The results folders of the training jobs a dry run lists ("" for the 90:10 splits)."""
+    found = re.findall(r"results/(?:(\w+)/)?fmnist/\w+/seed\d+/model\.pt", stdout)
+    return set(found)
+
+
+@pytest.mark.parametrize(
+    ("interventions", "expected"),
+    [({}, {""}), ({"noise20": {"seeds": 1, "label_noise": 0.2, "architectures": ["mlp"]}}, {"", "noise20"})],
+)
+def test_a_users_configfile_is_the_whole_study(tmp_path, interventions, expected):
+    """--configfile replaces config.yaml (no deep merge): a study without interventions plans none of the default
+    config's, one with an intervention plans exactly it; --config still overrides single keys."""
+    configfile = tmp_path / "mine.yaml"
+    configfile.write_text(
+        yaml.safe_dump({"datasets": ["fmnist"], "architectures": ["mlp"], "interventions": interventions})
+    )
+    result = snakemake(tmp_path, "-n", "all", configfile=configfile)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert planned_variants(result.stdout) == expected
+    assert "seed3/model.pt" in result.stdout and "seed4/" not in result.stdout  # the schema's default: 4 seeds
+    overridden = snakemake(tmp_path, "-n", "all", "--config", "seeds=1", configfile=configfile)
+    assert "seed0/model.pt" in overridden.stdout and "seed1/model.pt" not in overridden.stdout.replace("noise", "")
+
+
+def test_planning_the_paper_dag_imports_neither_torch_nor_matplotlib(tmp_path):
+    from conftest import snakemake_command
+
+    command = snakemake_command(tmp_path, "-n", configfile=ROOT / "configs/paper.yaml")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "snakemake", *command[1:]], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "snakemake" in imported and not imported & {"torch", "matplotlib", "xarray"}

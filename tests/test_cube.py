@@ -51,11 +51,12 @@ def test_largest_k_and_deepest_mlp_of_the_schema_round_trip_without_overflow(tmp
 
     from conftest import ROOT
     from pdepth import knn
+    from pdepth.architectures import ARCHITECTURES
     from pdepth.models import registry
 
     schema = yaml.safe_load((ROOT / "schemas/config.schema.yaml").read_text())["properties"]
     k = schema["probe"]["properties"]["k"]["maximum"]
-    hidden_layers = schema["models"]["properties"]["mlp"]["properties"]["hidden_layers"]["maximum"]
+    hidden_layers = ARCHITECTURES["mlp"].bounds["hidden_layers"][1]
     shape = registry.InputShape(channels=1, height=2, width=2, num_classes=2)
     layers = len(registry.build("mlp", shape, {"hidden_layers": hidden_layers, "width": 2}).probe_names())
     assert layers > 128 and knn.vote_dtype(k) == np.uint16 and knn.vote_dtype(255) == np.uint8  # beyond 8 bits

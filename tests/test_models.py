@@ -4,8 +4,10 @@ import pytest
 import torch
 
 from pdepth import embeddings
+from pdepth.architectures import ARCHITECTURES
 from pdepth.augment import Normalizer
-from pdepth.models import InputShape, build
+from pdepth.errors import ConfigError
+from pdepth.models import MODELS, InputShape, build
 
 RESNET_PROBES = ["input", "stem", *(f"layer{s}.{b}" for s in range(1, 5) for b in range(2)), "pool", "softmax"]
 
@@ -85,3 +87,25 @@ def test_extraction_keeps_batch_norm_statistics(arch, tmp_path):
     for layer in a:
         assert (embeddings.load_layer(tmp_path / "a", layer) == embeddings.load_layer(tmp_path / "b", layer)).all()
     assert [layer.dim for layer in a] == [layer.dim for layer in b]
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_catalog_agrees_with_the_built_model(arch):
+    """pdepth.architectures (torch-free: the Snakefile sizes jobs with it) has every builder, and its probe count is
+    the built model's, at the defaults and at other options."""
+    assert set(MODELS) == set(ARCHITECTURES)
+    catalog = ARCHITECTURES[arch]
+    for given in ({}, {"hidden_layers": 2, "width": 8} if arch == "mlp" else {"width": 0.125}):
+        options = catalog.resolve(given)
+        model = build(arch, InputShape(1, 28, 28, 10), given)
+        assert catalog.probes(options) == len(model.probe_names())
+
+
+def test_unknown_or_mistyped_model_options_are_rejected_by_name():
+    with pytest.raises(ConfigError, match=r"models\.mlp: unknown option\(s\) \['widht'\]"):
+        ARCHITECTURES["mlp"].resolve({"widht": 3})
+    with pytest.raises(ConfigError, match=r"models\.mlp\.width must be a int"):
+        ARCHITECTURES["mlp"].resolve({"width": 0.5})
+    with pytest.raises(ConfigError, match=r"models\.mlp\.hidden_layers must be in \[1, 256\]"):
+        ARCHITECTURES["mlp"].resolve({"hidden_layers": 300})
+    assert ARCHITECTURES["vgg16"].resolve({"width": 1}) == {"width": 1, "batch_norm": True}  # ints are floats

@@ -9,14 +9,14 @@ from pdepth.reduction import Reducer
 
 def test_narrow_activations_pass_unchanged():
     x = torch.randn(4, 8, 5, 5)
-    out = Reducer(max_dim=200)("stem", x)
+    out = Reducer(200, 0, "pool")("stem", x)
     torch.testing.assert_close(out, x.flatten(1))
-    assert Reducer(None)("stem", torch.randn(2, 64, 32, 32)).shape == (2, 65536)
+    assert Reducer(None, 0, "pool")("stem", torch.randn(2, 64, 32, 32)).shape == (2, 65536)
 
 
 def test_spatial_pooling_keeps_channels_and_bounds_the_width():
     x = torch.randn(3, 64, 32, 32)
-    reducer = Reducer(max_dim=4096)
+    reducer = Reducer(4096, 0, "pool")
     out = reducer("stem", x)
     assert out.shape == (3, 64 * 8 * 8)
     assert reducer.descriptions["stem"] == "average pool 32x32 -> 8x8"
@@ -26,16 +26,16 @@ def test_spatial_pooling_keeps_channels_and_bounds_the_width():
 
 @pytest.mark.parametrize(("shape", "max_dim"), [((128, 16, 16), 3000), ((512, 4, 4), 300), ((2048,), 1000)])
 def test_dimension_is_bounded(shape, max_dim):
-    out = Reducer(max_dim)("layer", torch.randn(2, *shape))
+    out = Reducer(max_dim, 0, "pool")("layer", torch.randn(2, *shape))
     assert out.shape[0] == 2 and out.shape[1] <= max_dim
 
 
 def test_projection_is_seeded_repeatable_and_keeps_distances():
     x = torch.randn(50, 3000)
-    a, b = Reducer(500, seed=1)("hidden.0", x), Reducer(500, seed=1)("hidden.0", x)
+    a, b = Reducer(500, 1, "project")("hidden.0", x), Reducer(500, 1, "project")("hidden.0", x)
     torch.testing.assert_close(a, b)
-    assert not torch.allclose(a, Reducer(500, seed=2)("hidden.0", x))
-    assert not torch.allclose(a, Reducer(500, seed=1)("hidden.1", x))  # one matrix per probe
+    assert not torch.allclose(a, Reducer(500, 2, "project")("hidden.0", x))
+    assert not torch.allclose(a, Reducer(500, 1, "project")("hidden.1", x))  # one matrix per probe
     original, projected = torch.cdist(x, x), torch.cdist(a, a)
     ratio = (projected / original)[~torch.eye(50, dtype=bool)]
     assert np.abs(ratio.numpy() - 1).max() < 0.25  # Johnson-Lindenstrauss at 500 dimensions
@@ -43,7 +43,7 @@ def test_projection_is_seeded_repeatable_and_keeps_distances():
 
 def test_projection_is_the_same_for_every_batch():
     x = torch.randn(10, 3000)
-    reducer = Reducer(100, seed=0)
+    reducer = Reducer(100, 0, "project")
     whole = reducer("l", x)
     parts = torch.cat([reducer("l", x[:4]), reducer("l", x[4:])])
     torch.testing.assert_close(whole, parts)

@@ -1,5 +1,7 @@
 """The typed view of the config: per-dataset augmentation and normalisation, variants of the design."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from pdepth.augment import Augmentation
@@ -32,10 +34,10 @@ def test_training_merges_default_arch_and_dataset_augmentation():
 
 
 def test_normalisation_is_computed_unless_configured():
-    computed = ((0.1, 0.2, 0.3), (0.4, 0.5, 0.6))
-    assert Study(BASE).normalisation("cifar10", computed) == computed
+    computed = SimpleNamespace(mean=(0.1, 0.2, 0.3), std=(0.4, 0.5, 0.6))  # an Examples' statistics
+    assert Study(BASE).normalisation("cifar10").resolve(computed) == (computed.mean, computed.std)
     study = Study({**BASE, "data": {"normalisation": {"cifar10": {"mean": [0.5, 0.5, 0.5]}}}})
-    assert study.normalisation("cifar10", computed) == ((0.5, 0.5, 0.5), (0.4, 0.5, 0.6))
+    assert study.normalisation("cifar10").resolve(computed) == ((0.5, 0.5, 0.5), (0.4, 0.5, 0.6))
 
 
 def test_variants_and_their_results_prefixes():

@@ -1,6 +1,7 @@
 """End to end: the real DAG on tests/config/smoke.yaml in a temporary directory."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -66,8 +67,13 @@ def test_cube_layout_and_values(smoke_run):
     recomputed[recomputed < 0] = np.nan
     np.testing.assert_array_equal(recomputed, cube.pd.values)
     assert np.isfinite(cube.pd.values).mean() > 0.8
-    assert {"config", "k", "probe_settings", "version_torch", "git_commit", "created"} <= set(cube.attrs)
+    assert {"job", "k", "probe_settings", "version_torch", "git_commit", "created"} <= set(cube.attrs)
     assert cube.attrs["k"] == 30
+    # the records of the jobs that made it: what the config said, resolved (the MLP's width and its default depth)
+    made_by = {name: json.loads(cube.attrs[name]) for name in ("job", "training_job", "probe_job")}
+    assert made_by["job"]["seeds"] == [0, 1] and made_by["job"]["examples"]["train"] == 3000
+    assert made_by["training_job"]["model_options"] == {"hidden_layers": 3, "width": 64}
+    assert made_by["training_job"]["training"]["epochs"] == 2 and made_by["probe_job"]["probe"]["k"] == 30
     size = (smoke_run / "results/fmnist/mlp/cube.nc").stat().st_size
     assert size / (4000 * 2 * 5) <= 32
 

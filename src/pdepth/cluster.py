@@ -7,10 +7,9 @@ the measured defaults and how to re-measure them from the benchmark table of a f
 
 import math
 from dataclasses import dataclass
-from functools import cache
 
+from pdepth import architectures
 from pdepth.data import registry as datasets
-from pdepth.models import InputShape, build
 from pdepth.study import Study
 
 STAGES = ("train", "embed", "probe", "margins")
@@ -31,12 +30,6 @@ class JobShape:
     margin_examples: int
 
 
-@cache
-def _probe_count(arch: str, options: tuple, image_shape: tuple, classes: int) -> int:
-    height, width, channels = image_shape
-    return len(build(arch, InputShape(channels, height, width, classes), dict(options)).probe_names())
-
-
 def job_shape(study: Study, variant_prefix: str, dataset: str, arch: str) -> JobShape:
     spec = datasets.get(dataset)
     variant = study.variant(variant_prefix)
@@ -45,13 +38,12 @@ def job_shape(study: Study, variant_prefix: str, dataset: str, arch: str) -> Job
     n_test = min(subset.get("test") or spec.sizes[1], spec.sizes[1])
     height, width, channels = spec.image_shape
     classes = spec.num_classes
-    options = tuple(sorted(study.model_options(arch).items()))
     split = study.config["metrics"]["input_margin"]["split"]
     return JobShape(
         examples=n_train + n_test,
         train_examples=round(n_train * (1 - variant.holdout_fraction)),
         pixels=height * width * channels,
-        probes=_probe_count(arch, options, spec.image_shape, classes),
+        probes=architectures.get(arch).probes(study.model_options(arch)),
         classes=classes,
         epochs=study.training(arch, dataset, variant).epochs,
         margin_examples={"test": n_test, "all": n_train + n_test}.get(split, 0),
@@ -63,8 +55,10 @@ def resources(study: Study, stage: str, variant_prefix: str, dataset: str, arch:
     settings = study.config["cluster"]
     shape = job_shape(study, variant_prefix, dataset, arch)
     data_mb = shape.examples * shape.pixels * FLOAT / MB
-    layer_mb = shape.examples * min(study.config["probe"]["max_dim"], max(shape.pixels, 1)) * FLOAT / MB
-    speed = settings["images_per_second"][arch]
+    widest = max(shape.pixels, 1)  # the widest probe is taken to be as wide as the input
+    max_dim = study.config["probe"]["max_dim"] or widest  # null: no probe is reduced
+    layer_mb = shape.examples * min(max_dim, widest) * FLOAT / MB
+    speed = settings["images_per_second"].get(arch, architectures.get(arch).images_per_second)
     seconds = {
         "train": shape.epochs * shape.train_examples / speed,
         "embed": shape.examples / (3 * speed),  # forward passes only

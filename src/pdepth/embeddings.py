@@ -44,7 +44,7 @@ def extract(
     The model's state (weights, batch-norm statistics, train/eval mode) is left as it was. ``reducer`` bounds the
     width of each probe before it is written (see pdepth.reduction).
     """
-    reducer = reducer or Reducer(max_dim=None)
+    reducer = reducer or Reducer(None, 0, "project")  # max_dim None: nothing is reduced
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = model.probe_names()

@@ -135,31 +135,66 @@ def corner_variables(
     }
 
 
-def build(
-    cube: xr.Dataset,
-    runs: list[SeedRun],
-    consensus_votes: Callable[[np.ndarray], np.ndarray] | None,  # consensus (N,) -> (N, S, L) vote fractions
-    corner_examples: int,
-    gain_layer: int,
-) -> xr.Dataset:
+def _example_var(values, long_name, units="1"):
+    return ("example", values, {"long_name": long_name, "units": units})
+
+
+def _per_seed(values, long_name, units="1"):
+    return (("example", "seed"), values.astype(np.float32), {"long_name": long_name, "units": units})
+
+
+def ensemble_variables(cube: xr.Dataset, counts: np.ndarray, consensus: np.ndarray) -> dict:
+    """Section 3's views of the held-out ensemble: consistency, consensus-consistency, entropy, mean depths."""
+    labels = cube.label.values.astype(np.int64)
+    in_train = cube.in_train.values
+    held_out = ~in_train
+    pred = cube.pred.values.astype(np.int64)
+    pd_val, n_val = ensemble.masked_mean(cube.pd.values, held_out)
+    pd_train, n_train = ensemble.masked_mean(cube.pd.values, in_train)
+    return {
+        "consistency": _example_var(
+            ensemble.consistency(pred, labels, held_out), "consistency score (eq. 1): held-out predictions = label"
+        ),
+        "consensus_class": (
+            "example",
+            consensus.astype(np.int16),
+            {
+                "long_name": "consensus class: majority of the held-out predictions",
+                "tie_break": "the ground-truth class if it is among the tied classes, else the smallest tied class",
+                "comment": f"{ensemble.NO_CLASS}: never held out, so no consensus",  # kept integer (no CF mask)
+            },
+        ),
+        "consensus_consistency": _example_var(
+            ensemble.consensus_consistency(pred, consensus, held_out),
+            "consensus-consistency score (eq. 2): held-out predictions = consensus class",
+        ),
+        "prediction_entropy": _example_var(
+            ensemble.prediction_entropy(counts), "entropy of the held-out predictions' class distribution", "nat"
+        ),
+        "n_held_out": _example_var(n_val.astype(np.int32), "held-out appearances with a defined depth", "count"),
+        "n_in_train": _example_var(
+            n_train.astype(np.int32), "training-split appearances with a defined depth", "count"
+        ),
+        "pd_val": _example_var(pd_val, "mean prediction depth when held out (PD_val)", "layer"),
+        "pd_train": _example_var(pd_train, "mean prediction depth when in the training split (PD_train)", "layer"),
+        "loo_consensus_consistency": _per_seed(
+            leave_one_out_consensus_consistency(pred, labels, held_out, counts),
+            "consensus-consistency of the other seeds' held-out predictions (Figure 4, middle)",
+        ),
+    }
+
+
+def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
+    """Section 3.2: the iteration each example is learned, and the learning curves of each group of examples."""
     labels = cube.label.values.astype(np.int64)
     clean = cube.clean_label.values.astype(np.int64) if "clean_label" in cube.coords else labels
     mislabelled = cube.mislabelled.values if "mislabelled" in cube.coords else np.zeros(len(labels), bool)
     orig_split = cube.orig_split.values
     in_train = cube.in_train.values
     held_out = ~in_train
-    pred = cube.pred.values.astype(np.int64)
-    pd = cube.pd.values
-    counts, consensus = held_out_consensus(cube)
-    pd_val, n_val = ensemble.masked_mean(pd, held_out)
-    pd_train, n_train = ensemble.masked_mean(pd, in_train)
-
     learned = np.stack(
         [rescale_iterations(iteration_learned(r.snapshot_preds, r.snapshot_steps)) for r in runs], axis=1
     )
-    out_margin = np.stack([output_margin(r.logits) for r in runs], axis=1)
-    in_margin = np.stack([r.input_margin for r in runs], axis=1)
-
     in_train_split = orig_split == TRAIN
     curves = np.stack(
         [
@@ -176,67 +211,60 @@ def build(
             for s, r in enumerate(runs)
         ]
     )
-    steps = np.stack([r.snapshot_steps for r in runs])
-
-    def example_var(values, long_name, units="1", **attrs):
-        return ("example", values, {"long_name": long_name, "units": units, **attrs})
-
-    def per_seed(values, long_name, units="1"):
-        return (("example", "seed"), values.astype(np.float32), {"long_name": long_name, "units": units})
-
-    held_out_mean = {
-        name: ensemble.masked_mean(values, held_out)[0]
-        for name, values in (("learned", learned), ("out", out_margin), ("in", in_margin))
-    }
-    data_vars = {
-        "consistency": example_var(
-            ensemble.consistency(pred, labels, held_out), "consistency score (eq. 1): held-out predictions = label"
-        ),
-        "consensus_class": (
-            "example",
-            consensus.astype(np.int16),
-            {
-                "long_name": "consensus class: majority of the held-out predictions",
-                "tie_break": "the ground-truth class if it is among the tied classes, else the smallest tied class",
-                "comment": f"{ensemble.NO_CLASS}: never held out, so no consensus",  # kept integer (no CF mask)
-            },
-        ),
-        "consensus_consistency": example_var(
-            ensemble.consensus_consistency(pred, consensus, held_out),
-            "consensus-consistency score (eq. 2): held-out predictions = consensus class",
-        ),
-        "prediction_entropy": example_var(
-            ensemble.prediction_entropy(counts), "entropy of the held-out predictions' class distribution", "nat"
-        ),
-        "n_held_out": example_var(n_val.astype(np.int32), "held-out appearances with a defined depth", "count"),
-        "n_in_train": example_var(n_train.astype(np.int32), "training-split appearances with a defined depth", "count"),
-        "pd_val": example_var(pd_val, "mean prediction depth when held out (PD_val)", "layer"),
-        "pd_train": example_var(pd_train, "mean prediction depth when in the training split (PD_train)", "layer"),
-        "iteration_learned": per_seed(
+    return {
+        "iteration_learned": _per_seed(
             learned, "iteration learned, rescaled per model: 0 = initialisation, 1 = the model's 95th percentile"
         ),
-        "iteration_learned_val": example_var(held_out_mean["learned"], "mean rescaled iteration learned, held out"),
-        "iteration_learned_train": example_var(
+        "iteration_learned_val": _example_var(
+            ensemble.masked_mean(learned, held_out)[0], "mean rescaled iteration learned, held out"
+        ),
+        "iteration_learned_train": _example_var(
             ensemble.masked_mean(learned, in_train)[0], "mean rescaled iteration learned, in the training split"
-        ),
-        "output_margin": per_seed(out_margin, "largest minus second-largest logit", "logit"),
-        "output_margin_val": example_var(held_out_mean["out"], "mean output margin, held out", "logit"),
-        "input_margin": per_seed(
-            in_margin, "linearised adversarial input margin, L2 in [0, 1] pixel space (NaN: not measured)"
-        ),
-        "input_margin_val": example_var(held_out_mean["in"], "mean input margin, held out (where measured)"),
-        "loo_consensus_consistency": per_seed(
-            leave_one_out_consensus_consistency(pred, labels, held_out, counts),
-            "consensus-consistency of the other seeds' held-out predictions (Figure 4, middle)",
         ),
         "learning_curve": (
             ("seed", "snapshot", "group"),
             curves.astype(np.float32),
             {"long_name": "accuracy of the network at each prediction snapshot of training"},
         ),
-        "snapshot_step": (("seed", "snapshot"), steps, {"long_name": "optimiser steps before the snapshot"}),
+        "snapshot_step": (
+            ("seed", "snapshot"),
+            np.stack([r.snapshot_steps for r in runs]),
+            {"long_name": "optimiser steps before the snapshot"},
+        ),
     }
-    distances = difficulty.corner_distances(pd_val, pd_train)
+
+
+def margin_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
+    """Section 3.3: output margins of every example, input margins of those measured."""
+    held_out = ~cube.in_train.values
+    out_margin = np.stack([output_margin(r.logits) for r in runs], axis=1)
+    in_margin = np.stack([r.input_margin for r in runs], axis=1)
+    return {
+        "output_margin": _per_seed(out_margin, "largest minus second-largest logit", "logit"),
+        "output_margin_val": _example_var(
+            ensemble.masked_mean(out_margin, held_out)[0], "mean output margin, held out", "logit"
+        ),
+        "input_margin": _per_seed(
+            in_margin, "linearised adversarial input margin, L2 in [0, 1] pixel space (NaN: not measured)"
+        ),
+        "input_margin_val": _example_var(
+            ensemble.masked_mean(in_margin, held_out)[0], "mean input margin, held out (where measured)"
+        ),
+    }
+
+
+def build(
+    cube: xr.Dataset,
+    runs: list[SeedRun],
+    consensus_votes: Callable[[np.ndarray], np.ndarray] | None,  # consensus (N,) -> (N, S, L) vote fractions
+    corner_examples: int,
+    gain_layer: int,
+) -> xr.Dataset:
+    """metrics.nc: every family of per-example quantities, with the cube's coordinates."""
+    counts, consensus = held_out_consensus(cube)
+    data_vars = ensemble_variables(cube, counts, consensus) | learning_variables(cube, runs)
+    data_vars |= margin_variables(cube, runs)
+    distances = difficulty.corner_distances(data_vars["pd_val"][1], data_vars["pd_train"][1])
     if np.isfinite(distances).any():  # some examples were both held out and trained on: a design with a holdout
         data_vars |= corner_variables(cube, consensus, distances, consensus_votes, corner_examples, gain_layer)
     coords = {name: cube[name] for name in cube.coords if cube[name].dims in (("example",), ("seed",), ("layer",))}
@@ -246,7 +274,7 @@ def build(
     }
     attrs = {
         key: cube.attrs[key]
-        for key in ("dataset", "architecture", "variant", "design", "k", "config", "git_commit")
+        for key in ("dataset", "architecture", "variant", "design", "k", "job", "git_commit")
         if key in cube.attrs
     }
     attrs |= {"title": "per-example metrics", "corner_examples": corner_examples, "gain_layer": gain_layer}

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 
 class Reducer:
-    def __init__(self, max_dim: int | None, seed: int = 0, method: str = "pool"):
+    def __init__(self, max_dim: int | None, seed: int, method: str):
         if method not in ("pool", "project"):
             raise ValueError(f"reduction method must be pool or project, got {method!r}")
         self.max_dim = max_dim

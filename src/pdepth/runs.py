@@ -14,6 +14,7 @@ class RunOutputs(NpzRecord):
     logits: np.ndarray  # (N, C) float32, final model
     snapshot_preds: np.ndarray  # (S, N) int16, predicted class at each snapshot
     snapshot_steps: np.ndarray  # (S,) optimiser steps before each snapshot
+    job: str = ""  # JSON of the training job that made it (pdepth.jobs.TrainJob)
 
     @property
     def pred(self) -> np.ndarray:

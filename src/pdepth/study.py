@@ -1,16 +1,14 @@
-"""Typed view of the study configuration (``config.yaml`` after schema validation)."""
+"""Typed view of the study configuration (``config.yaml`` after schema validation), and the record of each of its
+jobs (``Study.job``, pdepth.jobs). Imports neither torch nor matplotlib: the Snakefile builds it for every DAG."""
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from pathlib import Path
 
+from pdepth import architectures, jobs
 from pdepth.augment import Augmentation
 from pdepth.data import registry as datasets
-from pdepth.data.sources import SourceOptions
 from pdepth.errors import ConfigError
-from pdepth.examples import Examples
-from pdepth.models import MODELS
-from pdepth.training import TrainConfig
+from pdepth.hparams import TrainConfig
 
 FULL = "full"
 
@@ -46,9 +44,7 @@ class Variant:
 
     @property
     def description(self) -> str:
-        if self.holdout_fraction == 0:
-            return "every seed trains on the whole original training set; the original test set is held out"
-        return f"every seed holds out a random {self.holdout_fraction:g} of the original training set"
+        return jobs.design(self.holdout_fraction)
 
 
 @dataclass(frozen=True)
@@ -59,8 +55,21 @@ class Study:
         for name in self.datasets:
             datasets.get(name)
         for arch in self.architectures:
-            if arch not in MODELS:
-                raise ConfigError(f"unknown architecture {arch!r}; known: {', '.join(sorted(MODELS))}")
+            self.model_options(arch)
+        for key in ("models", "training"):
+            for name in self.config.get(key, {}):
+                if name != "default":
+                    architectures.get(name, where=key)
+        for name in self.config.get("cluster", {}).get("images_per_second", {}):
+            architectures.get(name, where="cluster.images_per_second")
+        for name in self.config.get("metrics", {}).get("gain_layer", {}):
+            architectures.get(name, where="metrics.gain_layer")
+        for key in ("augmentation", "normalisation", "checksums", "mirrors"):
+            for name in self.config.get("data", {}).get(key, {}):
+                datasets.get(name, where=f"data.{key}")
+        for name in self.config.get("figures", {}).get("corner_class", {}):
+            datasets.get(name, where="figures.corner_class")
+        self._check_k_against_the_smallest_training_split()
         for variant, dataset, arch in self.runs():
             self.training(arch, dataset, variant)
         min_held_out = self.config.get("fidelity", {}).get("floor", {}).get("min_held_out", 0)
@@ -70,6 +79,23 @@ class Study:
                 f"be held out that often, so the floor of Figure 4 (left) would have no data; set it to at most "
                 f"{len(self.seeds)}, or train more seeds"
             )
+
+    def _check_k_against_the_smallest_training_split(self) -> None:
+        """A training example's k neighbours exclude itself: every training split needs more than k examples."""
+        k = self.config.get("probe", {}).get("k")
+        if k is None:
+            return
+        for variant, dataset, _ in self.runs():
+            n_train = datasets.get(dataset).sizes[0]
+            subset = self.subset(variant).get("train")
+            n_train = min(n_train, subset) if subset else n_train
+            trained = n_train - int(round(variant.holdout_fraction * n_train))
+            if trained <= k:
+                raise ConfigError(
+                    f"probe.k ({k}) needs more than k training examples, but {variant.name or 'the 90:10 split'} on "
+                    f"{dataset} trains on {trained}: lower probe.k, or enlarge the subset (data.subset or "
+                    f"interventions.<name>.subset)"
+                )
 
     @property
     def datasets(self) -> list[str]:
@@ -95,7 +121,7 @@ class Study:
         found = [Variant("", tuple(self.seeds), self.holdout_fraction, **everywhere)]
         if self.config.get("full_train_seeds", 0) > 0:
             found.append(Variant(FULL, tuple(range(self.config["full_train_seeds"])), 0.0, **everywhere))
-        for name, spec in self.config.get("interventions", {}).items():
+        for name, spec in sorted(self.config.get("interventions", {}).items()):  # by name: not the YAML order
             if name == FULL:
                 raise ConfigError(f"interventions.{name}: the name is reserved for the full-training-set models")
             for key, known in (("datasets", self.datasets), ("architectures", self.architectures)):
@@ -134,34 +160,23 @@ class Study:
             return {"train": None, "test": None, "seed": 0, **variant.subset}
         return dict(self.config["data"]["subset"])
 
-    def examples(self, prepared: Path, variant: Variant) -> Examples:
-        """The examples a variant's models see: its subset, with its label noise."""
-        examples = Examples.load(prepared, self.subset(variant))
-        if variant.label_noise > 0:
-            examples = examples.with_label_noise(variant.label_noise, variant.label_noise_seed)
-        return examples
-
-    def source_options(self, dataset: str, resources_dir: str | Path) -> SourceOptions:
-        data = self.config["data"]
-        spec = datasets.get(dataset)
-        return SourceOptions(
-            data_dir=Path(data["data_dir"]) if data.get("data_dir") else None,
-            system_dirs=tuple(Path(d) for d in spec.system_dirs) if data["use_system_copies"] else (),
-            download_dir=Path(resources_dir) / "downloads" / dataset,
-            download=data["download"],
-            mirrors=tuple(data["mirrors"].get(dataset, [])),
-            retries=data["retries"],
+    def example_set(self, dataset: str, variant: Variant) -> jobs.ExampleSet:
+        """The examples a variant's models see on ``dataset``: its subset, with its label noise."""
+        subset = self.subset(variant)
+        return jobs.ExampleSet(
+            dataset,
+            train=subset.get("train"),
+            test=subset.get("test"),
+            subset_seed=subset.get("seed", 0),
+            label_noise=float(variant.label_noise),
+            label_noise_seed=variant.label_noise_seed,
         )
 
-    def checksums(self, dataset: str) -> dict[str, str]:
-        """Configured MD5s that replace the published ones (for re-packaged or generated files)."""
-        return dict(self.config["data"].get("checksums", {}).get(dataset, {}))
-
-    def normalisation(self, dataset: str, computed: tuple) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """Per-channel (mean, std): the config's, else ``computed`` (mean, std) of the original training set."""
+    def normalisation(self, dataset: str) -> jobs.Normalisation:
+        """The config's per-channel (mean, std) of ``dataset``; what it leaves out is the original training set's."""
         override = self.config["data"].get("normalisation", {}).get(dataset, {})
-        mean, std = computed
-        return tuple(override.get("mean", mean)), tuple(override.get("std", std))
+        as_tuple = lambda values: tuple(float(v) for v in values) if values is not None else None  # noqa: E731
+        return jobs.Normalisation(as_tuple(override.get("mean")), as_tuple(override.get("std")))
 
     def augmentation(self, dataset: str) -> Augmentation:
         """The dataset's registry default (crop+flip for CIFAR, none otherwise), updated by the config."""
@@ -169,10 +184,69 @@ class Study:
         return replace(datasets.get(dataset).augmentation, **override)
 
     def model_options(self, arch: str) -> dict:
-        return dict(self.config["models"].get(arch, {}))
+        """The architecture's options: its defaults (pdepth.architectures) updated by the config's ``models``."""
+        return architectures.get(arch).resolve(self.config.get("models", {}).get(arch))
 
     def training(self, arch: str, dataset: str, variant: Variant | None = None) -> TrainConfig:
         values = dict(self.config["training"]["default"])
         values.update(self.config["training"].get(arch, {}))
         values.update(variant.training if variant is not None else {})
         return replace(TrainConfig.from_dict(values), augmentation=self.augmentation(dataset))
+
+    def job(self, stage: str, dataset: str, variant: str = "", arch: str = "", seed: int | str | None = None):
+        """The record of one job of ``stage`` (pdepth.jobs) for its wildcards: ``variant`` is a results prefix."""
+        if stage == "prepare":
+            return self._prepare_job(dataset)
+        chosen = self.variant(variant)
+        if stage in ("cube", "metrics"):
+            model = jobs.Model(chosen.name, dataset, arch)
+            if stage == "metrics":
+                block = self.config["metrics"]
+                return jobs.MetricsJob(model, block["corner_examples"], block["gain_layer"].get(arch))
+            return jobs.CubeJob(
+                model,
+                chosen.seeds,
+                float(chosen.holdout_fraction),
+                self.example_set(dataset, chosen),
+                self.normalisation(dataset),
+            )
+        run = jobs.Run(chosen.name, dataset, arch, int(seed))
+        examples = self.example_set(dataset, chosen)
+        device = self.config["device"]
+        probe = self.config["probe"]
+        if stage == "train":
+            return jobs.TrainJob(
+                run,
+                examples,
+                float(chosen.holdout_fraction),
+                self.model_options(arch),
+                self.training(arch, dataset, chosen),
+                self.normalisation(dataset),
+                device,
+                self.config["checkpoint_every"],
+            )
+        if stage == "embed":
+            reduction = jobs.Reduction(
+                probe["max_dim"], probe["reduction"], probe["reduction_seed"], probe["embedding_dtype"]
+            )
+            batch_size = self.training(arch, dataset, chosen).eval_batch_size
+            return jobs.EmbedJob(run, examples, self.normalisation(dataset), device, batch_size, reduction)
+        if stage == "margins":
+            margin = jobs.InputMargin(**self.config["metrics"]["input_margin"])
+            return jobs.MarginsJob(run, examples, self.normalisation(dataset), device, margin)
+        if stage == "probe":
+            options = {f.name: probe[f.name] for f in fields(jobs.ProbeOptions)}
+            return jobs.ProbeJob(run, examples, device, jobs.ProbeOptions(**options))
+        raise ValueError(f"no job record for stage {stage!r}")
+
+    def _prepare_job(self, dataset: str) -> jobs.PrepareJob:
+        data = self.config["data"]
+        return jobs.PrepareJob(
+            dataset,
+            data_dir=data.get("data_dir"),
+            use_system_copies=data["use_system_copies"],
+            download=data["download"],
+            mirrors=tuple(data["mirrors"].get(dataset, [])),
+            retries=data["retries"],
+            checksums=dict(data.get("checksums", {}).get(dataset, {})),
+        )

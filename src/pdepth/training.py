@@ -3,18 +3,19 @@
 import logging
 import math
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from pdepth.augment import Augmentation, Normalizer
+from pdepth.augment import Normalizer
 from pdepth.checkpoint import Checkpointing
 from pdepth.data.prepared import TEST, TRAIN
-from pdepth.errors import ConfigError, TrainingDiverged
+from pdepth.errors import TrainingDiverged
 from pdepth.examples import Examples
+from pdepth.hparams import TrainConfig
 from pdepth.losses import LOSSES
 from pdepth.models import ProbedModel, build
 
@@ -22,44 +23,6 @@ log = logging.getLogger(__name__)
 
 _INIT_STREAM, _SHUFFLE_STREAM = 0x1417, 0x5F1E
 HISTORY_COLUMNS = ("epoch", "step", "lr", "loss", "train_acc", "holdout_acc", "test_acc", "seconds")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters of one training run (the ``training`` block of the config)."""
-
-    epochs: int = 10  # 0: the untrained network (initial weights, one snapshot)
-    batch_size: int = 128  # with full_batch: the chunk size in which the full-batch gradient is accumulated
-    full_batch: bool = False  # one gradient step per epoch on the whole training split (0-Hinge intervention)
-    loss: str = "cross_entropy"  # a key of pdepth.losses.LOSSES
-    lr: float = 0.05
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    schedule: str = "cosine"  # cosine | linear | constant, after a linear warm-up
-    warmup_epochs: float = 1.0
-    augmentation: Augmentation = Augmentation()  # the dataset's (data.augmentation in the config)
-    snapshots_per_epoch: int = 1  # predictions of every example at initialisation and this many times per epoch
-    eval_batch_size: int = 1024
-    channels_last: bool = False  # NHWC memory layout: faster convolutions on CPUs
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ConfigError(f"unknown training options {sorted(unknown)}; known: {sorted(known)}")
-        if isinstance(values.get("augmentation"), dict):
-            values = {**values, "augmentation": Augmentation(**values["augmentation"])}
-        return cls(**values)
-
-    def __post_init__(self):
-        if self.epochs < 0:
-            raise ConfigError(f"training.epochs must be >= 0 (0 = untrained), got {self.epochs}")
-        if self.loss not in LOSSES:
-            raise ConfigError(f"training.loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
-        if self.schedule not in ("cosine", "linear", "constant"):
-            raise ConfigError(f"training.schedule must be cosine, linear or constant, got {self.schedule!r}")
 
 
 def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> float:

@@ -44,9 +44,11 @@ def register(spec: DatasetSpec) -> DatasetSpec:
     return spec
 
 
-def get(name: str) -> DatasetSpec:
+def get(name: str, where: str = "") -> DatasetSpec:
+    """The dataset ``name``; ``where`` is the config key that names it, for the error message."""
     if name not in DATASETS:
-        raise ConfigError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+        place = f"{where}.{name}: " if where else ""
+        raise ConfigError(f"{place}unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
     return DATASETS[name]
 
 

@@ -9,18 +9,35 @@ A figure has a scope, which fixes its wildcards and inputs:
 - ``interventions``: the margin interventions (0-Hinge, its cross-entropy control, untrained) of one (dataset, arch).
 """
 
+from __future__ import annotations
+
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
-import xarray as xr
-
-from pdepth.claims import Floor
-from pdepth.data.prepared import Prepared
-from pdepth.figures import consistency, corners, depth, learning, margins
 from pdepth.study import FULL
 
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
+    import xarray as xr
+
+    from pdepth.claims import Floor
+    from pdepth.data.prepared import Prepared
+
 MODEL, DATASET, ARCHITECTURE, INTERVENTIONS = "model", "dataset", "architecture", "interventions"
+
+
+def _drawing(module: str):
+    """A drawing module of pdepth.figures, imported when a figure is drawn: they import matplotlib, which the
+    Snakefile (it reads this registry to plan the DAG) must not."""
+    return importlib.import_module(f"pdepth.figures.{module}")
+
+
+def _floor(options: dict) -> Floor:
+    from pdepth.claims import Floor
+
+    return Floor(**options["floor"])
 
 
 @dataclass
@@ -55,43 +72,55 @@ FIGURES = {
     spec.name: spec
     for spec in (
         FigureSpec(
-            "pd_distribution", "Figure 1 (right)", ARCHITECTURE, ("cube",), lambda i: depth.pd_distribution(i.cubes)
+            "pd_distribution",
+            "Figure 1 (right)",
+            ARCHITECTURE,
+            ("cube",),
+            lambda i: _drawing("depth").pd_distribution(i.cubes),
         ),
         FigureSpec(
             "depth_examples",
             "Figure 1 (left)",
             MODEL,
             ("metrics", "prepared"),
-            lambda i: depth.depth_examples(i.model_metrics, i.prepared, i.options["examples_per_class"]),
+            lambda i: _drawing("depth").depth_examples(i.model_metrics, i.prepared, i.options["examples_per_class"]),
         ),
-        FigureSpec("depth_agreement", "Figure 2 (left)", DATASET, ("cube",), lambda i: depth.depth_agreement(i.cubes)),
+        FigureSpec(
+            "depth_agreement",
+            "Figure 2 (left)",
+            DATASET,
+            ("cube",),
+            lambda i: _drawing("depth").depth_agreement(i.cubes),
+        ),
         FigureSpec(
             "mean_depth_pairs",
             "Figure 2 (right)",
             DATASET,
             ("cube", "metrics"),
-            lambda i: depth.mean_depth_pairs(i.cubes, i.metrics),
+            lambda i: _drawing("depth").mean_depth_pairs(i.cubes, i.metrics),
         ),
         FigureSpec(
             "consistency_vs_depth",
             "Figure 3",
             MODEL,
             ("cube", "metrics"),
-            lambda i: consistency.consistency_vs_depth(i.cube, i.model_metrics),
+            lambda i: _drawing("consistency").consistency_vs_depth(i.cube, i.model_metrics),
         ),
         FigureSpec(
             "consensus_consistency_vs_depth",
             "Figure 4 (left)",
             MODEL,
             ("cube", "metrics"),
-            lambda i: consistency.consensus_consistency_vs_depth(i.cube, i.model_metrics, Floor(**i.options["floor"])),
+            lambda i: _drawing("consistency").consensus_consistency_vs_depth(
+                i.cube, i.model_metrics, _floor(i.options)
+            ),
         ),
         FigureSpec(
             "depth_predicts_consensus",
             "Figure 4 (middle)",
             ARCHITECTURE,
             ("cube", "metrics"),
-            lambda i: consistency.depth_predicts_consensus(i.cubes, i.metrics),
+            lambda i: _drawing("consistency").depth_predicts_consensus(i.cubes, i.metrics),
             variant=FULL,
         ),
         FigureSpec(
@@ -99,42 +128,42 @@ FIGURES = {
             "Figure 4 (right)",
             ARCHITECTURE,
             ("cube",),
-            lambda i: consistency.depth_predicts_accuracy(i.cubes),
+            lambda i: _drawing("consistency").depth_predicts_accuracy(i.cubes),
         ),
         FigureSpec(
             "iteration_learned",
             "Figure 5 (left)",
             ARCHITECTURE,
             ("cube", "metrics"),
-            lambda i: learning.iteration_learned_by_depth(i.cubes, i.metrics),
+            lambda i: _drawing("learning").iteration_learned_by_depth(i.cubes, i.metrics),
         ),
         FigureSpec(
             "label_noise_curves",
             "Figure 5 (middle, right)",
             MODEL,
             ("cube", "metrics"),
-            lambda i: learning.label_noise_curves(i.cube, i.model_metrics),
+            lambda i: _drawing("learning").label_noise_curves(i.cube, i.model_metrics),
         ),
         FigureSpec(
             "margins_vs_depth",
             "Figure 6 (left, middle)",
             MODEL,
             ("cube", "metrics"),
-            lambda i: margins.margins_vs_depth(i.cube, i.model_metrics),
+            lambda i: _drawing("margins").margins_vs_depth(i.cube, i.model_metrics),
         ),
         FigureSpec(
             "margin_interventions",
             "Figure 6 (right)",
             INTERVENTIONS,
             ("cube",),
-            lambda i: margins.margin_interventions(i.cubes),
+            lambda i: _drawing("margins").margin_interventions(i.cubes),
         ),
         FigureSpec(
             "validation_vs_training_depth",
             "Figure 7",
             MODEL,
             ("cube", "metrics", "prepared"),
-            lambda i: corners.validation_vs_training_depth(
+            lambda i: _drawing("corners").validation_vs_training_depth(
                 i.cube, i.model_metrics, i.prepared, i.options["corner_class"]
             ),
         ),
@@ -143,14 +172,14 @@ FIGURES = {
             "Figure 8",
             MODEL,
             ("cube", "metrics"),
-            lambda i: corners.corner_probes(i.cube, i.model_metrics),
+            lambda i: _drawing("corners").corner_probes(i.cube, i.model_metrics),
         ),
         FigureSpec(
             "knn_accuracy",
             "Figures 5 and 6 (inference learning curve)",
             MODEL,
             ("cube",),
-            lambda i: learning.inference_learning_curve(i.cube),
+            lambda i: _drawing("learning").inference_learning_curve(i.cube),
         ),
     )
 }

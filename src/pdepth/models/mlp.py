@@ -8,7 +8,7 @@ from pdepth.models.registry import INPUT, SOFTMAX, InputShape, ProbedModel, regi
 
 
 class MLP(ProbedModel):
-    def __init__(self, shape: InputShape, hidden_layers: int = 7, width: int = 2048):
+    def __init__(self, shape: InputShape, hidden_layers: int, width: int):
         super().__init__()
         self.flatten = nn.Flatten()
         sizes = [shape.channels * shape.height * shape.width] + [width] * hidden_layers
@@ -31,4 +31,4 @@ class MLP(ProbedModel):
 
 @register("mlp")
 def build_mlp(shape: InputShape, options: dict) -> MLP:
-    return MLP(shape, hidden_layers=options.get("hidden_layers", 7), width=options.get("width", 2048))
+    return MLP(shape, **options)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from pdepth.errors import ConfigError
+from pdepth import architectures
 
 INPUT = "input"  # probe on the flattened input, as fed to the network
 SOFTMAX = "softmax"  # probe on the softmax of the logits
@@ -39,6 +39,5 @@ def register(name: str):
 
 
 def build(name: str, shape: InputShape, options: dict | None = None) -> ProbedModel:
-    if name not in MODELS:
-        raise ConfigError(f"unknown architecture {name!r}; known: {', '.join(sorted(MODELS))}")
-    return MODELS[name](shape, dict(options or {}))
+    """Architecture ``name`` for inputs of ``shape``; options not given take pdepth.architectures' defaults."""
+    return MODELS[name](shape, architectures.get(name).resolve(options))

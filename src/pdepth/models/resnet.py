@@ -29,7 +29,7 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(ProbedModel):
-    def __init__(self, shape: InputShape, width: float = 1.0, batch_norm: bool = True):
+    def __init__(self, shape: InputShape, width: float, batch_norm: bool):
         super().__init__()
         widths = [max(1, round(c * width)) for c in (64, 128, 256, 512)]
         self.stem = nn.Sequential(
@@ -57,4 +57,4 @@ class ResNet18(ProbedModel):
 
 @register("resnet18")
 def build_resnet18(shape: InputShape, options: dict) -> ResNet18:
-    return ResNet18(shape, width=options.get("width", 1.0), batch_norm=options.get("batch_norm", True))
+    return ResNet18(shape, **options)

@@ -11,7 +11,7 @@ STAGES = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512
 
 
 class VGG16(ProbedModel):
-    def __init__(self, shape: InputShape, width: float = 1.0, batch_norm: bool = True):
+    def __init__(self, shape: InputShape, width: float, batch_norm: bool):
         super().__init__()
         blocks, c_in = [], shape.channels
         for channels in STAGES:
@@ -37,4 +37,4 @@ class VGG16(ProbedModel):
 
 @register("vgg16")
 def build_vgg16(shape: InputShape, options: dict) -> VGG16:
-    return VGG16(shape, width=options.get("width", 1.0), batch_norm=options.get("batch_norm", True))
+    return VGG16(shape, **options)

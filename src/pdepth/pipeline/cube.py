@@ -5,42 +5,38 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from pdepth import cube
+from pdepth import cube, jobs
 from pdepth.pipeline.probe import ProbeResults
 from pdepth.runs import RunOutputs
-from pdepth.study import Study, Variant
 
 log = logging.getLogger(__name__)
 
 
 def run(
-    study: Study,
-    variant: Variant,
-    dataset: str,
-    arch: str,
+    job: jobs.CubeJob,
     prepared: Path,
     run_files: list[Path],
     probe_files: list[Path],
     output: Path,
     workflow_dir: Path | None = None,
 ):
-    examples = study.examples(prepared, variant)
+    examples = job.examples.load(prepared)
+    noisy = job.examples.label_noise > 0
     runs = [RunOutputs.load(path) for path in run_files]
     probes = [ProbeResults.load(path) for path in probe_files]
     for path, outputs in zip(run_files, runs, strict=True):
         if not np.array_equal(outputs.example_index, examples.index):
             raise ValueError(f"{path} was trained on other examples than the study's; re-run its training")
     settings = json.loads(str(probes[0].settings))
-    mean, std = study.normalisation(dataset, (examples.mean, examples.std))
+    mean, std = job.normalisation.resolve(examples)
     data = cube.build(
         example_index=examples.index,
         labels=examples.labels,
         orig_split=examples.orig_split,
         orig_index=examples.orig_index,
         classes=examples.classes,
-        seeds=list(variant.seeds),
+        seeds=list(job.seeds),
         in_train=np.stack([r.in_train for r in runs], axis=1),
         pred=np.stack([r.pred for r in runs], axis=1),
         knn_pred=np.stack([p.knn_pred for p in probes], axis=1),
@@ -52,28 +48,27 @@ def run(
         categorical_coords={
             name: (values, examples.extra_classes.get(name, ())) for name, values in examples.extra.items()
         }
-        | ({"clean_label": (examples.clean_labels, examples.classes)} if variant.label_noise else {}),
-        flags={"mislabelled": examples.mislabelled} if variant.label_noise else None,
+        | ({"clean_label": (examples.clean_labels, examples.classes)} if noisy else {}),
+        flags={"mislabelled": examples.mislabelled} if noisy else None,
         attrs={
-            "dataset": dataset,
-            "architecture": arch,
-            "variant": variant.name or "split",
-            "design": variant.description,
+            "dataset": job.model.dataset,
+            "architecture": job.model.arch,
+            "variant": job.model.variant or "split",
+            "design": jobs.design(job.holdout_fraction),
             "normalisation_mean": np.array(mean),
             "normalisation_std": np.array(std),
             "probe_backend": settings["backend"],
             "probe_settings": json.dumps(settings),
-            "config": yaml.safe_dump(study.config, sort_keys=True),
+            "job": jobs.to_json(job),
+            "training_job": str(runs[0].job),  # of seed 0; the others differ in their seed only
+            "probe_job": str(probes[0].job),
             "git_commit": cube.git_commit(workflow_dir) if workflow_dir else "unknown",
         },
     )
     cube.write(data, output)
     pd = data["pd"]
     log.info(
-        "%s%s/%s: cube %s, %d examples x %d seeds x %d layers; mean pd (train) %.3f, (held out) %.3f; undefined %.4f",
-        variant.prefix,
-        dataset,
-        arch,
+        "%s: %d examples x %d seeds x %d layers; mean pd (train) %.3f, (held out) %.3f; undefined %.4f",
         output,
         data.sizes["example"],
         data.sizes["seed"],

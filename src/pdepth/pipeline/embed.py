@@ -4,34 +4,26 @@ import logging
 from pathlib import Path
 
 from pdepth import embeddings
+from pdepth.jobs import EmbedJob
 from pdepth.pipeline.trained import load_trained
 from pdepth.reduction import Reducer
-from pdepth.study import Study, Variant
 
 log = logging.getLogger(__name__)
 
 
 def run(
-    study: Study,
-    variant: Variant,
-    dataset: str,
-    arch: str,
-    prepared: Path,
-    weights: Path,
-    out_dir: Path,
-    threads: int,
-    progress: bool = True,
+    job: EmbedJob, prepared: Path, weights: Path, out_dir: Path, threads: int, progress: bool = True
 ) -> list[embeddings.Layer]:
-    trained = load_trained(study, variant, dataset, prepared, weights, threads)
-    probe = study.config["probe"]
+    trained = load_trained(job.examples, job.normalisation, job.device, prepared, weights, threads)
+    reduction = job.reduction
     layers = embeddings.extract(
         trained.model,
         trained.examples.image_tensor(trained.device),
         trained.normalize,
         out_dir,
-        batch_size=study.training(arch, dataset, variant).eval_batch_size,
-        dtype=probe["embedding_dtype"],
-        reducer=Reducer(probe["max_dim"], probe["reduction_seed"], probe["reduction"]),
+        batch_size=job.batch_size,
+        dtype=reduction.dtype,
+        reducer=Reducer(reduction.max_dim, reduction.seed, reduction.method),
         progress=progress,
     )
     for layer in layers:

@@ -6,30 +6,23 @@ from pathlib import Path
 import numpy as np
 
 from pdepth.data.prepared import TEST
+from pdepth.jobs import MarginsJob
 from pdepth.margins import input_margin
 from pdepth.pipeline.trained import load_trained
 from pdepth.records import save_npz
-from pdepth.study import Study, Variant
 
 log = logging.getLogger(__name__)
 
 
 def run(
-    study: Study,
-    variant: Variant,
-    dataset: str,
-    prepared: Path,
-    weights: Path,
-    output: Path,
-    threads: int,
-    progress: bool = True,
+    job: MarginsJob, prepared: Path, weights: Path, output: Path, threads: int, progress: bool = True
 ) -> np.ndarray:
     """Writes ``input_margin`` (N,) float32, NaN for the examples not measured (metrics.input_margin.split)."""
-    settings = study.config["metrics"]["input_margin"]
-    trained = load_trained(study, variant, dataset, prepared, weights, threads)
+    settings = job.input_margin
+    trained = load_trained(job.examples, job.normalisation, job.device, prepared, weights, threads)
     examples = trained.examples
     measured = {"all": np.ones(len(examples), bool), "test": examples.orig_split == TEST}.get(
-        settings["split"], np.zeros(len(examples), bool)
+        settings.split, np.zeros(len(examples), bool)
     )
     margins = np.full(len(examples), np.nan, np.float32)
     if measured.any():
@@ -38,17 +31,16 @@ def run(
             trained.model,
             images,
             trained.normalize,
-            batch_size=settings["batch_size"],
-            candidates=settings["candidates"],
+            batch_size=settings.batch_size,
+            candidates=settings.candidates,
             progress=progress,
         )
     save_npz(output, {"input_margin": margins, "measured": measured})
     log.info(
-        "%s%s seed: input margin of %d examples (%s), median %.4g",
-        variant.prefix,
-        dataset,
+        "%s: input margin of %d examples (%s), median %.4g",
+        job.run,
         measured.sum(),
-        settings["split"],
+        settings.split,
         float(np.nanmedian(margins)) if measured.any() else float("nan"),
     )
     return margins

@@ -8,6 +8,7 @@ import xarray as xr
 
 from pdepth import cube as cubes
 from pdepth import metrics
+from pdepth.jobs import MetricsJob
 from pdepth.pipeline.probe import ProbeResults
 from pdepth.records import load_npz
 from pdepth.runs import RunOutputs
@@ -15,15 +16,15 @@ from pdepth.runs import RunOutputs
 log = logging.getLogger(__name__)
 
 
-def gain_layer(config: dict, arch: str, n_layers: int) -> int:
-    """The probe depth of the Section 4 accuracy gain: metrics.gain_layer.<arch>, else the middle layer."""
-    layer = config["metrics"]["gain_layer"].get(arch, (n_layers - 1) // 2)
+def gain_layer(configured: int | None, n_layers: int) -> int:
+    """The probe depth of the Section 4 accuracy gain: the configured one (metrics.gain_layer.<arch>), else the
+    middle layer."""
+    layer = (n_layers - 1) // 2 if configured is None else configured
     return min(int(layer), n_layers - 1)
 
 
 def run(
-    config: dict,
-    arch: str,
+    job: MetricsJob,
     cube_path: Path,
     run_files: list[Path],
     probe_files: list[Path],
@@ -52,8 +53,8 @@ def run(
         cube,
         runs,
         consensus_votes,
-        corner_examples=config["metrics"]["corner_examples"],
-        gain_layer=gain_layer(config, arch, cube.sizes["layer"]),
+        corner_examples=job.corner_examples,
+        gain_layer=gain_layer(job.gain_layer, cube.sizes["layer"]),
     )
     cubes.write(result, output, encoding=cubes.compression(result))
     log.info(

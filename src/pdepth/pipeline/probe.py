@@ -3,16 +3,16 @@
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pdepth import embeddings, knn
+from pdepth import embeddings, jobs, knn
 from pdepth.device import pick_device, usable_cpus
+from pdepth.jobs import ProbeJob
 from pdepth.records import NpzRecord
 from pdepth.runs import RunOutputs
-from pdepth.study import Study, Variant
 
 log = logging.getLogger(__name__)
 
@@ -27,31 +27,22 @@ class ProbeResults(NpzRecord):
     layer_dims: np.ndarray
     layer_reductions: np.ndarray
     settings: str  # JSON of the probe settings, pynndescent's parameters included
+    job: str = ""  # JSON of the probe job that made it (pdepth.jobs.ProbeJob)
 
 
-def settings_for(study: Study, threads: int) -> knn.ProbeSettings:
-    probe = study.config["probe"]
-    names = {field.name for field in fields(knn.ProbeSettings)}
+def settings_for(job: ProbeJob, threads: int) -> knn.ProbeSettings:
     return knn.ProbeSettings(
-        **{key: value for key, value in probe.items() if key in names},
-        n_jobs=max(1, min(threads, usable_cpus())),
-        device=str(pick_device(study.config["device"])),
+        **asdict(job.probe), n_jobs=max(1, min(threads, usable_cpus())), device=str(pick_device(job.device))
     )
 
 
 def run(
-    study: Study,
-    variant: Variant,
-    prepared: Path,
-    run_outputs: Path,
-    embedding_dir: Path,
-    output: Path,
-    threads: int,
+    job: ProbeJob, prepared: Path, run_outputs: Path, embedding_dir: Path, output: Path, threads: int
 ) -> ProbeResults:
     """Probe every layer; the support set carries the labels the network was trained with (noisy ones included)."""
-    examples = study.examples(prepared, variant)
+    examples = job.examples.load(prepared)
     outputs = RunOutputs.load(run_outputs)
-    settings = settings_for(study, threads)
+    settings = settings_for(job, threads)
     num_classes = len(examples.classes)
     layers = embeddings.read_manifest(embedding_dir)
     knn_pred = np.zeros((len(examples), len(layers)), dtype=np.int16)
@@ -78,6 +69,7 @@ def run(
         layer_dims=np.array([layer.dim for layer in layers]),
         layer_reductions=np.array([layer.reduction for layer in layers]),
         settings=json.dumps(asdict(settings)),
+        job=jobs.to_json(job),
     )
     results.save(output)
     return results

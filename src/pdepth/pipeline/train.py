@@ -8,23 +8,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pdepth import jobs
 from pdepth.augment import Normalizer
 from pdepth.checkpoint import Checkpointing
 from pdepth.device import configure_torch, pick_device
 from pdepth.runs import RunOutputs
 from pdepth.splits import train_mask
-from pdepth.study import Study, Variant
 from pdepth.training import HISTORY_COLUMNS, fit
 
 log = logging.getLogger(__name__)
 
 
 def run(
-    study: Study,
-    variant: Variant,
-    dataset: str,
-    arch: str,
-    seed: int,
+    job: jobs.TrainJob,
     prepared: Path,
     weights: Path,
     outputs: Path,
@@ -33,22 +29,19 @@ def run(
     progress: bool = True,
 ) -> RunOutputs:
     configure_torch(threads)
-    device = pick_device(study.config["device"])
-    examples = study.examples(prepared, variant)
-    in_train = train_mask(examples.orig_split, variant.holdout_fraction, seed)
-    config = study.training(arch, dataset, variant)
-    mean, std = study.normalisation(dataset, (examples.mean, examples.std))
+    device = pick_device(job.device)
+    run, config = job.run, job.training
+    examples = job.examples.load(prepared)
+    in_train = train_mask(examples.orig_split, job.holdout_fraction, run.seed)
+    mean, std = job.normalisation.resolve(examples)
     log.info(
-        "%s%s/%s seed %d on %s (%d threads): %d examples, %d in training (%s); normalisation mean %s std %s; %s",
-        variant.prefix,
-        dataset,
-        arch,
-        seed,
+        "%s on %s (%d threads): %d examples, %d in training (%s); normalisation mean %s std %s; %s",
+        run,
         device,
         torch.get_num_threads(),
         len(examples),
         in_train.sum(),
-        variant.description,
+        jobs.design(job.holdout_fraction),
         _rounded(mean),
         _rounded(std),
         config,
@@ -56,19 +49,20 @@ def run(
     normalize = Normalizer(mean, std, device=device)
     checkpointing = Checkpointing(
         Path(weights).with_name("checkpoint.pt"),
-        study.config["checkpoint_every"],
-        fingerprint(config, arch, study.model_options(arch), seed, in_train, examples.index, examples.labels),
+        job.checkpoint_every,
+        fingerprint(config, run.arch, job.model_options, run.seed, in_train, examples.index, examples.labels),
     )
     model, result = fit(
-        arch, study.model_options(arch), examples, in_train, normalize, config, seed, progress, checkpointing
+        run.arch, job.model_options, examples, in_train, normalize, config, run.seed, progress, checkpointing
     )
-    torch.save({"arch": arch, "options": study.model_options(arch), "state_dict": model.state_dict()}, weights)
+    torch.save({"arch": run.arch, "options": job.model_options, "state_dict": model.state_dict()}, weights)
     run_outputs = RunOutputs(
         example_index=examples.index,
         in_train=in_train,
         logits=result.logits,
         snapshot_preds=result.snapshot_preds,
         snapshot_steps=result.snapshot_steps,
+        job=jobs.to_json(job),
     )
     run_outputs.save(outputs)
     with open(history, "w", newline="") as f:

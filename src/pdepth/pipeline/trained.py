@@ -8,8 +8,8 @@ import torch
 from pdepth.augment import Normalizer
 from pdepth.device import configure_torch, pick_device
 from pdepth.examples import Examples
+from pdepth.jobs import ExampleSet, Normalisation
 from pdepth.models import ProbedModel, build
-from pdepth.study import Study, Variant
 
 
 @dataclass
@@ -21,14 +21,15 @@ class TrainedModel:
 
 
 def load_trained(
-    study: Study, variant: Variant, dataset: str, prepared: Path, weights: Path, threads: int
+    examples: ExampleSet, normalisation: Normalisation, device: str, prepared: Path, weights: Path, threads: int
 ) -> TrainedModel:
+    """The model of ``weights`` on ``device`` (a config value: auto, cpu, cuda), with its examples."""
     configure_torch(threads)
-    device = pick_device(study.config["device"])
-    examples = study.examples(prepared, variant)
+    device = pick_device(device)
+    examples = examples.load(prepared)
     saved = torch.load(weights, map_location=device, weights_only=True)
     model = build(saved["arch"], examples.shape, saved["options"]).to(device)
     model.load_state_dict(saved["state_dict"])
     model.eval()
-    normalize = Normalizer(*study.normalisation(dataset, (examples.mean, examples.std)), device=device)
+    normalize = Normalizer(*normalisation.resolve(examples), device=device)
     return TrainedModel(examples, model, normalize, device)

@@ -1,0 +1,45 @@
+"""Training hyper-parameters with their defaults, without torch (the configuration layer builds them)."""
+
+from dataclasses import dataclass, fields
+
+from pdepth.augment import Augmentation
+from pdepth.errors import ConfigError
+from pdepth.losses import LOSSES
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run (the ``training`` block of the config)."""
+
+    epochs: int = 10  # 0: the untrained network (initial weights, one snapshot)
+    batch_size: int = 128  # with full_batch: the chunk size in which the full-batch gradient is accumulated
+    full_batch: bool = False  # one gradient step per epoch on the whole training split (0-Hinge intervention)
+    loss: str = "cross_entropy"  # a key of pdepth.losses.LOSSES
+    lr: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"  # cosine | linear | constant, after a linear warm-up
+    warmup_epochs: float = 1.0
+    augmentation: Augmentation = Augmentation()  # the dataset's (data.augmentation in the config)
+    snapshots_per_epoch: int = 1  # predictions of every example at initialisation and this many times per epoch
+    eval_batch_size: int = 1024
+    channels_last: bool = False  # NHWC memory layout: faster convolutions on CPUs
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown training options {sorted(unknown)}; known: {sorted(known)}")
+        if isinstance(values.get("augmentation"), dict):
+            values = {**values, "augmentation": Augmentation(**values["augmentation"])}
+        return cls(**values)
+
+    def __post_init__(self):
+        if self.epochs < 0:
+            raise ConfigError(f"training.epochs must be >= 0 (0 = untrained), got {self.epochs}")
+        if self.loss not in LOSSES:
+            raise ConfigError(f"training.loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+        if self.schedule not in ("cosine", "linear", "constant"):
+            raise ConfigError(f"training.schedule must be cosine, linear or constant, got {self.schedule!r}")

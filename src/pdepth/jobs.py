@@ -1,0 +1,224 @@
+"""What each job of the workflow computes: a frozen record per job, built once from the validated config
+(``pdepth.study.Study.job``) and nothing else.
+
+A rule passes its job's record as ``params`` in canonical plain data (``params``: sorted keys, lists for tuples), so
+Snakemake's params trigger re-runs a job exactly when a value it uses changes, and never for a re-ordered config.
+Its script rebuilds the record (``from_params``) and calls the stage with it; the stage records it in its outputs.
+This module imports neither torch nor matplotlib: the Snakefile builds every job's record when it plans the DAG.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pdepth.hparams import TrainConfig
+
+if TYPE_CHECKING:
+    from pdepth.examples import Examples
+
+
+def canonical(value):
+    """Plain data (dicts with sorted string keys, lists, scalars) whose repr depends only on the values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(key): canonical(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [canonical(item) for item in value]
+    return value
+
+
+def params(job) -> dict:
+    """A job's record as a rule's params (canonical plain data)."""
+    return canonical(job)
+
+
+def to_json(job) -> str:
+    """A job's record as the JSON a stage writes into its outputs."""
+    return json.dumps(canonical(job), sort_keys=True)
+
+
+def from_params(kind: type, data):
+    """The record of type ``kind`` from its plain data (the inverse of ``params``)."""
+    return _build(kind, data)
+
+
+def _build(kind, data):
+    if data is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        return _build(next(arg for arg in typing.get_args(kind) if arg is not type(None)), data)
+    if origin is tuple:
+        item = typing.get_args(kind)[0]
+        return tuple(_build(item, value) for value in data)
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(**{name: _build(hints[name], value) for name, value in data.items()})
+    return data
+
+
+def design(holdout_fraction: float) -> str:
+    """A design of training runs in words."""
+    if holdout_fraction == 0:
+        return "every seed trains on the whole original training set; the original test set is held out"
+    return f"every seed holds out a random {holdout_fraction:g} of the original training set"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One trained model: its variant ("" for the 90:10 splits, "full", or an intervention), dataset, arch, seed."""
+
+    variant: str
+    dataset: str
+    arch: str
+    seed: int
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.variant}/" if self.variant else ""
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.dataset}/{self.arch} seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class ExampleSet:
+    """The examples a model sees: a seeded subset of each original split (None keeps it whole), with label noise."""
+
+    dataset: str
+    train: int | None = None
+    test: int | None = None
+    subset_seed: int = 0
+    label_noise: float = 0.0  # fraction of the original training set's labels replaced by another class
+    label_noise_seed: int = 0
+
+    def load(self, prepared: Path | str) -> Examples:
+        from pdepth.examples import Examples
+
+        examples = Examples.load(prepared, {"train": self.train, "test": self.test, "seed": self.subset_seed})
+        if self.label_noise > 0:
+            examples = examples.with_label_noise(self.label_noise, self.label_noise_seed)
+        return examples
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """Per-channel mean and std of the input standardisation; None takes the original training set's."""
+
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+
+    def resolve(self, examples: Examples) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        return tuple(self.mean or examples.mean), tuple(self.std or examples.std)
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    run: Run
+    examples: ExampleSet
+    holdout_fraction: float  # of the original training set, held out by each seed (0: the whole set trains)
+    model_options: dict
+    training: TrainConfig
+    normalisation: Normalisation
+    device: str
+    checkpoint_every: int
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """How probes wider than ``max_dim`` are reduced before the k-NN search (pdepth.reduction)."""
+
+    max_dim: int | None
+    method: str
+    seed: int
+    dtype: str  # of the stored embeddings
+
+
+@dataclass(frozen=True)
+class EmbedJob:
+    run: Run
+    examples: ExampleSet
+    normalisation: Normalisation
+    device: str
+    batch_size: int
+    reduction: Reduction
+
+
+@dataclass(frozen=True)
+class InputMargin:
+    split: str  # test | all | none
+    candidates: int | None  # runner-up classes tried per example; None: all
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class MarginsJob:
+    run: Run
+    examples: ExampleSet
+    normalisation: Normalisation
+    device: str
+    input_margin: InputMargin
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """The k-NN search of every probe (pdepth.knn)."""
+
+    k: int
+    backend: str
+    random_state: int
+    n_trees: int | None
+    n_iters: int | None
+    query_epsilon: float
+    exact_chunk: int
+
+
+@dataclass(frozen=True)
+class ProbeJob:
+    run: Run
+    examples: ExampleSet
+    device: str
+    probe: ProbeOptions
+
+
+@dataclass(frozen=True)
+class Model:
+    """One (variant, dataset, arch): the models of every seed, gathered into one cube and one metrics file."""
+
+    variant: str
+    dataset: str
+    arch: str
+
+
+@dataclass(frozen=True)
+class CubeJob:
+    model: Model
+    seeds: tuple[int, ...]
+    holdout_fraction: float
+    examples: ExampleSet
+    normalisation: Normalisation
+
+
+@dataclass(frozen=True)
+class MetricsJob:
+    model: Model
+    corner_examples: int
+    gain_layer: int | None  # the probe depth of the Section 4 gain; None: the middle layer
+
+
+@dataclass(frozen=True)
+class PrepareJob:
+    dataset: str
+    data_dir: str | None
+    use_system_copies: bool
+    download: bool
+    mirrors: tuple[str, ...]
+    retries: int
+    checksums: dict = field(default_factory=dict)  # raw file name -> md5 replacing the published one

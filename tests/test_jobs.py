@@ -1,0 +1,69 @@
+"""Job records: built from the config alone, canonical as rule params, the same after a round trip, torch-free."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from pdepth import jobs
+from pdepth.study import Study
+
+STAGES = ("train", "embed", "margins", "probe")
+
+
+def default_study(reorder=lambda config: config) -> Study:
+    """The default config.yaml, validated (defaults filled in) after ``reorder``."""
+    from snakemake.utils import validate
+
+    config = reorder(yaml.safe_load((ROOT / "config.yaml").read_text()))
+    validate(config, str(ROOT / "schemas/config.schema.yaml"))
+    return Study(config)
+
+
+@pytest.fixture(scope="module")
+def study():
+    return default_study()
+
+
+@pytest.mark.parametrize("stage", [*STAGES, "cube", "metrics", "prepare"])
+def test_every_record_survives_its_round_trip_through_params(study, stage):
+    job = study.job(stage, "fmnist", "zerohinge/", "mlp", "0")
+    params = jobs.params(job)
+    assert jobs.from_params(type(job), params) == job
+    assert eval(repr(params)) == params  # plain data: Snakemake stores and compares its repr
+
+
+def test_records_carry_what_their_variant_changes(study):
+    """An intervention's subset, label noise and training reach its records; the main variant's do not."""
+    hinge = study.job("train", "fmnist", "zerohinge/", "mlp", 0)
+    main = study.job("train", "fmnist", "", "mlp", 0)
+    noisy = study.job("probe", "fmnist", "noise40/", "mlp", 1)
+    assert (hinge.examples.train, hinge.training.loss, hinge.training.lr) == (5000, "zero_hinge", 0.01)
+    assert (main.examples.train, main.training.loss, main.training.lr) == (None, "cross_entropy", 0.05)
+    assert (noisy.examples.label_noise, noisy.run.seed, noisy.probe.k) == (0.4, 1, 30)
+    assert main.model_options == {"hidden_layers": 7, "width": 512}  # the config's width, the default depth
+
+
+def test_params_do_not_depend_on_the_order_of_keys_in_the_config():
+    def reordered(value):
+        if isinstance(value, dict):
+            return {key: reordered(value[key]) for key in reversed(list(value))}
+        return value
+
+    a, b = default_study(), default_study(reordered)
+    for stage in STAGES:
+        assert repr(jobs.params(a.job(stage, "fmnist", "zerohinge/", "mlp", 0))) == repr(
+            jobs.params(b.job(stage, "fmnist", "zerohinge/", "mlp", 0))
+        )
+
+
+def test_the_configuration_layer_imports_neither_torch_nor_matplotlib():
+    """What the Snakefile imports to plan the DAG (the study, its job records, job sizes, the figure plan)."""
+    code = (
+        "import sys; import pdepth.study, pdepth.jobs, pdepth.cluster, pdepth.figures.plan; "
+        "print(sorted(m for m in ('torch', 'matplotlib', 'xarray') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
