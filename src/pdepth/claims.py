@@ -256,18 +256,23 @@ def floor_test(metrics: xr.Dataset, floor: Floor) -> Test:
     )
 
 
+def gain_counts(cube: xr.Dataset, chosen: np.ndarray, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per chosen example: correct held-out predictions of the k-NN probe at ``layer``, of the network, and its
+    held-out appearances. Section 4's gain is (probe - network) / appearances, summed over the examples."""
+    labels = cube.label.values[chosen, None]
+    mask = held_out(cube)[chosen]
+    probe = ((cube.knn_pred.values[chosen, :, layer] == labels) & mask).sum(axis=1).astype(float)
+    network = ((cube.pred.values[chosen] == labels) & mask).sum(axis=1).astype(float)
+    return probe, network, mask.sum(axis=1).astype(float)
+
+
 def gain_test(cube: xr.Dataset, metrics: xr.Dataset) -> Test:
     """Section 4: for the held-out appearances of the examples closest to the "ambiguous unless the label is given"
     corner, the k-NN probe's accuracy at ``metrics.attrs["gain_layer"]`` minus the network's. Null: per example,
     which of the two made which prediction is a coin flip (the two are exchangeable)."""
     corner = 1 + difficulty.CORNER_NAMES.index("ambiguous_unless_label_given")
     chosen = np.flatnonzero(metrics.difficulty.values == corner) if "difficulty" in metrics else np.array([], int)
-    labels = cube.label.values[chosen, None]
-    mask = held_out(cube)[chosen]
-    layer = int(metrics.attrs.get("gain_layer", 0))
-    probe = ((cube.knn_pred.values[chosen, :, layer] == labels) & mask).sum(axis=1).astype(float)
-    network = ((cube.pred.values[chosen] == labels) & mask).sum(axis=1).astype(float)
-    appearances = mask.sum(axis=1).astype(float)
+    probe, network, appearances = gain_counts(cube, chosen, int(metrics.attrs.get("gain_layer", 0)))
 
     def gain(w, first, second):
         total = w @ appearances

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from pdepth import difficulty, ensemble
+from pdepth import claims, difficulty, ensemble
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.learning import CURVE_GROUPS, iteration_learned, learning_curve, rescale_iterations
 from pdepth.margins import output_margin
@@ -99,10 +99,10 @@ def corner_variables(
             consensus_votes(consensus),
             "mean k-NN vote fraction for the consensus class",
         )
-    ambiguous_unless_label = category == 1 + difficulty.CORNER_NAMES.index("ambiguous_unless_label_given")
-    gain_mask = held_out & ambiguous_unless_label[:, None]
-    gain_probe = knn_correct[:, :, gain_layer][gain_mask].mean() if gain_mask.any() else np.nan
-    gain_network = (cube.pred.values == labels[:, None])[gain_mask].mean() if gain_mask.any() else np.nan
+    chosen = np.flatnonzero(category == 1 + difficulty.CORNER_NAMES.index("ambiguous_unless_label_given"))
+    probe, network, appearances = claims.gain_counts(cube, chosen, gain_layer)
+    total = appearances.sum()
+    gain_probe, gain_network = (probe.sum() / total, network.sum() / total) if total else (np.nan, np.nan)
     return {
         "corner_distance": (
             ("example", "corner"),
