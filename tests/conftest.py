@@ -70,7 +70,7 @@ def snakemake_command(workdir: Path, *args: str, configfile: Path | None = None)
     return command
 
 
-def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 1200):
+def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 2400):
     """Run the real workflow in ``workdir`` with this checkout's Snakefile; the completed process."""
     command = snakemake_command(workdir, *args, configfile=configfile)
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
