@@ -76,6 +76,13 @@ def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
+def reordered(value):
+    """``value`` with the keys of every mapping in reverse order: the same config, written another way."""
+    if isinstance(value, dict):
+        return {key: reordered(value[key]) for key in reversed(list(value))}
+    return value
+
+
 def smoke_config(**changes) -> dict:
     """The smoke study's config with ``changes`` (dotted key -> value) applied."""
     config = yaml.safe_load(SMOKE.read_text())

@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from conftest import SMOKE, smoke_config, snakemake
+from conftest import SMOKE, reordered, smoke_config, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -67,12 +67,6 @@ def test_a_changed_setting_reruns_exactly_the_jobs_that_use_it(smoke_run, tmp_pa
 def test_the_same_config_reordered_and_restyled_reruns_nothing(smoke_run, tmp_path):
     """Keys in reverse order, flow style everywhere, and 0.05 written as 5.0e-2: the same values, nothing to do."""
     config = yaml.safe_load(SMOKE.read_text())
-
-    def reordered(value):
-        if isinstance(value, dict):
-            return {key: reordered(value[key]) for key in reversed(list(value))}
-        return value
-
     text = yaml.safe_dump(reordered(config), sort_keys=False, default_flow_style=True)
     assert "lr: 0.05" in text
     configfile = tmp_path / "reordered.yaml"

@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, reordered
 from pdepth import jobs
 from pdepth.study import Study
 
@@ -47,11 +47,6 @@ def test_records_carry_what_their_variant_changes(study):
 
 
 def test_params_do_not_depend_on_the_order_of_keys_in_the_config():
-    def reordered(value):
-        if isinstance(value, dict):
-            return {key: reordered(value[key]) for key in reversed(list(value))}
-        return value
-
     a, b = default_study(), default_study(reordered)
     for stage in STAGES:
         assert repr(jobs.params(a.job(stage, "fmnist", "zerohinge/", "mlp", 0))) == repr(

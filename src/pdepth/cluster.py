@@ -33,15 +33,14 @@ class JobShape:
 def job_shape(study: Study, variant_prefix: str, dataset: str, arch: str) -> JobShape:
     spec = datasets.get(dataset)
     variant = study.variant(variant_prefix)
-    subset = study.subset(variant)
-    n_train = min(subset.get("train") or spec.sizes[0], spec.sizes[0])
-    n_test = min(subset.get("test") or spec.sizes[1], spec.sizes[1])
+    sizes = study.split_sizes(variant, dataset)
+    n_train, n_test = sizes.train, sizes.test
     height, width, channels = spec.image_shape
     classes = spec.num_classes
     split = study.config["metrics"]["input_margin"]["split"]
     return JobShape(
         examples=n_train + n_test,
-        train_examples=round(n_train * (1 - variant.holdout_fraction)),
+        train_examples=sizes.trained,
         pixels=height * width * channels,
         probes=architectures.get(arch).probes(study.model_options(arch)),
         classes=classes,

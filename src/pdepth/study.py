@@ -9,8 +9,32 @@ from pdepth.augment import Augmentation
 from pdepth.data import registry as datasets
 from pdepth.errors import ConfigError
 from pdepth.hparams import TrainConfig
+from pdepth.splits import holdout_size
 
 FULL = "full"
+# Config maps keyed by an architecture or a dataset name, and the registry that knows those names.
+NAMED_MAPS = {
+    "models": architectures,
+    "training": architectures,  # besides "default"
+    "cluster.images_per_second": architectures,
+    "metrics.gain_layer": architectures,
+    "data.augmentation": datasets,
+    "data.normalisation": datasets,
+    "data.checksums": datasets,
+    "data.mirrors": datasets,
+    "figures.corner_class": datasets,
+}
+
+
+def _floats(values) -> tuple[float, ...] | None:
+    return None if values is None else tuple(float(v) for v in values)
+
+
+@dataclass(frozen=True)
+class SplitSizes:
+    train: int  # original training examples (after the subset)
+    test: int  # original test examples (after the subset)
+    trained: int  # those a seed trains on: the training examples minus its holdout
 
 
 @dataclass(frozen=True)
@@ -56,19 +80,12 @@ class Study:
             datasets.get(name)
         for arch in self.architectures:
             self.model_options(arch)
-        for key in ("models", "training"):
-            for name in self.config.get(key, {}):
-                if name != "default":
-                    architectures.get(name, where=key)
-        for name in self.config.get("cluster", {}).get("images_per_second", {}):
-            architectures.get(name, where="cluster.images_per_second")
-        for name in self.config.get("metrics", {}).get("gain_layer", {}):
-            architectures.get(name, where="metrics.gain_layer")
-        for key in ("augmentation", "normalisation", "checksums", "mirrors"):
-            for name in self.config.get("data", {}).get(key, {}):
-                datasets.get(name, where=f"data.{key}")
-        for name in self.config.get("figures", {}).get("corner_class", {}):
-            datasets.get(name, where="figures.corner_class")
+        for key, registry in NAMED_MAPS.items():  # a typo'd key would otherwise be ignored
+            block = self.config
+            for part in key.split("."):
+                block = block.get(part, {})
+            for name in set(block) - ({"default"} if key == "training" else set()):
+                registry.get(name, where=key)
         self._check_k_against_the_smallest_training_split()
         for variant, dataset, arch in self.runs():
             self.training(arch, dataset, variant)
@@ -86,10 +103,7 @@ class Study:
         if k is None:
             return
         for variant, dataset, _ in self.runs():
-            n_train = datasets.get(dataset).sizes[0]
-            subset = self.subset(variant).get("train")
-            n_train = min(n_train, subset) if subset else n_train
-            trained = n_train - int(round(variant.holdout_fraction * n_train))
+            trained = self.split_sizes(variant, dataset).trained
             if trained <= k:
                 raise ConfigError(
                     f"probe.k ({k}) needs more than k training examples, but {variant.name or 'the 90:10 split'} on "
@@ -160,6 +174,15 @@ class Study:
             return {"train": None, "test": None, "seed": 0, **variant.subset}
         return dict(self.config["data"]["subset"])
 
+    def split_sizes(self, variant: Variant, dataset: str) -> "SplitSizes":
+        """Examples of ``dataset`` a variant's models see, from the registry's sizes and the variant's subset."""
+        subset = self.subset(variant)
+        n_train, n_test = (
+            min(subset.get(split) or size, size)
+            for split, size in zip(("train", "test"), datasets.get(dataset).sizes, strict=True)
+        )
+        return SplitSizes(n_train, n_test, n_train - holdout_size(n_train, variant.holdout_fraction))
+
     def example_set(self, dataset: str, variant: Variant) -> jobs.ExampleSet:
         """The examples a variant's models see on ``dataset``: its subset, with its label noise."""
         subset = self.subset(variant)
@@ -175,8 +198,7 @@ class Study:
     def normalisation(self, dataset: str) -> jobs.Normalisation:
         """The config's per-channel (mean, std) of ``dataset``; what it leaves out is the original training set's."""
         override = self.config["data"].get("normalisation", {}).get(dataset, {})
-        as_tuple = lambda values: tuple(float(v) for v in values) if values is not None else None  # noqa: E731
-        return jobs.Normalisation(as_tuple(override.get("mean")), as_tuple(override.get("std")))
+        return jobs.Normalisation(_floats(override.get("mean")), _floats(override.get("std")))
 
     def augmentation(self, dataset: str) -> Augmentation:
         """The dataset's registry default (crop+flip for CIFAR, none otherwise), updated by the config."""
