@@ -6,20 +6,12 @@ import sys
 # The Snakefile reads the config through the package; the scripts import it through scripts/pdepth (a link).
 sys.path.insert(0, f"{workflow.basedir}/src")
 
-import yaml  # noqa: E402
-from snakemake.utils import validate  # noqa: E402
-
 from pdepth import cluster, jobs  # noqa: E402
-from pdepth.config_types import check_types  # noqa: E402
 from pdepth.study import Study  # noqa: E402
 
 # The config, checked before any job: YAML slips by key, then the schema (which fills in the defaults), then what the
 # schema cannot say (names of datasets, architectures and options; k against the training splits).
-SCHEMA = f"{workflow.basedir}/schemas/config.schema.yaml"
-with open(SCHEMA) as _schema:
-    check_types(config, yaml.safe_load(_schema))
-validate(config, SCHEMA)
-STUDY = Study(config)
+STUDY = Study.checked(config, f"{workflow.basedir}/schemas/config.schema.yaml")
 RESOURCES = "resources"
 RESULTS = "results"
 LOGS = "logs"

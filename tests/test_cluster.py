@@ -4,18 +4,14 @@ import multiprocessing
 import os
 
 import pytest
-import yaml
-from snakemake.utils import validate
 
-from conftest import ROOT
+from conftest import ROOT, SCHEMA
 from pdepth import cluster, gpu_slots
 from pdepth.study import Study
 
 
 def paper_study() -> Study:
-    config = yaml.safe_load((ROOT / "configs/paper.yaml").read_text())
-    validate(config, str(ROOT / "schemas/config.schema.yaml"))
-    return Study(config)
+    return Study.load(ROOT / "configs/paper.yaml", SCHEMA)
 
 
 def test_resources_grow_with_the_attempt():

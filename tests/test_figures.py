@@ -5,10 +5,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import xarray as xr
-import yaml
-from snakemake.utils import validate
 
-from conftest import ROOT
+from conftest import ROOT, SCHEMA
 from pdepth import claims, fidelity
 from pdepth.figures import plan, style
 from pdepth.study import Study
@@ -101,9 +99,7 @@ def test_margin_correlation_uses_test_examples_and_log_margins():
 
 
 def study(**changes) -> Study:
-    config = yaml.safe_load((ROOT / "config.yaml").read_text()) | changes
-    validate(config, str(ROOT / "schemas/config.schema.yaml"))
-    return Study(config)
+    return Study.load(ROOT / "config.yaml", SCHEMA, **changes)
 
 
 def test_default_config_draws_every_figure_but_the_full_training_set_one():

@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, reordered
+from conftest import ROOT, SCHEMA, reordered
 from pdepth import jobs
 from pdepth.study import Study
 
@@ -15,11 +15,7 @@ STAGES = ("train", "embed", "margins", "probe")
 
 def default_study(reorder=lambda config: config) -> Study:
     """The default config.yaml, validated (defaults filled in) after ``reorder``."""
-    from snakemake.utils import validate
-
-    config = reorder(yaml.safe_load((ROOT / "config.yaml").read_text()))
-    validate(config, str(ROOT / "schemas/config.schema.yaml"))
-    return Study(config)
+    return Study.checked(reorder(yaml.safe_load((ROOT / "config.yaml").read_text())), SCHEMA)
 
 
 @pytest.fixture(scope="module")

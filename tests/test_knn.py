@@ -96,3 +96,18 @@ def test_no_queries_outside_the_training_split():
         embedding, np.ones(6, bool), np.array([0, 0, 0, 1, 1, 1]), 2, ProbeSettings(k=2, backend="exact")
     )
     np.testing.assert_array_equal(pred, [0, 0, 0, 1, 1, 1])
+
+
+def test_small_support_sets_are_searched_exactly_whatever_the_backend(monkeypatch):
+    """Below exact_below, a pynndescent probe is the exact probe; at or above it, pynndescent is used."""
+    rng = np.random.default_rng(3)
+    embedding = rng.normal(size=(300, 8))
+    labels = rng.integers(0, 4, 300)
+    in_train = rng.random(300) < 0.7
+    exact = probe(embedding, in_train, labels, 4, ProbeSettings(k=7, backend="exact"))
+    small = probe(embedding, in_train, labels, 4, ProbeSettings(k=7, backend="pynndescent", exact_below=300))
+    for ours, theirs in zip(small, exact, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert ProbeSettings(backend="pynndescent", exact_below=300).backend_for(300) == "pynndescent"
+    assert ProbeSettings(backend="pynndescent", exact_below=300).backend_for(299) == "exact"
+    assert ProbeSettings(backend="pynndescent").backend_for(5) == "pynndescent"  # 0: never

@@ -67,8 +67,17 @@ def test_other_seed_gives_other_model(small):
 
 
 def test_divergence_stops_with_a_clear_error(small):
-    with pytest.raises(TrainingDiverged, match="lower training.lr"):
+    with pytest.raises(TrainingDiverged, match=r"loss became nan during epoch 1 .*lower training.lr"):
         short_run(small, TrainConfig(epochs=2, lr=1e8, warmup_epochs=0))
+
+
+def test_a_blow_up_at_the_last_step_is_caught_in_the_final_outputs(small):
+    """One full-batch step: its loss (before the step) is finite, the model after it is not."""
+    config = TrainConfig(epochs=1, full_batch=True, batch_size=4096, lr=1e12, warmup_epochs=0, schedule="constant")
+    with pytest.raises(
+        TrainingDiverged, match=r"outputs became non-finite for \d+ of 3000 examples during epoch 1 \(by step 1,"
+    ):
+        short_run(small, config)
 
 
 def test_lr_schedule_warms_up_then_decays_to_zero():

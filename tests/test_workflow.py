@@ -7,11 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-import yaml
 from matplotlib import image
-from snakemake.utils import validate
 
-from conftest import ROOT, SMOKE, snakemake
+from conftest import SCHEMA, SMOKE, snakemake
 from pdepth import difficulty, fidelity, tables, verdicts
 from pdepth.depth import prediction_depth
 from pdepth.figures import plan
@@ -94,9 +92,7 @@ def test_convolutional_cube_has_its_probes_and_reductions(smoke_run):
 
 
 def smoke_study() -> Study:
-    config = yaml.safe_load(SMOKE.read_text())
-    validate(config, str(ROOT / "schemas/config.schema.yaml"))
-    return Study(config)
+    return Study.load(SMOKE, SCHEMA)
 
 
 def figure_files(results, figure: str) -> list:

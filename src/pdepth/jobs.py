@@ -178,6 +178,7 @@ class ProbeOptions:
     n_iters: int | None
     query_epsilon: float
     exact_chunk: int
+    exact_below: int  # support sets smaller than this are searched exactly whatever the backend
 
 
 @dataclass(frozen=True)

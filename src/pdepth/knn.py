@@ -77,8 +77,13 @@ class ProbeSettings:
     n_iters: int | None = None
     query_epsilon: float = 0.1
     exact_chunk: int = 2048
+    exact_below: int = 0  # support sets smaller than this are searched exactly whatever the backend
     n_jobs: int = 1
     device: str = "cpu"
+
+    def backend_for(self, support_size: int) -> str:
+        """The search used for a support set of this size."""
+        return "exact" if support_size < self.exact_below else self.backend
 
     def pynndescent_params(self) -> dict:
         """NNDescent's arguments; unset ones are left to pynndescent's own defaults."""
@@ -102,12 +107,14 @@ def training_and_query_neighbours(
     support = np.ascontiguousarray(embedding[train_idx], dtype=np.float32)
     queries = np.ascontiguousarray(embedding[~in_train], dtype=np.float32)
     k = settings.k
-    if settings.backend == "exact":
+    backend = settings.backend_for(len(support))
+    if backend == "exact":
         graph = exact_neighbours(support, support, k + 1, settings.exact_chunk, settings.device)
         outside = exact_neighbours(support, queries, k, settings.exact_chunk, settings.device)
-    elif settings.backend == "pynndescent":
+    elif backend == "pynndescent":
         from pynndescent import NNDescent  # numba compilation: import only where used
 
+        cache_pynndescent_compilation()
         index = NNDescent(support, **settings.pynndescent_params())
         graph = Neighbours(*(np.asarray(a) for a in index.neighbor_graph))  # built anyway: reuse it for the training
         outside = (
@@ -118,6 +125,33 @@ def training_and_query_neighbours(
     else:
         raise ValueError(f"unknown k-NN backend {settings.backend!r}")
     return drop_self(graph, np.arange(len(support))), outside
+
+
+def cache_pynndescent_compilation() -> None:
+    """Let numba cache on disk what pynndescent compiles uncached (``cache=False``), once per process.
+
+    Its first NNDescent in a process compiles for about 50 s on 2 CPU cores; with the cache, later processes (every
+    probe job after the first) compile about 20 s. What cannot be cached (functions holding dynamic globals, or taking
+    the distance function as an argument) is still compiled, as before. Cached code computes the same neighbours.
+    """
+    global _pynndescent_cached
+    if _pynndescent_cached:
+        return
+    import warnings
+
+    import numba
+    from numba.core.caching import NullCache
+    from pynndescent import distances, pynndescent_, rp_trees, search, utils
+
+    warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=numba.core.errors.NumbaWarning)
+    for module in (pynndescent_, utils, rp_trees, distances, search):
+        for function in vars(module).values():
+            if isinstance(function, numba.core.dispatcher.Dispatcher) and isinstance(function._cache, NullCache):
+                function.enable_caching()
+    _pynndescent_cached = True
+
+
+_pynndescent_cached = False
 
 
 def vote_dtype(k: int) -> np.dtype:

@@ -3,6 +3,7 @@ jobs (``Study.job``, pdepth.jobs). Imports neither torch nor matplotlib: the Sna
 
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
+from pathlib import Path
 
 from pdepth import architectures, jobs
 from pdepth.augment import Augmentation
@@ -74,6 +75,26 @@ class Variant:
 @dataclass(frozen=True)
 class Study:
     config: dict
+
+    @classmethod
+    def checked(cls, config: dict, schema: str | Path) -> "Study":
+        """The study of a raw config, checked before any job: YAML slips by key (``check_types``), then the JSON
+        schema, which fills in the defaults (needs snakemake's ``validate``), then what the schema cannot say."""
+        import yaml
+        from snakemake.utils import validate
+
+        from pdepth.config_types import check_types
+
+        check_types(config, yaml.safe_load(Path(schema).read_text()))
+        validate(config, str(schema))
+        return cls(config)
+
+    @classmethod
+    def load(cls, path: str | Path, schema: str | Path, **changes) -> "Study":
+        """The checked study of a config file, with top-level keys replaced by ``changes``."""
+        import yaml
+
+        return cls.checked(yaml.safe_load(Path(path).read_text()) | changes, schema)
 
     def __post_init__(self):
         for name in self.datasets:

@@ -22,7 +22,7 @@ from pdepth.models import ProbedModel, build
 log = logging.getLogger(__name__)
 
 _INIT_STREAM, _SHUFFLE_STREAM = 0x1417, 0x5F1E
-HISTORY_COLUMNS = ("epoch", "step", "lr", "loss", "train_acc", "holdout_acc", "test_acc", "seconds")
+HISTORY_COLUMNS = ("epoch", "step", "lr", "loss", "train_acc", "holdout_acc", "test_acc", "seconds", "snapshot_seconds")
 
 
 def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> float:
@@ -56,12 +56,32 @@ def init_seed(seed: int) -> int:
     return int(np.random.SeedSequence([seed, _INIT_STREAM]).generate_state(1)[0])
 
 
+def sgd(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
+    """The optimiser of ``config`` (its base learning rate; ``train`` schedules it)."""
+    return torch.optim.SGD(
+        model.parameters(),
+        lr=config.lr,
+        momentum=config.momentum,
+        nesterov=config.nesterov,
+        weight_decay=config.weight_decay,
+    )
+
+
 @torch.no_grad()
-def predict_logits(model: nn.Module, images: torch.Tensor, normalize: Normalizer, batch_size: int) -> torch.Tensor:
-    """Logits of every image, model in eval mode, no augmentation."""
+def predict_logits(
+    model: nn.Module,
+    images: torch.Tensor,
+    normalize: Normalizer,
+    batch_size: int,
+    memory_format: torch.memory_format = torch.contiguous_format,
+) -> torch.Tensor:
+    """Logits of every image, model in eval mode, no augmentation; batches in the model's ``memory_format``."""
     was_training = model.training
     model.eval()
-    out = torch.cat([model(normalize(images[i : i + batch_size])) for i in range(0, len(images), batch_size)])
+    batches = (
+        images[i : i + batch_size].contiguous(memory_format=memory_format) for i in range(0, len(images), batch_size)
+    )
+    out = torch.cat([model(normalize(batch)) for batch in batches])
     model.train(was_training)
     return out
 
@@ -100,34 +120,46 @@ def train(
         for e in range(config.epochs)
         for i in range(1, config.snapshots_per_epoch + 1)
     }
-    optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=config.lr,
-        momentum=config.momentum,
-        nesterov=config.nesterov,
-        weight_decay=config.weight_decay,
-    )
+    optimizer = sgd(model, config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, total_steps, warmup_steps, config.schedule)
     )
     generator = seeded_generator(seed, _SHUFFLE_STREAM, device)
     loss_fn = LOSSES[config.loss]
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
 
     snapshots, snapshot_steps, history = [], [], []
-    logits = None
+    logits, snapshot_seconds, loss_sum = None, 0.0, None
 
-    def snapshot(step: int) -> np.ndarray:
-        nonlocal logits
-        logits = predict_logits(model, images, normalize, config.eval_batch_size)
+    def diverged(epoch: int, step: int, what: str) -> TrainingDiverged:
+        return TrainingDiverged(
+            f"{what} during epoch {epoch} (by step {step}, lr {scheduler.get_last_lr()[0]:.4g}); lower training.lr "
+            "or raise training.warmup_epochs"
+        )
+
+    def snapshot(step: int, epoch: int) -> np.ndarray:
+        nonlocal logits, snapshot_seconds
+        started = time.perf_counter()
+        if epoch and not math.isfinite(loss_sum.item()):
+            raise diverged(epoch, step, f"the training loss became {loss_sum.item()}")
+        logits = predict_logits(model, images, normalize, config.eval_batch_size, memory_format)
+        finite = torch.isfinite(logits).all(1)
+        if not bool(finite.all()):  # e.g. a blow-up at the last step, after the last loss was seen finite
+            raise diverged(
+                epoch,
+                step,
+                f"the model's outputs became non-finite for {int((~finite).sum())} of {len(finite)} examples",
+            )
         preds = logits.argmax(1).cpu().numpy()
         snapshots.append(preds.astype(np.int16))
         snapshot_steps.append(step)
+        snapshot_seconds += time.perf_counter() - started
         return preds
 
     first_epoch, step = 1, 0
     resumed = checkpointing.load() if checkpointing else None
     if resumed is None:
-        snapshot(0)
+        snapshot(0, 0)
     else:
         model.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
@@ -139,7 +171,7 @@ def train(
     model.train()
     bar = tqdm(total=total_steps, initial=step, disable=not progress, desc="train", unit="step", dynamic_ncols=True)
     for epoch in range(first_epoch, config.epochs + 1):
-        started = time.perf_counter()
+        started, snapshot_seconds = time.perf_counter(), 0.0
         order = train_idx[torch.randperm(len(train_idx), generator=generator, device=device)]
         loss_sum = torch.zeros((), device=device)
         for start in range(0, len(order), step_size):
@@ -148,16 +180,10 @@ def train(
             for chunk in range(0, len(step_examples), config.batch_size):  # one chunk unless full_batch
                 batch = step_examples[chunk : chunk + config.batch_size]
                 x = images[batch]
-                if config.channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
+                x = x.contiguous(memory_format=memory_format)
                 if config.augmentation.active:
                     x = config.augmentation(x, generator)
                 loss = loss_fn(model(normalize(x)), labels[batch])
-                if not torch.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"training loss became {loss.item()} at epoch {epoch}, step {step + 1} "
-                        f"(lr {scheduler.get_last_lr()[0]:.4g}); lower training.lr or raise training.warmup_epochs"
-                    )
                 if len(batch) < len(step_examples):
                     loss = loss * (len(batch) / len(step_examples))  # the chunks' gradients sum to the step's mean
                 loss.backward()
@@ -167,14 +193,18 @@ def train(
             step += 1
             bar.update()
             if step in snapshot_at:
-                preds = snapshot(step)
-        bar.set_postfix(loss=f"{loss_sum.item() / len(order):.4f}")
-        row = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0], "loss": loss_sum.item() / len(order)}
+                preds = snapshot(step, epoch)
+        mean_loss = loss_sum.item() / len(order)  # the epoch's one host synchronisation
+        if not math.isfinite(mean_loss):
+            raise diverged(epoch, step, f"the training loss became {mean_loss}")
+        bar.set_postfix(loss=f"{mean_loss:.4f}")
+        row = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0], "loss": mean_loss}
         row |= {
             f"{name}_acc": float((preds[mask] == labels_np[mask]).mean()) if mask.any() else float("nan")
             for name, mask in groups.items()
         }
         row["seconds"] = time.perf_counter() - started
+        row["snapshot_seconds"] = snapshot_seconds
         history.append(row)
         log.info(
             "epoch %d/%d  loss %.4f  train %.4f  holdout %.4f  test %.4f  lr %.4g  %.1f s",

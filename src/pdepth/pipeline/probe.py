@@ -55,12 +55,13 @@ def run(
         )
         accuracy = (knn_pred[:, layer.depth] == examples.labels).mean()
         log.info(
-            "layer %2d %-12s dim %6d  k-NN accuracy %.4f  %.1f s",
+            "layer %2d %-12s dim %6d  k-NN accuracy %.4f  %.1f s (%s)",
             layer.depth,
             layer.name,
             layer.dim,
             accuracy,
             time.perf_counter() - started,
+            settings.backend_for(int(outputs.in_train.sum())),
         )
     results = ProbeResults(
         knn_pred=knn_pred,
