@@ -1,10 +1,15 @@
 # Helpers shared by the stage files: the typed study and the paths of its files.
 import functools
+import os
 import re
 import sys
 
-# The Snakefile reads the config through the package; the scripts import it through scripts/pdepth (a link).
+# The Snakefile and every job import this checkout's package, before any pdepth installed in the environment (a venv
+# shared by several checkouts): jobs inherit PYTHONPATH, and Snakemake appends a script's folder after site-packages.
 sys.path.insert(0, f"{workflow.basedir}/src")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [f"{workflow.basedir}/src", *filter(None, [os.environ.get("PYTHONPATH")])]
+)
 
 from pdepth import cluster, jobs  # noqa: E402
 from pdepth.study import Study  # noqa: E402
@@ -12,6 +17,11 @@ from pdepth.study import Study  # noqa: E402
 # The config, checked before any job: YAML slips by key, then the schema (which fills in the defaults), then what the
 # schema cannot say (names of datasets, architectures and options; k against the training splits).
 STUDY = Study.checked(config, f"{workflow.basedir}/schemas/config.schema.yaml")
+if workflow.local_exec and str(config["device"]).startswith("cuda"):
+    # A GPU the local jobs would not find; torch is imported only for such a device.
+    from pdepth.device import pick_device
+
+    pick_device(config["device"])
 RESOURCES = "resources"
 RESULTS = "results"
 LOGS = "logs"

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+from pdepth.data import cifar
+
+CIFAR10_CLASSES = list(cifar.CIFAR10_CLASSES)
 
 
 @dataclass

@@ -1,13 +1,15 @@
 """A config with a bad value fails before any job runs, with a message that names the value."""
 
+import os
 import re
 import subprocess
 import sys
 
 import pytest
+import torch
 import yaml
 
-from conftest import ROOT, smoke_config, snakemake
+from conftest import ROOT, smoke_config, snakemake, snakemake_command
 
 
 @pytest.mark.parametrize(
@@ -29,6 +31,7 @@ from conftest import ROOT, smoke_config, snakemake
         ({"data.augmentation": {"fmnst": {"flip": True}}}, "data.augmentation.fmnst: unknown dataset 'fmnst'"),
         ({"data.normalisation": {"fmnst": {"mean": [0.3]}}}, "data.normalisation.fmnst: unknown dataset"),
         ({"figures.corner_class": {"cifar": "bird"}}, "figures.corner_class.cifar: unknown dataset"),
+        ({"figures.corner_class": {"fmnist": "bird"}}, "figures.corner_class.fmnist: 'bird' is not a class of fmnist"),
         ({"metrics.gain_layer": {"resnet": 3}}, "metrics.gain_layer.resnet: unknown architecture"),
         ({"cluster.images_per_second": {"vgg": 10}}, "cluster.images_per_second.vgg: unknown architecture"),
         ({"seeds": 2.0}, "seeds: 2.0 is not an integer; write 2"),
@@ -137,8 +140,6 @@ def test_a_users_configfile_is_the_whole_study(tmp_path, interventions, expected
 
 
 def test_planning_the_paper_dag_imports_neither_torch_nor_matplotlib(tmp_path):
-    from conftest import snakemake_command
-
     command = snakemake_command(tmp_path, "-n", configfile=ROOT / "configs/paper.yaml")
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "snakemake", *command[1:]], capture_output=True, text=True
@@ -148,3 +149,27 @@ def test_planning_the_paper_dag_imports_neither_torch_nor_matplotlib(tmp_path):
         line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
     }
     assert "snakemake" in imported and not imported & {"torch", "matplotlib", "xarray"}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_a_cuda_device_on_a_machine_without_one_fails_before_any_job(tmp_path):
+    configfile = tmp_path / "cuda.yaml"
+    configfile.write_text(yaml.safe_dump(smoke_config(device="cuda")))
+    result = snakemake(tmp_path, "--cores", "1", configfile=configfile)
+    assert result.returncode != 0 and not (tmp_path / "resources").exists()
+    assert "device: cuda, but torch" in result.stderr and "sees 0 CUDA GPU(s)" in result.stderr
+    assert "set device: auto" in result.stderr
+
+
+def test_jobs_import_this_checkouts_package_not_an_installed_one(tmp_path, fmnist_dir):
+    """A `pdepth` earlier on the path (as another checkout's, installed in a shared venv) is not what jobs import."""
+    impostor = tmp_path / "elsewhere/pdepth"
+    impostor.mkdir(parents=True)
+    (impostor / "__init__.py").write_text("raise ImportError('the pdepth of another checkout')\n")
+    configfile = tmp_path / "study.yaml"
+    configfile.write_text(yaml.safe_dump(smoke_config(**{"data.data_dir": str(fmnist_dir)})))
+    command = snakemake_command(tmp_path, "--cores", "1", "resources/fmnist.npz", configfile=configfile)
+    env = os.environ | {"PYTHONPATH": str(impostor.parent)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "resources/fmnist.npz").exists()

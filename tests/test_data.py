@@ -59,6 +59,22 @@ def test_truncated_and_malformed_idx(fmnist_copy):
     np.testing.assert_array_equal(read_idx(path), np.frombuffer(data[8:], np.uint8))
 
 
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_an_unreadable_gz_in_data_dir_is_named_with_its_remedy(fmnist_copy, damage):
+    """The checksum step reads the .gz first: a cut or garbled stream is a DataError naming it, not an EOFError."""
+    path = fmnist_copy / "train-images-idx3-ubyte.gz"
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    else:  # garbage after a valid gzip header
+        path.write_bytes(data[:20] + bytes(range(256)) * 40)
+    with pytest.raises(DataError) as error:
+        registry.prepare("fmnist", SourceOptions(data_dir=fmnist_copy, download=False))
+    message = str(error.value)
+    assert message.startswith(f"{path} cannot be read (")
+    assert message.endswith("it is corrupt or truncated: delete it and pre-stage or download it again")
+
+
 def test_checksum_mismatch_names_file_checksum_and_remedy(fmnist_copy):
     path = fmnist_copy / "train-labels-idx1-ubyte.gz"
     data = bytearray(gzip.decompress(path.read_bytes()))

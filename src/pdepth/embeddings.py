@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from pdepth.augment import Normalizer
 from pdepth.models import INPUT, SOFTMAX, ProbedModel
+from pdepth.records import allocate
 from pdepth.reduction import Reducer
 
 MANIFEST = "layers.json"
@@ -67,9 +68,11 @@ def extract(
                 shapes[name] = tuple(captured[name].shape[1:])
                 batch = reducer(name, captured[name]).cpu().numpy()
                 if name not in arrays:
+                    path = out_dir / _file_name(names, name)
                     arrays[name] = np.lib.format.open_memmap(
-                        out_dir / _file_name(names, name), mode="w+", dtype=dtype, shape=(len(images), batch.shape[1])
+                        path, mode="w+", dtype=dtype, shape=(len(images), batch.shape[1])
                     )
+                    allocate(path, arrays[name].offset + arrays[name].nbytes)
                 arrays[name][start : start + len(batch)] = batch
     finally:
         for hook in hooks:

@@ -1,5 +1,6 @@
 """Dataclasses of arrays stored as one compressed .npz file, written atomically."""
 
+import errno
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -7,14 +8,36 @@ from typing import Self
 
 import numpy as np
 
+from pdepth.errors import storage_error
+
 
 def save_npz(path: str | Path, arrays: dict, compress: bool = True) -> None:
     """Write ``arrays`` to ``path`` through a temporary name, so a crash never leaves a file that looks complete."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part.npz")
-    (np.savez_compressed if compress else np.savez)(partial, **arrays)
+    try:
+        (np.savez_compressed if compress else np.savez)(partial, **arrays)
+    except OSError as exc:  # a full disk: nothing partial is left to keep it full
+        partial.unlink(missing_ok=True)
+        raise storage_error(path, exc) from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, path)
+
+
+def allocate(path: str | Path, nbytes: int) -> None:
+    """Reserve ``nbytes`` for the file at ``path`` now, so that a full disk is an error naming it here, not a SIGBUS
+    when a memory-mapped page is written later. File systems without ``posix_fallocate`` are left as they are."""
+    with open(path, "r+b") as stream:
+        try:
+            os.posix_fallocate(stream.fileno(), 0, nbytes)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise storage_error(path, exc, nbytes) from exc
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
 
 
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:

@@ -107,6 +107,13 @@ class Study:
                 block = block.get(part, {})
             for name in set(block) - ({"default"} if key == "training" else set()):
                 registry.get(name, where=key)
+        for dataset, name in self.config.get("figures", {}).get("corner_class", {}).items():
+            classes = datasets.get(dataset).classes
+            if classes and name not in classes:
+                raise ConfigError(
+                    f"figures.corner_class.{dataset}: {name!r} is not a class of {dataset}; its classes: "
+                    f"{', '.join(classes)}"
+                )
         self._check_k_against_the_smallest_training_split()
         for variant, dataset, arch in self.runs():
             self.training(arch, dataset, variant)

@@ -2,7 +2,10 @@
 
 import gzip
 import hashlib
+import zlib
 from pathlib import Path
+
+from pdepth.errors import unreadable
 
 _CHUNK = 1 << 20
 
@@ -12,9 +15,12 @@ def md5_of(path: Path, decompress: bool = False) -> str:
     path = Path(path)
     opener = gzip.open if decompress and is_gzip(path) else open
     digest = hashlib.md5()
-    with opener(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
+    try:
+        with opener(path, "rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # a truncated or corrupt .gz
+        raise unreadable(path, exc) from exc
     return digest.hexdigest()
 
 

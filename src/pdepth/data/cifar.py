@@ -18,7 +18,7 @@ from pdepth.augment import Augmentation
 from pdepth.data.prepared import Prepared
 from pdepth.data.registry import DatasetSpec, register
 from pdepth.data.sources import RawFile
-from pdepth.errors import DataError
+from pdepth.errors import DataError, unreadable
 
 URL = "https://www.cs.toronto.edu/~kriz/"
 CROP_AND_FLIP = Augmentation(crop_padding=4, flip=True)  # the standard CIFAR augmentation
@@ -64,10 +64,7 @@ def _read_members(archive: Path, members: list[str]) -> dict[str, dict]:
                     raise DataError(f"{archive}, {member}: {exc}") from exc
             return loaded
     except (tarfile.TarError, EOFError, zlib.error, OSError, pickle.UnpicklingError, ValueError) as exc:
-        raise DataError(
-            f"{archive} cannot be read ({type(exc).__name__}: {exc}); it is corrupt or truncated: delete it and "
-            "pre-stage or download it again"
-        ) from exc
+        raise unreadable(archive, exc) from exc
 
 
 def _images(batch: dict, member: str) -> np.ndarray:
@@ -129,7 +126,19 @@ class CifarArchive:
         )
 
 
-def _register(name: str, archive: CifarArchive, num_classes: int) -> DatasetSpec:
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+CIFAR100_CLASSES = tuple(  # the fine labels, in the order of the archive's meta
+    """apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel can
+    castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin
+    elephant flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard
+    lobster man maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid otter palm_tree pear
+    pickup_truck pine_tree plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal
+    shark shrew skunk skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper table tank
+    telephone television tiger tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm""".split()
+)
+
+
+def _register(name: str, archive: CifarArchive, classes: tuple[str, ...]) -> DatasetSpec:
     return register(
         DatasetSpec(
             name,
@@ -138,7 +147,8 @@ def _register(name: str, archive: CifarArchive, num_classes: int) -> DatasetSpec
             augmentation=CROP_AND_FLIP,
             sizes=(50_000, 10_000),
             image_shape=(32, 32, 3),
-            num_classes=num_classes,
+            num_classes=len(classes),
+            classes=classes,
         )
     )
 
@@ -165,5 +175,5 @@ CIFAR100_ARCHIVE = CifarArchive(
     coarse_key="coarse_labels",
     coarse_names_key="coarse_label_names",
 )
-CIFAR10 = _register("cifar10", CIFAR10_ARCHIVE, 10)
-CIFAR100 = _register("cifar100", CIFAR100_ARCHIVE, 100)
+CIFAR10 = _register("cifar10", CIFAR10_ARCHIVE, CIFAR10_CLASSES)
+CIFAR100 = _register("cifar100", CIFAR100_ARCHIVE, CIFAR100_CLASSES)

@@ -38,6 +38,7 @@ FMNIST = register(
             _idx_file(TEST_LABELS, "15d484375f8d13e6eb1aabb0c3f46965"),
         ),
         read=read,
+        classes=CLASSES,
         system_dirs=("/usr/share/datasets/fashion-mnist",),
         sizes=(60_000, 10_000),
         image_shape=(28, 28, 1),

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdepth.errors import DataError
+from pdepth.errors import DataError, unreadable
 
 # Type codes of the IDX header (third byte of the magic number).
 _DTYPES = {
@@ -28,7 +28,7 @@ def read_idx(path: Path) -> np.ndarray:
         with opener(path, "rb") as stream:
             data = stream.read()
     except (OSError, EOFError) as exc:  # gzip raises these on truncation or corruption
-        raise DataError(f"{path}: cannot read IDX file ({exc}); the file is corrupt or truncated") from exc
+        raise unreadable(path, exc, "an IDX file") from exc
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
         raise DataError(f"{path}: not an IDX file (bad magic number {data[:4].hex()})")
     dtype, ndim = _DTYPES[data[2]], data[3]

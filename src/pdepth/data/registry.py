@@ -23,6 +23,7 @@ class DatasetSpec:
     sizes: tuple[int, int] = (0, 0)  # examples in the original (train, test) sets, for sizing cluster jobs
     image_shape: tuple[int, int, int] = (0, 0, 0)  # (H, W, C)
     num_classes: int = 10
+    classes: tuple[str, ...] = ()  # the class names the raw files carry, for checking the config before any job
 
     def with_checksums(self, checksums: dict[str, str]) -> "DatasetSpec":
         """The same dataset with some files expected to have other MD5s (re-packaged or locally generated copies)."""

@@ -13,7 +13,7 @@ import scipy.io
 from pdepth.data.prepared import Prepared
 from pdepth.data.registry import DatasetSpec, register
 from pdepth.data.sources import RawFile
-from pdepth.errors import DataError
+from pdepth.errors import DataError, unreadable
 
 URL = "http://ufldl.stanford.edu/housenumbers/"
 TRAIN, TEST = "train_32x32.mat", "test_32x32.mat"
@@ -25,10 +25,7 @@ def read_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         contents = scipy.io.loadmat(path, variable_names=["X", "y"])
     except (ValueError, OSError, TypeError, NotImplementedError) as exc:  # scipy's MatReadError is a ValueError
-        raise DataError(
-            f"{path} is not a readable MATLAB v5 file ({type(exc).__name__}: {exc}); it is corrupt or truncated: "
-            "delete it and pre-stage or download it again"
-        ) from exc
+        raise unreadable(path, exc, "a MATLAB v5 file") from exc
     if "X" not in contents or "y" not in contents:
         raise DataError(f"{path}: expected variables X and y, found {sorted(k for k in contents if k[0] != '_')}")
     images, labels = contents["X"], contents["y"].reshape(-1).astype(np.int64)
@@ -55,6 +52,7 @@ SVHN = register(
             RawFile(TEST, "eb5a983be6a315427106f1b164d9cef3", (URL + TEST,)),
         ),
         read=read,
+        classes=CLASSES,
         sizes=(73_257, 26_032),
         image_shape=(32, 32, 3),
     )
