@@ -173,3 +173,15 @@ def test_jobs_import_this_checkouts_package_not_an_installed_one(tmp_path, fmnis
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "resources/fmnist.npz").exists()
+
+
+def test_a_truncated_gz_in_data_dir_stops_the_prepare_job_with_its_name(tmp_path, fmnist_copy):
+    images = fmnist_copy / "train-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:100_000])
+    configfile = tmp_path / "study.yaml"
+    configfile.write_text(yaml.safe_dump(smoke_config(**{"data.data_dir": str(fmnist_copy)})))
+    result = snakemake(tmp_path, "--cores", "1", "resources/fmnist.npz", configfile=configfile)
+    assert result.returncode != 0 and not (tmp_path / "resources/fmnist.npz").exists()
+    log = (tmp_path / "logs/fmnist/prepare.log").read_text()
+    assert f"{images} cannot be read (EOFError: " in log
+    assert "it is corrupt or truncated: delete it and pre-stage or download it again" in log
