@@ -36,6 +36,15 @@ def test_every_output_exists(smoke_run, arch):
     assert "epoch 2/2" in (smoke_run / "logs/fmnist/mlp/train_seed0.log").read_text()
 
 
+def test_large_support_sets_use_pynndescent_and_small_ones_the_exact_search(smoke_run):
+    """probe.exact_below: 2000 in the smoke config: the 90:10 splits (2,700 training examples) against the
+    1,000-example interventions (900)."""
+    large = (smoke_run / "logs/fmnist/mlp/probe_seed0.log").read_text()
+    small = (smoke_run / "logs/untrained/fmnist/mlp/probe_seed0.log").read_text()
+    assert large.count("(pynndescent)") == 5 and "(exact)" not in large  # input, 3 hidden layers, softmax
+    assert small.count("(exact)") == 5 and "(pynndescent)" not in small
+
+
 def test_second_invocation_has_nothing_to_do(smoke_run):
     result = snakemake(smoke_run, "-n", configfile=SMOKE)
     assert result.returncode == 0
