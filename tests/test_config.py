@@ -185,3 +185,15 @@ def test_a_truncated_gz_in_data_dir_stops_the_prepare_job_with_its_name(tmp_path
     log = (tmp_path / "logs/fmnist/prepare.log").read_text()
     assert f"{images} cannot be read (EOFError: " in log
     assert "it is corrupt or truncated: delete it and pre-stage or download it again" in log
+
+
+def test_a_blow_up_at_the_last_step_stops_the_training_job_before_any_output(tmp_path):
+    """One full-batch step at a huge learning rate: its loss is finite, the model it leaves is not."""
+    training = {"epochs": 1, "full_batch": True, "batch_size": 4096, "lr": 1.0e12, "warmup_epochs": 0}
+    configfile = tmp_path / "study.yaml"
+    configfile.write_text(yaml.safe_dump(smoke_config(**{"training.default": training | {"schedule": "constant"}})))
+    result = snakemake(tmp_path, "--cores", "2", "results/fmnist/mlp/seed0/run.npz", configfile=configfile)
+    assert result.returncode != 0 and not (tmp_path / "results/fmnist/mlp/seed0/run.npz").exists()
+    log = (tmp_path / "logs/fmnist/mlp/train_seed0.log").read_text()
+    assert "TrainingDiverged: the model's outputs became non-finite for" in log
+    assert "during epoch 1 (by step 1, lr 1e+12); lower training.lr or raise training.warmup_epochs" in log
