@@ -1,15 +1,13 @@
 # Helpers shared by the stage files: the typed study and the paths of its files.
 import functools
-import os
 import re
 import sys
 
-# The Snakefile and every job import this checkout's package, before any pdepth installed in the environment (a venv
-# shared by several checkouts): jobs inherit PYTHONPATH, and Snakemake appends a script's folder after site-packages.
+# The Snakefile and every job import this checkout's package, before any pdepth installed in the environment.
 sys.path.insert(0, f"{workflow.basedir}/src")
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [f"{workflow.basedir}/src", *filter(None, [os.environ.get("PYTHONPATH")])]
-)
+from pdepth.checkout import import_first  # noqa: E402
+
+import_first(f"{workflow.basedir}/src")
 
 from pdepth import cluster, jobs  # noqa: E402
 from pdepth.study import Study  # noqa: E402
