@@ -18,11 +18,10 @@ def save_npz(path: str | Path, arrays: dict, compress: bool = True) -> None:
     partial = path.with_name(path.name + ".part.npz")
     try:
         (np.savez_compressed if compress else np.savez)(partial, **arrays)
-    except OSError as exc:  # a full disk: nothing partial is left to keep it full
+    except BaseException as exc:  # a full disk or an interrupt: nothing partial is left to keep the disk full
         partial.unlink(missing_ok=True)
-        raise storage_error(path, exc) from exc
-    except BaseException:
-        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise storage_error(path, exc) from exc
         raise
     os.replace(partial, path)
 

@@ -109,7 +109,7 @@ class Study:
                 registry.get(name, where=key)
         for dataset, name in self.config.get("figures", {}).get("corner_class", {}).items():
             classes = datasets.get(dataset).classes
-            if classes and name not in classes:
+            if name not in classes:
                 raise ConfigError(
                     f"figures.corner_class.{dataset}: {name!r} is not a class of {dataset}; its classes: "
                     f"{', '.join(classes)}"

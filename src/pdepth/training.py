@@ -138,10 +138,12 @@ def train(
         )
 
     def snapshot(step: int, epoch: int) -> np.ndarray:
+        """Every example's prediction; first the divergence checks (the loss so far, then the outputs). The last step
+        of every epoch is a snapshot, so this is where the epoch's loss is first read on the host."""
         nonlocal logits, snapshot_seconds
         started = time.perf_counter()
-        if epoch and not math.isfinite(loss_sum.item()):
-            raise diverged(epoch, step, f"the training loss became {loss_sum.item()}")
+        if epoch and not math.isfinite(loss := loss_sum.item()):
+            raise diverged(epoch, step, f"the training loss became {loss}")
         logits = predict_logits(model, images, normalize, config.eval_batch_size, memory_format)
         finite = torch.isfinite(logits).all(1)
         if not bool(finite.all()):  # e.g. a blow-up at the last step, after the last loss was seen finite
@@ -194,9 +196,7 @@ def train(
             bar.update()
             if step in snapshot_at:
                 preds = snapshot(step, epoch)
-        mean_loss = loss_sum.item() / len(order)  # the epoch's one host synchronisation
-        if not math.isfinite(mean_loss):
-            raise diverged(epoch, step, f"the training loss became {mean_loss}")
+        mean_loss = loss_sum.item() / len(order)
         bar.set_postfix(loss=f"{mean_loss:.4f}")
         row = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0], "loss": mean_loss}
         row |= {

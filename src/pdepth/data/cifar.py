@@ -147,7 +147,6 @@ def _register(name: str, archive: CifarArchive, classes: tuple[str, ...]) -> Dat
             augmentation=CROP_AND_FLIP,
             sizes=(50_000, 10_000),
             image_shape=(32, 32, 3),
-            num_classes=len(classes),
             classes=classes,
         )
     )

@@ -18,12 +18,15 @@ class DatasetSpec:
     name: str
     files: tuple[RawFile, ...]
     read: Callable[[dict[str, Path]], Prepared]  # raw file name -> verified local path, to the prepared arrays
+    classes: tuple[str, ...]  # the class names the raw files carry, for checking the config before any job
     system_dirs: tuple[str, ...] = ()  # directories where an OS package installs the raw files
     augmentation: Augmentation = Augmentation()  # the default for training; the config can override it
     sizes: tuple[int, int] = (0, 0)  # examples in the original (train, test) sets, for sizing cluster jobs
     image_shape: tuple[int, int, int] = (0, 0, 0)  # (H, W, C)
-    num_classes: int = 10
-    classes: tuple[str, ...] = ()  # the class names the raw files carry, for checking the config before any job
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
 
     def with_checksums(self, checksums: dict[str, str]) -> "DatasetSpec":
         """The same dataset with some files expected to have other MD5s (re-packaged or locally generated copies)."""

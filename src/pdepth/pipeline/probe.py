@@ -47,6 +47,7 @@ def run(
     layers = embeddings.read_manifest(embedding_dir)
     knn_pred = np.zeros((len(examples), len(layers)), dtype=np.int16)
     votes = np.zeros((len(examples), len(layers), num_classes), dtype=knn.vote_dtype(settings.k))
+    search = settings.backend_for(int(outputs.in_train.sum()))
     for layer in layers:
         started = time.perf_counter()
         embedding = embeddings.load_layer(embedding_dir, layer)
@@ -61,7 +62,7 @@ def run(
             layer.dim,
             accuracy,
             time.perf_counter() - started,
-            settings.backend_for(int(outputs.in_train.sum())),
+            search,
         )
     results = ProbeResults(
         knn_pred=knn_pred,
