@@ -5,13 +5,17 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 FMNIST_SYSTEM_COPY := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: study test setup fmnist lint benchmark clean
+.PHONY: study test report setup fmnist lint benchmark clean
 
 study: setup fmnist
 	$(BIN)/snakemake --cores $(CORES) all
 
 test: setup fmnist
 	$(BIN)/pytest
+
+# The report of a finished study: a .zip (an HTML report of the default study embeds ~34 MB), open report/report.html.
+report: setup
+	$(BIN)/snakemake --report report.zip
 
 setup: $(VENV)/.installed
 
@@ -35,6 +39,7 @@ fmnist:
 
 lint: setup
 	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
 

@@ -55,7 +55,7 @@ def main():
         f"{time.perf_counter() - started:.0f} s; holdout accuracy {result.history[-1]['holdout_acc']:.4f}"
     )
     pred = result.logits.argmax(1)
-    settings = knn.ProbeSettings(k=30, backend="exact")
+    settings = knn.ProbeSettings.defaults(k=30, backend="exact")
     reference = None
     for max_dim in [None, *args.max_dims]:
         out = args.workdir / f"reduction_{args.arch}_{max_dim}"

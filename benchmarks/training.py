@@ -74,7 +74,7 @@ def main():
     parser.add_argument("--examples", type=int, default=70_000, help="examples of a snapshot pass (FMNIST: 70,000)")
     parser.add_argument("--repeats", type=int, default=2, help="best of this many runs of each loop")
     args = parser.parse_args()
-    study = Study.load(args.config, ROOT / "schemas/config.schema.yaml")
+    study = Study.load(args.config)
     device = pick_device(args.device)
     configure_torch(usable_cpus())
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"

@@ -1,25 +1,31 @@
 # Helpers shared by the stage files: the typed study and the paths of its files.
 import functools
+import os
 import re
 import sys
 
-# The Snakefile and every job import this checkout's package, before any pdepth installed in the environment.
-sys.path.insert(0, f"{workflow.basedir}/src")
+# The Snakefile and every job import this checkout's package, before any pdepth installed in the environment. The
+# checkout is this file's parent folder (workflow.basedir is the outer workflow's when pdepth is used as a module).
+PACKAGE_ROOT = os.path.normpath(f"{workflow.current_basedir}/../src")
+sys.path.insert(0, PACKAGE_ROOT)
 from pdepth.checkout import import_first  # noqa: E402
 
-import_first(f"{workflow.basedir}/src")
+import_first(PACKAGE_ROOT)
 
 from pdepth import cluster, jobs  # noqa: E402
+from pdepth.logs import CORES  # noqa: E402
 from pdepth.study import Study  # noqa: E402
 
 # The config, checked before any job: YAML slips by key, then the schema (which fills in the defaults), then what the
 # schema cannot say (names of datasets, architectures and options; k against the training splits).
-STUDY = Study.checked(config, f"{workflow.basedir}/schemas/config.schema.yaml")
+STUDY = Study.checked(config)
 if workflow.local_exec and str(config["device"]).startswith("cuda"):
     # A GPU the local jobs would not find; torch is imported only for such a device.
     from pdepth.device import pick_device
 
     pick_device(config["device"])
+# Jobs show progress bars only when they run alone on a terminal (pdepth.logs.progress_bars).
+os.environ[CORES] = str(workflow.cores)
 RESOURCES = "resources"
 RESULTS = "results"
 LOGS = "logs"

@@ -1,10 +1,6 @@
 # Cube stage: all seeds of one (variant, dataset, arch) in results/{variant}{dataset}/{arch}/cube.nc.
 
 
-localrules:
-    cube,
-
-
 rule cube:
     input:
         prepared=f"{RESOURCES}/{{dataset}}.npz",
@@ -14,6 +10,7 @@ rule cube:
         model_file("cube.nc"),
     log:
         f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/cube.log",
+    localrule: True
     conda:
         "../envs/pdepth.yaml"
     params:

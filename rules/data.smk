@@ -1,15 +1,12 @@
 # Data stage: find (pre-staged, system copy, or download), verify and prepare each dataset.
 
 
-localrules:
-    prepare_dataset,
-
-
 rule prepare_dataset:
     output:
         f"{RESOURCES}/{{dataset}}.npz",
     log:
         f"{LOGS}/{{dataset}}/prepare.log",
+    localrule: True
     conda:
         "../envs/pdepth.yaml"
     params:

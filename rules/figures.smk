@@ -88,6 +88,10 @@ for _spec in figure_registry.FIGURES.values():
                 caption=f"../report/figures/{_spec.name}.rst",
                 category=_spec.paper,
                 subcategory=FIGURE_SUBCATEGORY[_spec.scope],
+                labels={
+                    "figure": _spec.name.replace("_", " "),
+                    "of": FIGURE_SUBCATEGORY[_spec.scope],
+                },
             ),
             pdf=f"{figure_stem(_spec)}.pdf",
         log:

@@ -2,10 +2,6 @@
 # (variant, dataset, arch), next to the cube (an aggregation: local, like the cube).
 
 
-localrules:
-    metrics,
-
-
 rule margins:
     input:
         prepared=f"{RESOURCES}/{{dataset}}.npz",
@@ -39,6 +35,7 @@ rule metrics:
         model_file("metrics.nc"),
     log:
         f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/metrics.log",
+    localrule: True
     conda:
         "../envs/pdepth.yaml"
     params:

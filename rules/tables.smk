@@ -2,12 +2,6 @@
 # report's index of figures, configuration and job benchmarks. All aggregations: local rules.
 
 
-localrules:
-    example_table,
-    fidelity,
-    study_summary,
-
-
 FIDELITY_MODELS = [
     (dataset, arch) for dataset in STUDY.datasets for arch in STUDY.architectures
 ]
@@ -27,10 +21,15 @@ rule example_table:
             caption="../report/examples.rst",
             category="Tables",
             subcategory="{variant}{dataset}/{arch}",
+            labels={
+                "table": "per-example metrics",
+                "model": "{variant}{dataset}/{arch}",
+            },
         ),
         parquet=model_file("examples.parquet"),
     log:
         f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/examples.log",
+    localrule: True
     conda:
         "../envs/pdepth.yaml"
     script:
@@ -49,9 +48,11 @@ rule fidelity:
             f"{RESULTS}/fidelity.csv",
             caption="../report/fidelity.rst",
             category="Study",
+            labels={"table": "fidelity: the paper's claims tested"},
         ),
     log:
         f"{LOGS}/fidelity.log",
+    localrule: True
     conda:
         "../envs/pdepth.yaml"
     params:
@@ -70,17 +71,23 @@ rule study_summary:
             f"{SUMMARY}/figures.csv",
             caption="../report/figure_index.rst",
             category="Study",
+            labels={"table": "figure index: drawn and skipped"},
         ),
         config=report(
-            f"{SUMMARY}/config.yaml", caption="../report/config.rst", category="Study"
+            f"{SUMMARY}/config.yaml",
+            caption="../report/config.rst",
+            category="Study",
+            labels={"table": "configuration"},
         ),
         benchmarks=report(
             f"{SUMMARY}/benchmarks.csv",
             caption="../report/benchmarks.rst",
             category="Study",
+            labels={"table": "job times and memory"},
         ),
     log:
         f"{LOGS}/study_summary.log",
+    localrule: True
     conda:
         "../envs/pdepth.yaml"
     params:

@@ -2,7 +2,7 @@
 
 from pdepth import jobs
 from pdepth.gpu_slots import claimed_gpus
-from pdepth.logs import logged
+from pdepth.logs import logged, progress_bars
 from pdepth.pipeline import embed
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -13,4 +13,5 @@ with logged(sm.log[0]), claimed_gpus(sm.resources.get("gpu", 0)):
         sm.input.weights,
         sm.output[0],
         threads=sm.threads,
+        progress=progress_bars(sm.threads),
     )

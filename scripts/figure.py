@@ -1,9 +1,12 @@
 """Snakemake adapter of pdepth.pipeline.figures.render (one rule per figure, see rules/figures.smk)."""
 
+import matplotlib
+
 from pdepth.logs import logged
 from pdepth.pipeline import figures
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+matplotlib.use("Agg")  # a job draws to files only
 with logged(sm.log[0]):
     figures.render(
         sm.params.figure,

@@ -15,7 +15,6 @@ from pdepth.data import registry
 from pdepth.data.sources import SourceOptions
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT / "schemas/config.schema.yaml"
 SMOKE = ROOT / "tests/config/smoke.yaml"
 FMNIST_DIR = Path(registry.get("fmnist").system_dirs[0])
 

@@ -5,13 +5,13 @@ import os
 
 import pytest
 
-from conftest import ROOT, SCHEMA
+from conftest import ROOT
 from pdepth import cluster, gpu_slots
 from pdepth.study import Study
 
 
 def paper_study() -> Study:
-    return Study.load(ROOT / "configs/paper.yaml", SCHEMA)
+    return Study.load(ROOT / "configs/paper.yaml")
 
 
 def test_resources_grow_with_the_attempt():

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -197,3 +198,38 @@ def test_a_blow_up_at_the_last_step_stops_the_training_job_before_any_output(tmp
     log = (tmp_path / "logs/fmnist/mlp/train_seed0.log").read_text()
     assert "TrainingDiverged: the model's outputs became non-finite for" in log
     assert "during epoch 1 (by step 1, lr 1e+12); lower training.lr or raise training.warmup_epochs" in log
+
+
+def test_the_workflow_runs_as_a_snakemake_module_of_another_workflow(tmp_path, fmnist_dir):
+    """``module pdepth: snakefile: <checkout>/Snakefile`` and ``use rule * from pdepth as pdepth_*``, as a new user
+    writes it: the rules plan under their new names with no warning, their local rules stay local, and the jobs import
+    this checkout's pdepth, not one in the outer workflow's ``src``."""
+    impostor = tmp_path / "src/pdepth"
+    impostor.mkdir(parents=True)
+    (impostor / "__init__.py").write_text("raise ImportError('the outer workflow has its own src/pdepth')\n")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(smoke_config(**{"data.data_dir": str(fmnist_dir)})))
+    (tmp_path / "Snakefile").write_text(
+        f'configfile: "config.yaml"\n\n\nmodule pdepth:\n    snakefile:\n        "{ROOT}/Snakefile"\n'
+        "    config:\n        config\n\n\nuse rule * from pdepth as pdepth_*\n\n\n"
+        'print("LOCAL", *sorted(workflow._localrules))\n'  # the rules a cluster executor would not submit
+    )
+    snakemake_binary = str(Path(sys.executable).with_name("snakemake"))
+    plan = subprocess.run(
+        [snakemake_binary, "-n", "--cores", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    output = plan.stdout + plan.stderr
+    assert "localrules directive specifies rules that are not present" not in output
+    assert re.search(r"^pdepth_train\s+8$", output, re.MULTILINE)  # 2 architectures x 2 seeds + 2 interventions x 2
+    (local,) = [line.split()[1:] for line in plan.stdout.splitlines() if line.startswith("LOCAL ")]
+    assert {"pdepth_prepare_dataset", "pdepth_cube", "pdepth_metrics", "pdepth_fidelity"} <= set(local)
+    assert "pdepth_train" not in local
+    run = subprocess.run(
+        [snakemake_binary, "--cores", "1", "resources/fmnist.npz"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (tmp_path / "resources/fmnist.npz").exists()

@@ -3,11 +3,11 @@
 import pytest
 import yaml
 
-from conftest import ROOT
+from pdepth import schema
 from pdepth.config_types import check_types
 from pdepth.errors import ConfigError
 
-SCHEMA = yaml.safe_load((ROOT / "schemas/config.schema.yaml").read_text())
+SCHEMA = schema.load()
 
 
 @pytest.mark.parametrize(

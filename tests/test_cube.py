@@ -47,15 +47,12 @@ def test_cube_round_trip_with_coarse_labels(tmp_path):
 def test_largest_k_and_deepest_mlp_of_the_schema_round_trip_without_overflow(tmp_path):
     """Votes and depths are stored in types that hold every value the schema accepts (k up to its maximum, the
     deepest MLP's probe count): k = 1000 votes read back as a confidence of 1, the deepest depth stays positive."""
-    import yaml
-
-    from conftest import ROOT
-    from pdepth import knn
+    from pdepth import knn, schema
     from pdepth.architectures import ARCHITECTURES
     from pdepth.models import registry
 
-    schema = yaml.safe_load((ROOT / "schemas/config.schema.yaml").read_text())["properties"]
-    k = schema["probe"]["properties"]["k"]["maximum"]
+    properties = schema.load()["properties"]
+    k = properties["probe"]["properties"]["k"]["maximum"]
     hidden_layers = ARCHITECTURES["mlp"].bounds["hidden_layers"][1]
     shape = registry.InputShape(channels=1, height=2, width=2, num_classes=2)
     layers = len(registry.build("mlp", shape, {"hidden_layers": hidden_layers, "width": 2}).probe_names())

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from conftest import ROOT, SCHEMA
+from conftest import ROOT
 from pdepth import claims, fidelity
+from pdepth import cube as cube_module
 from pdepth.figures import plan, style
 from pdepth.study import Study
 from pdepth.verdicts import FAILS, HOLDS, UNTESTABLE, Settings
@@ -99,7 +100,7 @@ def test_margin_correlation_uses_test_examples_and_log_margins():
 
 
 def study(**changes) -> Study:
-    return Study.load(ROOT / "config.yaml", SCHEMA, **changes)
+    return Study.load(ROOT / "config.yaml", **changes)
 
 
 def test_default_config_draws_every_figure_but_the_full_training_set_one():
@@ -159,3 +160,60 @@ def test_dataset_order_claim():
     same = fidelity.dataset_order_claim("resnet18", {"cifar10": cube(1.0), "fmnist": cube(1.0)}, settings)
     assert same.direction != HOLDS
     assert fidelity.dataset_order_claim("mlp", {"fmnist": cube(0.5)}, settings).direction == UNTESTABLE
+
+
+def test_importing_the_figures_changes_no_matplotlib_setting():
+    """Backend and rcParams are the same after importing every drawing module; the look applies only in
+    ``style.drawing()`` (a fresh interpreter, so that nothing imported before hides a change)."""
+    import subprocess
+    import sys
+
+    code = """
+import importlib, pkgutil, matplotlib
+before = (matplotlib.get_backend(), dict(matplotlib.rcParams))
+import pdepth.figures
+for module in pkgutil.iter_modules(pdepth.figures.__path__):
+    importlib.import_module(f"pdepth.figures.{module.name}")
+after = (matplotlib.get_backend(), dict(matplotlib.rcParams))
+from pdepth.figures import style
+with style.drawing():
+    inside = dict(matplotlib.rcParams)
+print(before == after, inside["font.size"], dict(matplotlib.rcParams) == before[1])
+"""
+    env = {"MPLBACKEND": "", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.split() == ["True", "9.0", "True"]
+
+
+def test_figure_3_reads_cleanly_names_the_dataset_as_papers_do_and_says_its_seeds_are_few(tmp_path):
+    """No colour-bar label overlaps the next panel; display names and the few-seeds note are in the title."""
+    from pdepth.figures import consistency
+
+    rng = np.random.default_rng(0)
+    n, seeds = 600, 2
+    labels = rng.integers(0, 3, n)
+    cube = tiny_cube(
+        rng.integers(0, 4, (n, seeds)), rng.random((n, seeds)) < 0.5, rng.integers(0, 3, (n, seeds)), labels
+    )
+    cube.attrs.update(dataset="fmnist", architecture="resnet18", k=30, probe_backend="exact")
+    cube["label"].attrs.update(cube_module.category_attrs("given label", ("T-shirt/top", "Trouser", "Pullover")))
+    consensus = np.where(rng.random(n) < 0.7, labels, (labels + 1) % 3)
+    metrics = xr.Dataset(
+        {"pd_val": ("example", rng.random(n) * 3), "consistency": ("example", rng.random(n))},
+        coords={"label": ("example", labels), "consensus_class": ("example", consensus)},
+    )
+    with style.drawing():
+        fig = consistency.consistency_vs_depth(cube, metrics)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+        bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+        assert len(panels) == len(bars) == 3
+        for bar, next_panel in zip(bars, panels[1:], strict=False):
+            label = bar.yaxis.label.get_window_extent(renderer)
+            assert not label.overlaps(next_panel.get_tightbbox(renderer)), "a colour bar's label touches the next panel"
+        title = fig._suptitle.get_text()
+        style.save(fig, tmp_path / "f3.png", tmp_path / "f3.pdf")
+    assert "Fashion-MNIST / ResNet-18" in title
+    assert "a mean over 2 seed(s) takes few values: stripes and lattices come from the seed count" in title
+    assert style.class_names(cube) == ["T-shirt/top", "Trouser", "Pullover"]

@@ -6,7 +6,7 @@ import pytest
 from pdepth.depth import UNDEFINED, prediction_depth
 from pdepth.knn import Neighbours, ProbeSettings, drop_self, exact_neighbours, probe, vote
 
-EXACT = ProbeSettings(k=1, backend="exact")
+EXACT = ProbeSettings.defaults(k=1, backend="exact")
 
 
 def test_exact_neighbours_in_distance_order():
@@ -62,7 +62,7 @@ def test_one_dimensional_drift_gives_hand_derived_depths():
     )
     labels = np.concatenate([support_labels, [0, 0, 0]])
     in_train = np.arange(23) < 20
-    settings = ProbeSettings(k=3, backend="exact")
+    settings = ProbeSettings.defaults(k=3, backend="exact")
     knn_pred = np.stack(
         [
             probe(np.concatenate([support, paths[:, layer]])[:, None], in_train, labels, 2, settings)[1]
@@ -84,7 +84,7 @@ def test_training_points_exclude_themselves(backend):
     labels = np.repeat(np.arange(3), 40)
     embedding = centres[labels] + rng.normal(size=(120, 2))
     in_train = rng.random(120) < 0.8
-    settings = ProbeSettings(k=5, backend=backend, random_state=0)
+    settings = ProbeSettings.defaults(k=5, backend=backend, random_state=0, exact_below=0)
     votes, pred = probe(embedding, in_train, labels, 3, settings)
     np.testing.assert_array_equal(pred, labels)
     np.testing.assert_array_equal(votes.max(1), np.full(120, 5))
@@ -93,7 +93,7 @@ def test_training_points_exclude_themselves(backend):
 def test_no_queries_outside_the_training_split():
     embedding = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [12.0]])
     votes, pred = probe(
-        embedding, np.ones(6, bool), np.array([0, 0, 0, 1, 1, 1]), 2, ProbeSettings(k=2, backend="exact")
+        embedding, np.ones(6, bool), np.array([0, 0, 0, 1, 1, 1]), 2, ProbeSettings.defaults(k=2, backend="exact")
     )
     np.testing.assert_array_equal(pred, [0, 0, 0, 1, 1, 1])
 
@@ -104,10 +104,10 @@ def test_small_support_sets_are_searched_exactly_whatever_the_backend(monkeypatc
     embedding = rng.normal(size=(300, 8))
     labels = rng.integers(0, 4, 300)
     in_train = rng.random(300) < 0.7
-    exact = probe(embedding, in_train, labels, 4, ProbeSettings(k=7, backend="exact"))
-    small = probe(embedding, in_train, labels, 4, ProbeSettings(k=7, backend="pynndescent", exact_below=300))
+    exact = probe(embedding, in_train, labels, 4, ProbeSettings.defaults(k=7, backend="exact"))
+    small = probe(embedding, in_train, labels, 4, ProbeSettings.defaults(k=7, backend="pynndescent", exact_below=300))
     for ours, theirs in zip(small, exact, strict=True):
         np.testing.assert_array_equal(ours, theirs)
-    assert ProbeSettings(backend="pynndescent", exact_below=300).backend_for(300) == "pynndescent"
-    assert ProbeSettings(backend="pynndescent", exact_below=300).backend_for(299) == "exact"
-    assert ProbeSettings(backend="pynndescent").backend_for(5) == "pynndescent"  # 0: never
+    assert ProbeSettings.defaults(backend="pynndescent", exact_below=300).backend_for(300) == "pynndescent"
+    assert ProbeSettings.defaults(backend="pynndescent", exact_below=300).backend_for(299) == "exact"
+    assert ProbeSettings.defaults(backend="pynndescent", exact_below=0).backend_for(5) == "pynndescent"  # 0: never

@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 from matplotlib import image
 
-from conftest import SCHEMA, SMOKE, snakemake
+from conftest import SMOKE, snakemake
 from pdepth import difficulty, fidelity, tables, verdicts
 from pdepth.depth import prediction_depth
 from pdepth.figures import plan
@@ -85,6 +85,35 @@ def test_cube_layout_and_values(smoke_run):
     assert size / (4000 * 2 * 5) <= 32
 
 
+def test_open_results_gives_cube_metrics_and_images_of_the_same_examples(smoke_run):
+    from pdepth import open_results
+    from pdepth.data.prepared import Prepared
+
+    results = open_results(smoke_run / "results", "fmnist", "mlp")
+    cube = xr.open_dataset(smoke_run / "results/fmnist/mlp/cube.nc")
+    metrics = xr.open_dataset(smoke_run / "results/fmnist/mlp/metrics.nc")
+    xr.testing.assert_equal(results.pd, cube.pd)
+    xr.testing.assert_equal(results.consistency, metrics.consistency)
+    assert results.image.dims == ("example", "row", "column", "channel") and results.image.shape[1:] == (28, 28, 1)
+    prepared = Prepared.load(smoke_run / "resources/fmnist.npz")
+    chosen = np.asarray(cube.example)[[0, 1234, -1]]
+    np.testing.assert_array_equal(results.image.sel(example=chosen), prepared.images[chosen])
+    np.testing.assert_array_equal(results.label.sel(example=chosen), prepared.labels[chosen])
+    noisy = open_results(smoke_run / "results", "fmnist", "mlp", variant="noise40")
+    assert "mislabelled" in noisy.coords
+    with pytest.raises(FileNotFoundError, match="run the workflow for it first"):
+        open_results(smoke_run / "results", "fmnist", "vgg16")
+
+
+def test_the_readmes_loading_example_runs_as_written(smoke_run, monkeypatch, capsys):
+    from test_api import readme_snippet
+
+    monkeypatch.chdir(smoke_run)
+    exec(readme_snippet("open_results("), {})
+    labels, shape = capsys.readouterr().out.split("] ")
+    assert len(labels.strip("[").split()) == 16 and shape.strip() == "(16, 28, 28, 1)"
+
+
 def test_convolutional_cube_has_its_probes_and_reductions(smoke_run):
     cube = xr.open_dataset(smoke_run / "results/fmnist/resnet18/cube.nc")
     names = ["input", "stem", *(f"layer{s}.{b}" for s in range(1, 5) for b in range(2)), "pool", "softmax"]
@@ -101,7 +130,7 @@ def test_convolutional_cube_has_its_probes_and_reductions(smoke_run):
 
 
 def smoke_study() -> Study:
-    return Study.load(SMOKE, SCHEMA)
+    return Study.load(SMOKE)
 
 
 def figure_files(results, figure: str) -> list:

@@ -1,3 +1,34 @@
-"""pdepth: prediction depth and example difficulty (Baldock, Maennel & Neyshabur, NeurIPS 2021)."""
+"""pdepth: prediction depth and example difficulty (Baldock, Maennel & Neyshabur, NeurIPS 2021).
 
-__version__ = "0.1.0"
+The public API: :func:`probe_model` (prediction depth of any torch classifier), its building blocks
+:func:`knn_probe` and :func:`prediction_depth`, and :func:`open_results` (the workflow's results of one model).
+They are imported on first use, so that ``import pdepth`` stays light.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+__version__ = "0.2.0"
+__all__ = ["knn_probe", "open_results", "prediction_depth", "probe_model"]
+
+_HOMES = {
+    "knn_probe": "pdepth.probing",
+    "probe_model": "pdepth.probing",
+    "prediction_depth": "pdepth.depth",
+    "open_results": "pdepth.results",
+}
+
+if TYPE_CHECKING:
+    from pdepth.depth import prediction_depth
+    from pdepth.probing import knn_probe, probe_model
+    from pdepth.results import open_results
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'pdepth' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

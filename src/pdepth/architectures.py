@@ -17,6 +17,7 @@ class Architecture:
     options: dict = field(default_factory=dict)  # the builder's options and their defaults (the paper's models)
     bounds: dict = field(default_factory=dict)  # option -> (smallest, largest) value accepted
     probes: Callable[[dict], int] = lambda options: 0  # probe count, input and softmax included, for full options
+    title: str = ""  # its name in papers and figures (ResNet-18); empty: ``name``
     images_per_second: float = 2000.0  # training throughput on a 2-core CPU at the default config's width
 
     def resolve(self, given: dict | None, where: str = "models") -> dict:
@@ -47,6 +48,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             {"hidden_layers": 7, "width": 2048},
             bounds={"hidden_layers": (1, 256), "width": (1, None)},  # depths are int8 up to 127 probes, int16 beyond
             probes=lambda options: options["hidden_layers"] + 2,
+            title="MLP",
             images_per_second=7000,
         ),
         Architecture(
@@ -55,6 +57,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             {"width": 1.0, "batch_norm": True},
             bounds={"width": (1e-3, None)},
             probes=lambda options: 12,  # input, stem, 8 blocks, pool, softmax
+            title="ResNet-18",
             images_per_second=1500,
         ),
         Architecture(
@@ -63,6 +66,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             {"width": 1.0, "batch_norm": True},
             bounds={"width": (1e-3, None)},
             probes=lambda options: 15,  # input, 13 convolutions, softmax
+            title="VGG-16",
             images_per_second=3000,
         ),
     )

@@ -6,6 +6,7 @@ Layout (the contract between the stages): dims ``example`` (the study's examples
 
 import datetime
 import importlib.metadata
+import json
 import subprocess
 from pathlib import Path
 
@@ -26,8 +27,8 @@ PACKAGES = ("pdepth", "torch", "torchvision", "pynndescent", "numpy", "xarray", 
 def build(
     example_index: np.ndarray,
     labels: np.ndarray,
-    orig_split: np.ndarray,
-    orig_index: np.ndarray,
+    orig_split: np.ndarray | None,  # None (a model probed outside the workflow): no orig_split, no orig_index
+    orig_index: np.ndarray | None,
     classes: tuple[str, ...],
     seeds: list[int],
     in_train: np.ndarray,  # (N, S) bool
@@ -101,18 +102,32 @@ def build(
             "label": (
                 "example",
                 labels.astype(class_type),
-                _flags("ground-truth class, as given to the models", classes),
+                category_attrs("ground-truth class, as given to the models", classes),
             ),
-            "orig_split": ("example", orig_split.astype(np.int8), _flags("split of the original dataset", SPLIT_NAMES)),
+            **(
+                {}
+                if orig_split is None
+                else {
+                    "orig_split": (
+                        "example",
+                        orig_split.astype(np.int8),
+                        category_attrs("split of the original dataset", SPLIT_NAMES),
+                    ),
+                    "orig_index": (
+                        "example",
+                        orig_index.astype(np.int32),
+                        {"long_name": "index within the original split"},
+                    ),
+                }
+            ),
             **{
-                name: ("example", values.astype(np.int8), _flags(COORD_NAMES.get(name, name), names))
+                name: ("example", values.astype(np.int8), category_attrs(COORD_NAMES.get(name, name), names))
                 for name, (values, names) in (categorical_coords or {}).items()
             },
             **{
                 name: ("example", values.astype(bool), {"long_name": COORD_NAMES.get(name, name)})
                 for name, values in (flags or {}).items()
             },
-            "orig_index": ("example", orig_index.astype(np.int32), {"long_name": "index within the original split"}),
             "seed": ("seed", np.asarray(seeds, dtype=np.int32), {"long_name": "training seed"}),
             "layer": ("layer", np.arange(n_layers, dtype=depth_dtype(n_layers)), {"long_name": "probe index"}),
             "layer_name": ("layer", np.asarray(layer_names, dtype=str), {"long_name": "probe placement"}),
@@ -145,13 +160,22 @@ def build(
     return cube
 
 
-def _flags(long_name: str, names: tuple[str, ...]) -> dict:
-    """CF attributes of a categorical variable whose value i means ``names[i]``."""
+def category_attrs(long_name: str, names: tuple[str, ...]) -> dict:
+    """CF attributes of a categorical variable whose value i means ``names[i]``: ``flag_meanings`` (CF: words,
+    so ``T-shirt_top``) and ``flag_names`` (the names as the dataset spells them, JSON)."""
     attrs = {"long_name": long_name}
     if names:
         attrs["flag_values"] = np.arange(len(names), dtype=np.int8)
         attrs["flag_meanings"] = " ".join(n.replace(" ", "_").replace("/", "_") for n in names)
+        attrs["flag_names"] = json.dumps(list(names))
     return attrs
+
+
+def category_names(variable: xr.DataArray) -> list[str]:
+    """The name of each value of a categorical variable, as the dataset spells it."""
+    if "flag_names" in variable.attrs:
+        return json.loads(variable.attrs["flag_names"])
+    return variable.attrs["flag_meanings"].split()
 
 
 def compression(data: xr.Dataset) -> dict:

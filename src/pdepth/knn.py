@@ -7,10 +7,13 @@ the k+1 is dropped instead.
 
 import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
+
+from pdepth import schema
+from pdepth.jobs import ProbeOptions
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +71,17 @@ def vote(neighbour_labels: np.ndarray, num_classes: int) -> tuple[np.ndarray, np
 
 
 @dataclass(frozen=True)
-class ProbeSettings:
-    """The ``probe`` block of the config."""
+class ProbeSettings(ProbeOptions):
+    """The ``probe`` block of the config (:meth:`defaults` gives the config's defaults), and where the search runs."""
 
-    k: int = 30
-    backend: str = "pynndescent"
-    random_state: int = 0
-    n_trees: int | None = None
-    n_iters: int | None = None
-    query_epsilon: float = 0.1
-    exact_chunk: int = 2048
-    exact_below: int = 0  # support sets smaller than this are searched exactly whatever the backend
     n_jobs: int = 1
     device: str = "cpu"
+
+    @classmethod
+    def defaults(cls, **changes) -> "ProbeSettings":
+        """The settings of the config's defaults (pdepth.schema), with ``changes``."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in schema.defaults("probe").items() if key in names} | changes)
 
     def backend_for(self, support_size: int) -> str:
         """The search used for a support set of this size."""

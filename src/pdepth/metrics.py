@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from pdepth import claims, difficulty, ensemble
+from pdepth.cube import category_names
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.learning import CURVE_GROUPS, iteration_learned, learning_curve, rescale_iterations
 from pdepth.margins import output_margin
@@ -67,7 +68,7 @@ def per_corner_layer_means(values: np.ndarray, mask: np.ndarray, category: np.nd
 
 def held_out_consensus(cube: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """(class counts (N, C), consensus class (N,)) of the held-out predictions in the cube."""
-    num_classes = len(cube.label.attrs["flag_meanings"].split())
+    num_classes = len(category_names(cube.label))
     counts = ensemble.class_counts(cube.pred.values.astype(np.int64), ~cube.in_train.values, num_classes)
     return counts, ensemble.consensus_class(counts, cube.label.values.astype(np.int64))
 

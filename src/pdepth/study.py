@@ -10,6 +10,7 @@ from pdepth.augment import Augmentation
 from pdepth.data import registry as datasets
 from pdepth.errors import ConfigError
 from pdepth.hparams import TrainConfig
+from pdepth.schema import SCHEMA
 from pdepth.splits import holdout_size
 
 FULL = "full"
@@ -77,7 +78,7 @@ class Study:
     config: dict
 
     @classmethod
-    def checked(cls, config: dict, schema: str | Path) -> "Study":
+    def checked(cls, config: dict, schema: str | Path = SCHEMA) -> "Study":
         """The study of a raw config, checked before any job: YAML slips by key (``check_types``), then the JSON
         schema, which fills in the defaults (needs snakemake's ``validate``), then what the schema cannot say."""
         import yaml
@@ -90,7 +91,7 @@ class Study:
         return cls(config)
 
     @classmethod
-    def load(cls, path: str | Path, schema: str | Path, **changes) -> "Study":
+    def load(cls, path: str | Path, schema: str | Path = SCHEMA, **changes) -> "Study":
         """The checked study of a config file, with top-level keys replaced by ``changes``."""
         import yaml
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from pdepth.cube import category_names
 from pdepth.data.prepared import SPLIT_NAMES
 
 # Per-example variables of metrics.nc, as columns after the consensus class (the README describes each).
@@ -20,7 +21,7 @@ SCORES = (
 
 
 def _names(coord: xr.DataArray, values: np.ndarray) -> np.ndarray:
-    names = np.array(coord.attrs["flag_meanings"].split())
+    names = np.array(category_names(coord))
     return np.where(values >= 0, names[np.clip(values, 0, None)], "")
 
 

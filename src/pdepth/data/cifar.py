@@ -138,10 +138,11 @@ CIFAR100_CLASSES = tuple(  # the fine labels, in the order of the archive's meta
 )
 
 
-def _register(name: str, archive: CifarArchive, classes: tuple[str, ...]) -> DatasetSpec:
+def _register(name: str, title: str, archive: CifarArchive, classes: tuple[str, ...]) -> DatasetSpec:
     return register(
         DatasetSpec(
             name,
+            title=title,
             files=(archive.raw_file,),
             read=archive.read,
             augmentation=CROP_AND_FLIP,
@@ -174,5 +175,5 @@ CIFAR100_ARCHIVE = CifarArchive(
     coarse_key="coarse_labels",
     coarse_names_key="coarse_label_names",
 )
-CIFAR10 = _register("cifar10", CIFAR10_ARCHIVE, CIFAR10_CLASSES)
-CIFAR100 = _register("cifar100", CIFAR100_ARCHIVE, CIFAR100_CLASSES)
+CIFAR10 = _register("cifar10", "CIFAR-10", CIFAR10_ARCHIVE, CIFAR10_CLASSES)
+CIFAR100 = _register("cifar100", "CIFAR-100", CIFAR100_ARCHIVE, CIFAR100_CLASSES)

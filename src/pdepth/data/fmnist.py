@@ -31,6 +31,7 @@ def read(paths: dict[str, Path]) -> Prepared:
 FMNIST = register(
     DatasetSpec(
         name="fmnist",
+        title="Fashion-MNIST",
         files=(
             _idx_file(TRAIN_IMAGES, "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
             _idx_file(TRAIN_LABELS, "9018921c3c673c538a1fc5bad174d6f9"),

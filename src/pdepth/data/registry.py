@@ -23,6 +23,7 @@ class DatasetSpec:
     augmentation: Augmentation = Augmentation()  # the default for training; the config can override it
     sizes: tuple[int, int] = (0, 0)  # examples in the original (train, test) sets, for sizing cluster jobs
     image_shape: tuple[int, int, int] = (0, 0, 0)  # (H, W, C)
+    title: str = ""  # its name in papers and figures (Fashion-MNIST); empty: ``name``
 
     @property
     def num_classes(self) -> int:

@@ -46,6 +46,7 @@ def read(paths: dict[str, Path]) -> Prepared:
 
 SVHN = register(
     DatasetSpec(
+        title="SVHN",
         name="svhn",
         files=(
             RawFile(TRAIN, "e26dedcc434d2e4c54c9b2d4a06d8373", (URL + TRAIN,)),

@@ -6,14 +6,23 @@ import xarray as xr
 
 from pdepth import claims
 from pdepth.claims import PerDepth
-from pdepth.figures.style import PALETTE, consensus_groups, density, depth_edges, describe, marker_sizes
+from pdepth.figures.style import (
+    PALETTE,
+    consensus_groups,
+    density,
+    depth_edges,
+    describe,
+    marker_sizes,
+    seeds_per,
+    title,
+)
 
 SCORE_EDGES = np.linspace(0, 1, 21)
 
 
 def consistency_vs_depth(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
     """Figure 3: consistency score against mean validation depth, all / consensus = label / consensus ≠ label."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), layout="constrained")  # colour bars clear of the next panel
     edges = depth_edges(cube)
     for ax, (name, mask) in zip(axes, consensus_groups(metrics).items(), strict=True):
         drawn = density(
@@ -22,7 +31,7 @@ def consistency_vs_depth(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
         ax.set_xlabel("mean prediction depth, validation split")
         ax.set_ylabel("consistency score")
         ax.set_title(f"{name} ({drawn:,} examples)")
-    fig.suptitle(f"Consistency vs prediction depth. {describe(cube)}", y=1.02)
+    fig.suptitle(f"Consistency vs prediction depth. {describe(cube)}")
     return fig
 
 
@@ -62,14 +71,10 @@ def consensus_consistency_vs_depth(cube: xr.Dataset, metrics: xr.Dataset, floor:
 def _per_depth_curves(ax, per_dataset: dict[str, PerDepth], ylabel: str) -> None:
     for colour, (dataset, values) in zip(PALETTE, per_dataset.items(), strict=False):
         ax.plot(values.depth, values.mean, color=colour, alpha=0.6)
-        ax.scatter(values.depth, values.mean, s=marker_sizes(values.fraction), color=colour, label=dataset)
+        ax.scatter(values.depth, values.mean, s=marker_sizes(values.fraction), color=colour, label=title(dataset))
     ax.set_xlabel("prediction depth in one model (held out)")
     ax.set_ylabel(ylabel)
     ax.legend(title="dataset (marker size: fraction of appearances)")
-
-
-def _seeds(cubes: dict[str, xr.Dataset]) -> str:
-    return ", ".join(f"{d}: {c.sizes['seed']}" for d, c in cubes.items())
 
 
 def depth_predicts_consensus(cubes: dict[str, xr.Dataset], metrics: dict[str, xr.Dataset]) -> plt.Figure:
@@ -81,10 +86,10 @@ def depth_predicts_consensus(cubes: dict[str, xr.Dataset], metrics: dict[str, xr
         {d: claims.consensus_consistency_by_depth(cubes[d], metrics[d]) for d in cubes},
         "consensus-consistency of the other models",
     )
-    arch = next(iter(cubes.values())).attrs["architecture"]
+    arch = title(next(iter(cubes.values())).attrs["architecture"])
     ax.set_title(
         f"Depth in one model predicts the others' consensus-consistency\n{arch} trained on the full training set, "
-        f"test examples (models per dataset: {_seeds(cubes)})"
+        f"test examples (models per dataset: {seeds_per(cubes)})"
     )
     return fig
 
@@ -93,6 +98,6 @@ def depth_predicts_accuracy(cubes: dict[str, xr.Dataset]) -> plt.Figure:
     """Figure 4 (right): per depth, the accuracy of the held-out predictions; one curve per dataset."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     _per_depth_curves(ax, {d: claims.accuracy_by_depth(cubes[d]) for d in cubes}, "accuracy (held out)")
-    arch = next(iter(cubes.values())).attrs["architecture"]
-    ax.set_title(f"Depth predicts accuracy\n{arch}, every held-out appearance (seeds per dataset: {_seeds(cubes)})")
+    arch = title(next(iter(cubes.values())).attrs["architecture"])
+    ax.set_title(f"Depth predicts accuracy\n{arch}, every held-out appearance (seeds per dataset: {seeds_per(cubes)})")
     return fig

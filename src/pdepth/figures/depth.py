@@ -8,7 +8,7 @@ import xarray as xr
 
 from pdepth import claims
 from pdepth.data.prepared import Prepared
-from pdepth.figures.style import class_names, count, density, layer_axis, show_image
+from pdepth.figures.style import class_names, count, density, layer_axis, model_title, seeds_per, show_image, title
 
 
 def pd_distribution(cubes: dict[str, xr.Dataset]) -> plt.Figure:
@@ -22,16 +22,15 @@ def pd_distribution(cubes: dict[str, xr.Dataset]) -> plt.Figure:
             cube.depth.values,
             probability,
             marker="o",
-            label=f"{dataset} (mean {defined.mean():.2f}; undefined {1 - len(defined) / len(pd):.1%})",
+            label=f"{title(dataset)} (mean {defined.mean():.2f}; undefined {1 - len(defined) / len(pd):.1%})",
         )
     deepest = max(cubes.values(), key=lambda c: c.sizes["layer"])
     layer_axis(ax, deepest, "prediction depth (layer of the probe)")
     ax.set_ylabel("probability (training split)")
     ax.set_ylim(bottom=0)
     ax.legend(title="dataset")
-    arch = deepest.attrs["architecture"]
-    seeds = ", ".join(f"{d}: {c.sizes['seed']}" for d, c in cubes.items())
-    ax.set_title(f"Prediction depth, {arch}, training split (seeds per dataset: {seeds})")
+    arch = title(deepest.attrs["architecture"])
+    ax.set_title(f"Prediction depth, {arch}, training split (seeds per dataset: {seeds_per(cubes)})")
     return fig
 
 
@@ -58,8 +57,7 @@ def depth_examples(metrics: xr.Dataset, prepared: Prepared, per_side: int = 4, m
             show_image(ax, image, f"PD {pd_train[example]:.1f}")
         axes[row, 0].set_ylabel(names[cls], rotation=0, ha="right", fontsize=7)
     fig.suptitle(
-        f"Training-split examples by mean prediction depth, {metrics.attrs['dataset']} / "
-        f"{metrics.attrs['architecture']}, {metrics.sizes['seed']} seeds\n"
+        f"Training-split examples by mean prediction depth, {model_title(metrics)}, {metrics.sizes['seed']} seeds\n"
         f"left {per_side}: smallest (easy: decided at the input); right {per_side}: largest (hard: decided late)",
     )
     fig.tight_layout()
@@ -90,8 +88,8 @@ def depth_agreement(cubes: dict[str, xr.Dataset]) -> plt.Figure:
     fig.colorbar(image, ax=axes, label="Pearson r of prediction depth")
     cube = next(iter(cubes.values()))
     fig.suptitle(
-        f"Prediction depth agreement, {cube.attrs['dataset']} (diagonal: between seeds)\n"
-        + "\n".join(f"{a}: {count(c)}" for a, c in cubes.items()),
+        f"Prediction depth agreement, {title(cube.attrs['dataset'])} (diagonal: between seeds)\n"
+        + "\n".join(f"{title(a)}: {count(c)}" for a, c in cubes.items()),
         fontsize=8,
     )
     return fig
@@ -107,9 +105,9 @@ def mean_depth_pairs(cubes: dict[str, xr.Dataset], metrics: dict[str, xr.Dataset
         x = claims.rescaled(metrics[a].pd_train.values, cubes[a])
         y = claims.rescaled(metrics[b].pd_train.values, cubes[b])
         density(ax, x, y, edges, edges)
-        ax.set_xlabel(f"{a}: mean depth / {int(cubes[a].depth.max())}")
-        ax.set_ylabel(f"{b}: mean depth / {int(cubes[b].depth.max())}")
-        ax.set_title(f"{a} vs {b}: Pearson r = {claims.pearson(x, y):.2f}")
+        ax.set_xlabel(f"{title(a)}: mean depth / {int(cubes[a].depth.max())}")
+        ax.set_ylabel(f"{title(b)}: mean depth / {int(cubes[b].depth.max())}")
+        ax.set_title(f"{title(a)} vs {title(b)}: Pearson r = {claims.pearson(x, y):.2f}")
     cube = next(iter(cubes.values()))
-    fig.suptitle(f"Mean prediction depth in the training split, {cube.attrs['dataset']}", y=1.02)
+    fig.suptitle(f"Mean prediction depth in the training split, {title(cube.attrs['dataset'])}", y=1.02)
     return fig

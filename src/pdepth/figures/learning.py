@@ -6,7 +6,7 @@ import xarray as xr
 
 from pdepth import claims
 from pdepth.data.prepared import TEST, TRAIN
-from pdepth.figures.style import GROUP_COLOURS, PALETTE, describe, groups, layer_axis, marker_sizes
+from pdepth.figures.style import GROUP_COLOURS, PALETTE, describe, groups, layer_axis, marker_sizes, seeds_per, title
 from pdepth.learning import CURVE_GROUPS
 
 
@@ -47,14 +47,13 @@ def iteration_learned_by_depth(cubes: dict[str, xr.Dataset], metrics: dict[str, 
             values.mean,
             s=marker_sizes(values.fraction),
             color=colour,
-            label=f"{dataset}: Pearson r = {r:.2f}",
+            label=f"{title(dataset)}: Pearson r = {r:.2f}",
         )
     ax.set_xlabel("prediction depth (held out)")
     ax.set_ylabel("mean iteration learned (rescaled: 1 = 95th percentile)")
     ax.legend(title="dataset (marker size: fraction of appearances)")
-    arch = next(iter(cubes.values())).attrs["architecture"]
-    seeds = ", ".join(f"{d}: {c.sizes['seed']}" for d, c in cubes.items())
-    ax.set_title(f"Iteration learned vs prediction depth, {arch} (seeds per dataset: {seeds})")
+    arch = title(next(iter(cubes.values())).attrs["architecture"])
+    ax.set_title(f"Iteration learned vs prediction depth, {arch} (seeds per dataset: {seeds_per(cubes)})")
     return fig
 
 

@@ -6,7 +6,7 @@ import xarray as xr
 
 from pdepth import claims
 from pdepth.data.prepared import TEST
-from pdepth.figures.style import PALETTE, density, depth_edges, describe, layer_axis
+from pdepth.figures.style import PALETTE, density, depth_edges, describe, layer_axis, model_title
 
 MARGINS = {"output": "output margin (logit units)", "input": "input margin (L2, [0, 1] pixel space)"}
 
@@ -47,7 +47,7 @@ def margin_interventions(cubes: dict[str, xr.Dataset]) -> plt.Figure:
     ax.legend()
     first = next(iter(cubes.values()))
     ax.set_title(
-        f"Probes of networks trained without margin, {first.attrs['dataset']} / {first.attrs['architecture']}\n"
+        f"Probes of networks trained without margin, {model_title(first)}\n"
         + "\n".join(
             f"{label}: {cube.sizes['seed']} seed(s), {cube.sizes['example']:,} examples"
             for label, cube in cubes.items()

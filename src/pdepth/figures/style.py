@@ -2,32 +2,27 @@
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.colors import LogNorm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
+from pdepth import cube as cubes
+from pdepth.architectures import ARCHITECTURES
+from pdepth.data import registry as datasets
+from pdepth.data.prepared import TEST, TRAIN
 
-from pdepth.data.prepared import TEST, TRAIN  # noqa: E402
-
-plt.rcParams.update(
-    {
-        "figure.dpi": 100,
-        "font.size": 9,
-        "axes.titlesize": 9,
-        "axes.labelsize": 9,
-        "legend.fontsize": 7,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "image.cmap": "viridis",  # perceptually uniform
-    }
-)
+STYLE = Path(__file__).with_name("pdepth.mplstyle")
 # Okabe-Ito: distinguishable by colour-blind readers.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 GROUP_COLOURS = {"training split": PALETTE[0], "holdout": PALETTE[1], "test": PALETTE[2]}
 DENSITY_CMAP = "viridis"
+FEW_SEEDS = 10  # below this, figures say that the stripes of per-example means come from the seed count
+
+
+def drawing():
+    """A context with pdepth's look (``pdepth.mplstyle``) to draw and save a figure in; matplotlib's own after it."""
+    return plt.style.context(STYLE)
 
 
 def groups(cube: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -40,23 +35,42 @@ def groups(cube: xr.Dataset) -> dict[str, xr.DataArray]:
     }
 
 
+def title(name: str) -> str:
+    """A dataset's or an architecture's name as papers write it (Fashion-MNIST, ResNet-18); other names as they are."""
+    known = datasets.DATASETS.get(name) or ARCHITECTURES.get(name)
+    return (known.title or name) if known else name
+
+
+def model_title(data: xr.Dataset) -> str:
+    """Dataset / architecture of a cube or metrics file, as papers write them."""
+    return f"{title(data.attrs['dataset'])} / {title(data.attrs['architecture'])}"
+
+
+def seeds_per(cubes: dict[str, xr.Dataset]) -> str:
+    """How many seeds each of several cubes holds, by their labels (datasets or architectures)."""
+    return ", ".join(f"{title(label)}: {cube.sizes['seed']}" for label, cube in cubes.items())
+
+
 def describe(cube: xr.Dataset) -> str:
     """What was run: dataset, architecture, variant, seeds, examples, k."""
     variant = cube.attrs.get("variant", "split")
     design = {"split": "", "full": " trained on the full training set"}.get(variant, f", {variant} study")
-    return f"{cube.attrs['dataset']} / {cube.attrs['architecture']}{design}: {count(cube)}"
+    return f"{model_title(cube)}{design}: {count(cube)}"
 
 
 def count(cube: xr.Dataset) -> str:
     seeds = cube.sizes["seed"]
-    return (
+    text = (
         f"{seeds} seed{'s' if seeds > 1 else ''}, {cube.sizes['example']:,} examples, "
         f"k={cube.attrs['k']} ({cube.attrs['probe_backend']})"
     )
+    if seeds < FEW_SEEDS:
+        text += f"; a mean over {seeds} seed(s) takes few values: stripes and lattices come from the seed count"
+    return text
 
 
 def class_names(cube: xr.Dataset) -> list[str]:
-    return cube.label.attrs["flag_meanings"].split()
+    return cubes.category_names(cube.label)
 
 
 def layer_labels(cube: xr.Dataset) -> list[str]:

@@ -24,4 +24,5 @@ def render(
         prepared=Prepared.load(prepared) if prepared else None,
         options=options,
     )
-    style.save(FIGURES[figure].draw(inputs), png, pdf)
+    with style.drawing():
+        style.save(FIGURES[figure].draw(inputs), png, pdf)

@@ -2,13 +2,12 @@
 
 import json
 import logging
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pdepth import embeddings, jobs, knn
+from pdepth import embeddings, jobs, knn, probing
 from pdepth.device import pick_device, usable_cpus
 from pdepth.jobs import ProbeJob
 from pdepth.records import NpzRecord
@@ -45,25 +44,9 @@ def run(
     settings = settings_for(job, threads)
     num_classes = len(examples.classes)
     layers = embeddings.read_manifest(embedding_dir)
-    knn_pred = np.zeros((len(examples), len(layers)), dtype=np.int16)
-    votes = np.zeros((len(examples), len(layers), num_classes), dtype=knn.vote_dtype(settings.k))
-    search = settings.backend_for(int(outputs.in_train.sum()))
-    for layer in layers:
-        started = time.perf_counter()
-        embedding = embeddings.load_layer(embedding_dir, layer)
-        votes[:, layer.depth], knn_pred[:, layer.depth] = knn.probe(
-            embedding, outputs.in_train, examples.labels, num_classes, settings
-        )
-        accuracy = (knn_pred[:, layer.depth] == examples.labels).mean()
-        log.info(
-            "layer %2d %-12s dim %6d  k-NN accuracy %.4f  %.1f s (%s)",
-            layer.depth,
-            layer.name,
-            layer.dim,
-            accuracy,
-            time.perf_counter() - started,
-            search,
-        )
+    knn_pred, votes = probing.probe_layers(
+        Path(embedding_dir), layers, outputs.in_train, examples.labels, num_classes, settings
+    )
     results = ProbeResults(
         knn_pred=knn_pred,
         votes=votes,

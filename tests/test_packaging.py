@@ -1,0 +1,80 @@
+"""The package outside the checkout: a wheel installed in a fresh venv, from its declared dependencies only."""
+
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+
+import pytest
+
+from conftest import ROOT
+
+# Run in the fresh venv: the public API on a tiny model, then every distribution its imports came from.
+USE = textwrap.dedent(
+    """
+    import importlib.metadata as md, json, re, sys
+    import numpy as np, torch
+    import pdepth
+    assert "site-packages" in pdepth.__file__, pdepth.__file__
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    x = torch.randn(120, 1, 2, 2)
+    result = pdepth.probe_model(model, x, (x.sum((1, 2, 3)) > 0).long().numpy(), np.arange(120) < 100, progress=False)
+    print("layers", *result.layer_name.values)
+    from pdepth import schema
+    from pdepth.figures import style
+    assert schema.SCHEMA.is_file() and style.STYLE.is_file()
+    providers = md.packages_distributions()
+    used = {dist for name in list(sys.modules) for dist in providers.get(name.partition(".")[0], [])}
+    def closure(name, seen):
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            return
+        seen.add(key)
+        try:
+            requirements = md.requires(name) or []
+        except md.PackageNotFoundError:  # a dependency of another platform or Python
+            return
+        for requirement in requirements:
+            if "extra ==" not in requirement:
+                closure(re.split(r"[ ;<>=!~\\[(]", requirement, maxsplit=1)[0], seen)
+    declared = set()
+    closure("pdepth", declared)
+    print("undeclared", *sorted(d for d in used if re.sub(r"[-_.]+", "-", d).lower() not in declared))
+    """
+)
+
+
+# Imported by a declared dependency when installed, and not required by it.
+USED_WHEN_PRESENT = {"pyarrow": "pandas", "charset-normalizer": "numpy.f2py"}
+
+
+@pytest.mark.slow
+def test_a_wheel_in_a_fresh_venv_brings_what_probe_model_needs(tmp_path):
+    """``pip install`` of the wheel resolves its dependencies (offline, against this environment's packages, which a
+    path file makes visible), imports from site-packages, finds its data files, and every module that
+    ``probe_model`` imports comes from a declared dependency or one of theirs."""
+    source = tmp_path / "source"  # a copy: building leaves build/ and *.egg-info next to the sources
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path, source],
+        check=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = tmp_path.glob("pdepth-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)  # pip comes from the path file
+    python = venv / "bin/python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True
+    ).stdout.strip()
+    # this environment's packages, but not its editable pdepth (path files inside an added path are not read)
+    (tmp_path / "venv" / site.removeprefix(str(venv) + "/") / "shared.pth").write_text(sysconfig.get_paths()["purelib"])
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-index", wheel], check=True, cwd=tmp_path)
+    result = subprocess.run([python, "-c", USE], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = dict(line.split(" ", 1) if " " in line else (line, "") for line in result.stdout.splitlines())
+    assert lines["layers"] == "input 1 2 softmax"
+    assert set(lines["undeclared"].split()) <= set(USED_WHEN_PRESENT)
