@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -171,6 +172,11 @@ def test_report_has_every_figure_table_and_the_config(smoke_run):
         assert path.name in html
     for spec in plan.FIGURES.values():
         assert spec.paper in html
+    # the per-example tables, all named examples.csv, are told apart by their labels
+    tables = re.findall(r'"table": "per-example metrics", "model": "([^"]+)"', html)
+    models = ["fmnist/mlp", "fmnist/resnet18", "noise40/fmnist/mlp", "untrained/fmnist/mlp", "zerohinge/fmnist/mlp"]
+    assert sorted(tables) == models
+    assert '"table": "fidelity: the paper\'s claims tested"' in html
 
 
 EXAMPLE_COLUMNS = [
