@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pdepth import difficulty, metrics
+from pdepth import difficulty, ensemble, metrics
 from pdepth.ensemble import class_counts
 from pdepth.label_noise import corrupt_labels
 
@@ -28,7 +28,7 @@ def test_leave_one_out_consensus_consistency():
     held_out = np.array([[True, True, True], [True, False, True]])
     labels = np.array([1, 0])
     counts = class_counts(pred, held_out, 3)
-    loo = metrics.leave_one_out_consensus_consistency(pred, labels, held_out, counts)
+    loo = ensemble.leave_one_out_consensus_consistency(pred, labels, held_out, counts)
     # example 0: without seed 0 -> {1, 2} tie, label 1 wins, 1/2; without seed 2 -> {1, 1}: 1
     np.testing.assert_allclose(loo[0], [0.5, 0.5, 1.0])
     np.testing.assert_allclose(loo[1], [1.0, np.nan, 1.0])  # not held out in seed 1

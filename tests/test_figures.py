@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from conftest import ROOT
-from pdepth import claims, fidelity
+from pdepth import claims, crossfit, fidelity
 from pdepth import cube as cube_module
 from pdepth.figures import plan, style
 from pdepth.study import Study
@@ -61,17 +61,18 @@ def test_pearson_and_spearman_ignore_missing_pairs():
 
 
 def test_depth_correlation_between_seeds_and_models():
+    """Figure 2 (left) reads the fidelity table's statistic: the mean r over ordered pairs of different seeds."""
     rng = np.random.default_rng(0)
     base = rng.integers(0, 4, 200).astype(float)
     in_train = rng.random((200, 4)) < 0.5
-    pd = np.stack([base, base, base, 3 - base], axis=1)  # seeds 0, 1 agree; seeds 2, 3 are mirror images
+    pd = np.stack([base, base, base, 3 - base], axis=1)  # seeds 0, 1, 2 agree; seed 3 is their mirror image
     cube = tiny_cube(pd, in_train, np.zeros((200, 4), int), np.zeros(200, int))
-    assert claims.seed_pairs([0, 1, 2, 3], [0, 1, 2, 3], same=True) == [(0, 1), (2, 3)]
-    assert claims.depth_correlation(cube, cube, "train") == pytest.approx(0.0)  # mean of +1 and -1
+    assert crossfit.seed_pairs([0, 1, 2, 3], [0, 1, 2, 3], limit=5) == [(0, 1), (1, 2), (2, 3), (3, 0), (0, 2)]
+    assert len(crossfit.seed_pairs([0, 1, 2, 3], [0, 1, 2, 3], limit=60)) == 12  # never the same seed
+    assert crossfit.depth_correlation(cube, cube, "train") == pytest.approx(0.0)  # 6 pairs at +1, 6 at -1
     other = tiny_cube(pd[:, [0, 0, 0, 0]], in_train, np.zeros((200, 4), int), np.zeros(200, int))
     # across models, never the same seed (same split and data order): like for like with the diagonal
-    assert claims.seed_pairs([0, 1, 2, 3], [0, 1, 2, 3], same=False) == [(0, 1), (1, 0), (2, 3), (3, 2)]
-    assert claims.depth_correlation(cube, other, "val") == pytest.approx(0.5)  # +1, +1, +1, -1
+    assert crossfit.depth_correlation(cube, other, "val") == pytest.approx(0.5)  # 9 pairs at +1, 3 at -1
 
 
 def test_consensus_consistency_floor_per_depth_bin():
@@ -147,19 +148,25 @@ def test_an_empty_panel_is_refused(tmp_path):
 
 def test_dataset_order_claim():
     rng = np.random.default_rng(0)
-    settings = Settings(bootstrap=200, permutations=200, confidence=0.95, seed=0)
+    settings = Settings(bootstrap=200, permutations=200, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
 
-    def cube(mean):
-        pd = rng.normal(mean, 0.5, (100, 1)).clip(0)
-        return tiny_cube(pd, np.ones((100, 1), bool), np.zeros((100, 1), int), np.zeros(100, int))
+    def cube(mean, seeds=2):
+        pd = rng.normal(mean, 0.5, (100, 1)).clip(0) + rng.normal(0, 0.05, (100, seeds))  # two runs of each
+        return tiny_cube(pd, np.ones((100, seeds), bool), np.zeros((100, seeds), int), np.zeros(100, int))
+
+    def decided(row):
+        return fidelity.table([row], settings).direction[0]
 
     ordered = fidelity.dataset_order_claim("resnet18", {"cifar10": cube(2.0), "fmnist": cube(0.5)}, settings)
-    assert ordered.direction == HOLDS and ordered.shown.endswith("fmnist (0.53) < cifar10 (2.04)")
+    assert decided(ordered) == HOLDS and ordered.shown.endswith("fmnist (0.51) < cifar10 (2.04)")
     reversed_ = fidelity.dataset_order_claim("resnet18", {"cifar10": cube(0.2), "fmnist": cube(0.5)}, settings)
-    assert reversed_.direction == FAILS and reversed_.shown.endswith("cifar10 (0.28) < fmnist (0.51)")
+    assert decided(reversed_) == FAILS and "; cifar10 (0." in reversed_.shown
     same = fidelity.dataset_order_claim("resnet18", {"cifar10": cube(1.0), "fmnist": cube(1.0)}, settings)
-    assert same.direction != HOLDS
-    assert fidelity.dataset_order_claim("mlp", {"fmnist": cube(0.5)}, settings).direction == UNTESTABLE
+    assert decided(same) != HOLDS
+    assert decided(fidelity.dataset_order_claim("mlp", {"fmnist": cube(0.5)}, settings)) == UNTESTABLE
+    one_run_each = {"cifar10": cube(2.0, seeds=1), "fmnist": cube(0.5, seeds=1)}
+    row = fidelity.dataset_order_claim("resnet18", one_run_each, settings)  # no run-to-run variation to measure
+    assert decided(row) == UNTESTABLE and "not testable with 2 run(s)" in row.detail
 
 
 def test_importing_the_figures_changes_no_matplotlib_setting():

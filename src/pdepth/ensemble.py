@@ -65,3 +65,24 @@ def masked_mean(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nd
     total = np.where(use, values, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, total / n, np.nan), n
+
+
+def leave_one_out_consensus_consistency(
+    pred: np.ndarray, labels: np.ndarray, held_out: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """(N, S): for each held-out appearance, the consensus-consistency of the *other* held-out models' predictions.
+
+    The quantity of Figure 4 (middle): one model's depth against the uncertainty of an ensemble without it.
+    """
+    result = np.full(pred.shape, np.nan)
+    rows = np.arange(len(pred))
+    for seed in range(pred.shape[1]):
+        others = counts.copy()
+        mine = held_out[:, seed]
+        np.subtract.at(others, (rows, pred[:, seed].astype(np.int64)), mine.astype(np.int32))
+        consensus = consensus_class(others, labels)
+        n_others = others.sum(axis=1)
+        agree = others[rows, np.clip(consensus, 0, None)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result[:, seed] = np.where(mine & (n_others > 0), agree / n_others, np.nan)
+    return result

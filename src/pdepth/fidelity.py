@@ -1,95 +1,131 @@
-"""The fidelity table: each quantitative claim of the paper that a run can test, with our estimate, its interval
-over examples, its permutation null, the paper's number, and two verdicts (``pdepth.verdicts``): ``direction``
-(holds / fails / inconclusive against the null) and ``vs_paper`` (within / outside the stated tolerance of the
-paper's number). One row per claim and (dataset, architecture) it is measured on."""
+"""The fidelity table: each quantitative claim of the paper that a run can test, one row per claim and (dataset,
+architecture). A row has our estimate tested across seeds (``pdepth.crossfit``) with its interval over runs and
+examples, the null value and what the null keeps, a one-sided p-value and its Holm adjustment over every row tested,
+and two verdicts (``pdepth.verdicts``): ``direction`` (holds / fails / inconclusive / not testable) and ``vs_paper``
+(our reading of the paper's own number against it, only where dataset, architecture and reading match)."""
 
 import itertools
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pdepth import claims
-from pdepth.verdicts import Evidence, Settings, Test, assess, direction, versus_paper
+from pdepth import claims, crossfit
+from pdepth.verdicts import (
+    NO_NUMBER,
+    NOT_COMPARABLE,
+    UNTESTABLE,
+    Evidence,
+    Settings,
+    Test,
+    assess,
+    direction,
+    holm,
+    versus_paper,
+)
 
 # The paper's mean-PD order of the datasets (Figure 1, right: ResNet18), easiest first.
 PAPER_DATASET_ORDER = ("fmnist", "svhn", "cifar10", "cifar100")
-PAPER_ITERATION_LEARNED_R = {"cifar100": 0.83, "cifar10": 0.7, "fmnist": 0.79, "svhn": 0.77}  # VGG16, Figure 5
-CORRELATION_TOLERANCE = 0.1
+WITHIN_CLASS = "outcomes shuffled within class (and seed): keeps class differences, destroys the per-example link"
+
+
+@dataclass(frozen=True)
+class PaperNumber:
+    value: float
+    dataset: str
+    architecture: str | None  # None: the paper does not say
+    setting: str  # where and how the paper measured it
 
 
 @dataclass(frozen=True)
 class ClaimSpec:
     text: str
     figure: str
-    reading: str  # what our number measures: the reading compared with the paper's
+    reading: str  # what the verdict's statistic measures
     side: int  # +1: the claimed effect is above the null, -1: below
-    negligible: float  # the smallest effect that counts, in the statistic's units
-    paper: float | None = None  # the paper's number, where it gives one
-    paper_setting: str = ""  # where the paper measured it
-    band: tuple[float, float] | None = None  # vs_paper is "within" when our whole interval lies in it
-    tolerance: str = ""  # the band in words
+    negligible: float  # the smallest effect beyond the null that counts, in the statistic's units
+    null_keeps: str  # what the null keeps and what it destroys
+    paper: tuple[PaperNumber, ...] = ()  # the paper's numbers, where it gives them
+    paper_reading: str = ""  # what the paper's number measures; we compute the same reading to compare
+    paper_words: str = ""  # what the paper says where it gives no number
 
-    def compared_with(self, paper: float, setting: str) -> "ClaimSpec":
-        """The same claim against a paper's correlation, within ± CORRELATION_TOLERANCE."""
-        band = (paper - CORRELATION_TOLERANCE, paper + CORRELATION_TOLERANCE)
-        return ClaimSpec(**(asdict(self) | {"paper": paper, "paper_setting": setting, "band": band}))
+    def number_for(self, dataset: str, arch: str) -> PaperNumber | None:
+        for number in self.paper:
+            if number.dataset == dataset and number.architecture in (None, arch):
+                return number
+        return None
+
+
+def _cross_seed(what: str) -> str:
+    return f"mean over ordered seed pairs (i, j ≠ i) of Pearson r of seed i's depth and seed j's {what}"
 
 
 SEEDS = ClaimSpec(
     "prediction depth correlates across seeds (held out)",
     "Figure 2 (left)",
-    "mean Pearson r of the depths of two seeds over the examples both hold out, over seed pairs (i, i+1)",
+    _cross_seed("depth") + ", examples both hold out",
     +1,
     0.1,
-    paper_setting="'highly consistent' (no number)",
+    "depths shuffled within class: keeps class differences in depth",
+    paper_words="'highly consistent' (no number)",
 )
 ACCURACY = ClaimSpec(
     "accuracy falls with prediction depth",
     "Figure 4 (right)",
-    "Pearson r of depth and correctness over held-out appearances",
+    _cross_seed("correctness") + ", examples both hold out",
     -1,
     0.1,
-    paper_setting="'more likely to be correct' (no number)",
+    WITHIN_CLASS,
+    paper_words="'more likely to be correct' (no number)",
 )
 FLOOR = ClaimSpec(
     "prediction depth is a lower bound on consensus-consistency that falls with depth",
     "Figure 4 (left)",
-    "Spearman ρ of depth and the consensus-consistency floor per depth bin",
+    "Spearman ρ against depth of the floor (a low quantile per depth) of the other seeds' consensus-consistency, "
+    "per held-out appearance",
     -1,
     0.1,
-    paper_setting="'linear lower bound' (no number)",
+    "consensus-consistency shuffled within (seed × class): keeps class differences and each seed's distribution",
+    paper_words="'linear lower bound' (no number)",
 )
 LEARNED = ClaimSpec(
     "prediction depth correlates with the iteration learned",
     "Figure 5 (left)",
-    "Pearson r of depth and iteration learned over held-out appearances (the caption's reading)",
+    _cross_seed("iteration learned") + ", examples both hold out",
     +1,
     0.1,
-    tolerance=f"± {CORRELATION_TOLERANCE}",
+    WITHIN_CLASS,
+    paper=tuple(
+        PaperNumber(r, dataset, "vgg16", "250 VGG16s per dataset (Figure 5)")
+        for dataset, r in (("cifar100", 0.83), ("cifar10", 0.7), ("fmnist", 0.79), ("svhn", 0.77))
+    ),
+    paper_reading="Pearson r of depth and iteration learned over every held-out appearance, same network",
 )
 MARGINS = {
     margin: ClaimSpec(
         f"test examples with a larger {margin} margin have a smaller prediction depth",
         "Figure 6 (left, middle)",
-        f"Pearson r of mean depth and log10 mean {margin} margin over test examples",
+        _cross_seed(f"log10 {margin} margin") + ", test examples",
         -1,
         0.1,
-        tolerance=f"± {CORRELATION_TOLERANCE}",
-    ).compared_with(paper, "CIFAR-10, VGG16")
+        WITHIN_CLASS,
+        paper=(PaperNumber(paper, "cifar10", "vgg16", "25 VGG16s on CIFAR-10 (Figure 6)"),),
+        paper_reading=f"Pearson r of the test examples' mean depth and log10 mean {margin} margin over the seeds",
+    )
     for margin, paper in (("output", -0.70), ("input", -0.69))
 }
 GAIN = ClaimSpec(
     "for examples 'ambiguous unless the label is given', a middle-layer k-NN probe beats the network",
     "Section 4",
-    "probe accuracy minus network accuracy over the corner's held-out appearances",
+    "probe minus network accuracy over the held-out appearances of the corner's examples, the corner chosen on "
+    "other seeds than those scored",
     +1,
     0.05,
-    paper=0.73,
-    paper_setting="CIFAR-10, ResNet18: 25% → 98%",
-    band=(0.63, 0.83),
-    tolerance="± 0.10",
+    "a comparison group of the corner's size drawn within class from the examples that could be chosen: keeps "
+    "class differences and any overall gain of the probe",
+    paper=(PaperNumber(0.73, "cifar10", "resnet18", "ResNet18 on CIFAR-10: 25% → 98% at layer 4"),),
+    paper_reading="the same difference, the corner chosen and scored on the same appearances",
 )
 ARCHITECTURES = {
     split: ClaimSpec(
@@ -99,7 +135,8 @@ ARCHITECTURES = {
         + ("train on" if split == "train" else "hold out"),
         +1,
         0.1,
-        paper_setting="'highly consistent' (no number)",
+        "one side's depths shuffled within class: keeps class differences in depth",
+        paper_words="'highly consistent' (no number)",
     )
     for split in ("train", "val")
 }
@@ -109,7 +146,8 @@ ORDER = ClaimSpec(
     "smallest step of mean training-split depth (layers) between datasets in the paper's order",
     +1,
     0.1,
-    paper_setting=" < ".join(PAPER_DATASET_ORDER) + " (ResNet18; no number)",
+    "the examples' datasets shuffled: keeps every depth, destroys the datasets' differences",
+    paper_words=" < ".join(PAPER_DATASET_ORDER) + " (ResNet18; no number)",
 )
 HINGE = ClaimSpec(
     "0-Hinge training gives much smaller output margins than cross-entropy",
@@ -117,19 +155,19 @@ HINGE = ClaimSpec(
     "log10(mean cross-entropy margin / mean 0-Hinge margin) over the same examples",
     +1,
     1.0,
-    paper=float(np.log10(16 / 2.0e-4)),
-    paper_setting="CIFAR-10: 2.0e-4 ± 2.0e-4 vs 16 ± 5",
-    band=(2.0, np.inf),
-    tolerance="at least 2 orders of magnitude",
+    "per example, which study gave which margin a coin flip",
+    paper=(PaperNumber(float(np.log10(16 / 2.0e-4)), "cifar10", None, "CIFAR-10: 2.0e-4 ± 2.0e-4 vs 16 ± 5"),),
+    paper_reading="the same ratio",
 )
 MODEL_CLAIMS = tuple(spec.text for spec in (SEEDS, ACCURACY, FLOOR, LEARNED, *MARGINS.values(), GAIN))
 CLAIMS = (*MODEL_CLAIMS, *(spec.text for spec in ARCHITECTURES.values()), ORDER.text, HINGE.text)
 
 
-def settings_of(block: dict) -> tuple[Settings, claims.Floor]:
-    """The config's ``fidelity`` block (schema-validated, defaults filled) as typed settings."""
-    tested = {key: value for key, value in block.items() if key != "floor"}
-    return Settings(**tested), claims.Floor(**block["floor"])
+def settings_of(block: dict) -> tuple[Settings, claims.Floor, int]:
+    """The config's ``fidelity`` block (schema-validated, defaults filled): test settings, the floor, the
+    cross-fitting folds of the Section 4 gain."""
+    tested = {key: value for key, value in block.items() if key not in ("floor", "gain_folds")}
+    return Settings(**tested), claims.Floor(**block["floor"]), block["gain_folds"]
 
 
 @dataclass
@@ -143,12 +181,19 @@ class Claim:
     ci_low: float
     ci_high: float
     null: float
+    null_keeps: str
+    side: int
+    negligible: float
     p_value: float
+    p_holm: float
+    rows_tested: int  # the Holm family: every row of the table with a p-value
     examples: int
+    seeds: int  # trained networks the statistic uses
     direction: str
     paper: float
     paper_setting: str
-    tolerance: str
+    paper_reading: str
+    paper_reading_ours: str  # our estimate of the paper's reading, with its interval, where comparable
     vs_paper: str
     shown: str  # for display: the estimate with its interval, and what it summarises
     detail: str = ""
@@ -158,18 +203,62 @@ def _fmt(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.2f}"
 
 
+def interval(evidence: Evidence) -> str:
+    return f"{_fmt(evidence.estimate)} [{_fmt(evidence.low)}, {_fmt(evidence.high)}]"
+
+
+def estimate(test: Test) -> float:
+    return float(test.statistic(np.ones(test.units), np.ones(test.runs, bool)))
+
+
+@dataclass
+class Comparison:
+    paper: float = np.nan
+    setting: str = ""
+    ours: str = ""
+    verdict: str = NO_NUMBER
+    notes: list[str] = field(default_factory=list)
+
+
+def compared(spec: ClaimSpec, where: tuple[str, str], reading: Test | None, settings: Settings) -> Comparison:
+    """Our reading of the paper's number, only where dataset and architecture match it; else why not."""
+    number = spec.number_for(*where)
+    if number is None:
+        others = "; ".join(f"{n.dataset}/{n.architecture or 'its architecture'}" for n in spec.paper)
+        if not spec.paper:
+            return Comparison(setting=spec.paper_words)
+        verdict = f"{NOT_COMPARABLE}: the paper's number is for {others}"
+        return Comparison(setting=f"measured on {others}", verdict=verdict)
+    if reading is None:
+        return Comparison(number.value, number.setting, verdict=f"{NOT_COMPARABLE}: this study cannot compute it")
+    evidence = assess(reading, spec.side, 0.0, settings)
+    verdict = versus_paper(evidence, number.value)
+    if verdict == UNTESTABLE:
+        verdict = f"{UNTESTABLE}: {evidence.why}"
+    ours = interval(evidence)
+    note = "tolerance: our interval over runs and examples (the paper states no spread of its number)"
+    return Comparison(number.value, number.setting, ours, verdict, [note])
+
+
 def judged(
-    spec: ClaimSpec, where: tuple[str, str], test: Test, settings: Settings, shown: str = "", detail: str = ""
+    spec: ClaimSpec,
+    where: tuple[str, str],
+    test: Test | None,
+    settings: Settings,
+    reading: Test | None = None,
+    shown: str = "",
+    detail: str = "",
 ) -> Claim:
-    """A claim row: the test assessed against its null and the paper's number."""
-    evidence = assess(test, spec.side, settings)
-    return row(spec, where, evidence, settings, shown, detail)
-
-
-def row(
-    spec: ClaimSpec, where: tuple[str, str], evidence: Evidence, settings: Settings, shown: str = "", detail: str = ""
-) -> Claim:
-    interval = f"{_fmt(evidence.estimate)} [{_fmt(evidence.low)}, {_fmt(evidence.high)}]"
+    """A claim row: the test assessed (its p-value adjusted and its direction decided by :func:`table`), and the
+    paper's reading compared where comparable. No test: not testable, ``detail`` says why."""
+    if test is None:
+        evidence, reading = Evidence(np.nan, np.nan, np.nan, np.nan, np.nan, 0, 0), None
+    else:
+        evidence = assess(test, spec.side, spec.negligible, settings)
+    comparison = compared(spec, where, reading, settings)
+    details = [detail] if detail else []
+    if not evidence.testable:
+        details.append(evidence.why)
     return Claim(
         claim=spec.text,
         figure=spec.figure,
@@ -180,79 +269,107 @@ def row(
         ci_low=evidence.low,
         ci_high=evidence.high,
         null=evidence.null,
+        null_keeps=spec.null_keeps,
+        side=spec.side,
+        negligible=spec.negligible,
         p_value=evidence.p_value,
+        p_holm=np.nan,
+        rows_tested=0,
         examples=evidence.units,
-        direction=direction(evidence, spec.side, spec.negligible, settings),
-        paper=np.nan if spec.paper is None else spec.paper,
-        paper_setting=spec.paper_setting,
-        tolerance=spec.tolerance,
-        vs_paper=versus_paper(evidence, spec.band),
-        shown=f"{interval}; {shown}" if shown else interval,
-        detail=detail,
+        seeds=evidence.runs,
+        direction=UNTESTABLE,
+        paper=comparison.paper,
+        paper_setting=comparison.setting,
+        paper_reading=spec.paper_reading,
+        paper_reading_ours=comparison.ours,
+        vs_paper=comparison.verdict,
+        shown=f"{interval(evidence)}; {shown}" if shown else interval(evidence),
+        detail="; ".join(details + comparison.notes),
     )
 
 
-def untestable(spec: ClaimSpec, where: tuple[str, str], settings: Settings, why: str) -> Claim:
-    return row(spec, where, Evidence(np.nan, np.nan, np.nan, np.nan, np.nan, 0), settings, detail=why)
+def undefined_detail(with_dropped: Test, cube: xr.Dataset) -> str:
+    share = float(np.isnan(cube.pd.values[~cube.in_train.values]).mean())
+    return (
+        f"{share:.1%} of held-out depths are undefined, counted as one beyond the deepest probe; dropping them "
+        f"gives {_fmt(estimate(with_dropped))}"
+    )
 
 
 def model_claims(
-    dataset: str, arch: str, cube: xr.Dataset, metrics: xr.Dataset, settings: Settings, floor: claims.Floor
+    dataset: str,
+    arch: str,
+    cube: xr.Dataset,
+    metrics: xr.Dataset,
+    settings: Settings,
+    floor: claims.Floor,
+    gain_folds: int,
 ) -> list[Claim]:
     """The claims one 90:10-split ensemble can test."""
-    where = (dataset, arch)
-    seeds = cube.sizes["seed"]
-    accuracy = claims.accuracy_by_depth(cube)
-    floor_values = claims.consensus_consistency_floor(metrics, floor)
-    readings = claims.iteration_learned_readings(cube, metrics, floor)
-    paper_r = PAPER_ITERATION_LEARNED_R.get(dataset)
-    learned = LEARNED.compared_with(paper_r, f"{dataset}, VGG16") if paper_r else LEARNED
-    network, probe = (float(metrics.get(f"gain_{who}_accuracy", np.nan)) for who in ("network", "probe"))
-    return [
+    where, pairs = (dataset, arch), settings.seed_pairs
+    layer, corner = int(metrics.attrs.get("gain_layer", 0)), int(metrics.attrs.get("corner_examples", 100))
+    count = len(crossfit.seed_pairs(list(cube.seed.values), list(cube.seed.values), pairs))
+    same_seed = "same-seed reading (coupled by definition, described only): r = {:.2f}"
+    network, probe, scored = crossfit.gain_accuracies(cube, corner, layer, gain_folds)
+    same_appearances = " → ".join(_pct(float(metrics.get(f"gain_{w}_accuracy", np.nan))) for w in ("network", "probe"))
+    rows = [
         judged(
             SEEDS,
             where,
-            claims.depth_correlation_test(cube, cube, "val"),
+            crossfit.seeds_test(cube, pairs),
             settings,
-            detail=f"{len(claims.seed_pairs(list(cube.seed.values), list(cube.seed.values), True))} seed pair(s) "
-            f"of {seeds} seeds",
+            detail=f"{count} ordered seed pairs of {cube.sizes['seed']} seeds; "
+            + undefined_detail(crossfit.seeds_test(cube, pairs, crossfit.dropped_depth), cube),
         ),
         judged(
             ACCURACY,
             where,
-            claims.accuracy_test(cube),
+            crossfit.accuracy_test(cube, pairs),
             settings,
-            shown=f"held-out accuracy {accuracy.mean[0]:.0%} at depth {accuracy.depth[0]}, "
-            f"{accuracy.mean[-1]:.0%} at depth {accuracy.depth[-1]}",
+            shown=same_seed.format(estimate(crossfit.accuracy_reading(cube))),
+            detail=undefined_detail(crossfit.accuracy_test(cube, pairs, crossfit.dropped_depth), cube),
         ),
         judged(
             FLOOR,
             where,
-            claims.floor_test(metrics, floor),
+            crossfit.floor_test(cube, floor),
             settings,
-            shown=f"{floor.quantile:.0%} quantile per depth bin: "
-            + ", ".join(f"{d}: {q:.2f}" for d, q in zip(floor_values.depth, floor_values.mean, strict=True)),
-            detail=f"examples with ≥ {floor.min_held_out} held-out appearances, bins of ≥ {floor.min_bin_examples} "
-            "examples (mean depth rounded half up); null: depths shuffled within the same number of appearances",
+            detail=f"the {floor.quantile:.0%} quantile per depth of appearances whose other seeds hold the example out "
+            f"≥ {floor.min_held_out} times, depths with ≥ {floor.min_bin_examples} appearances",
         ),
         judged(
-            learned,
+            LEARNED,
             where,
-            claims.iteration_learned_test(cube, metrics),
+            crossfit.learned_test(cube, metrics, pairs),
             settings,
-            detail="other readings: " + ", ".join(f"{name} r = {_fmt(r)}" for name, r in readings.items()),
+            reading=crossfit.learned_reading(cube, metrics),
+            shown=same_seed.format(estimate(crossfit.learned_reading(cube, metrics))),
+            detail=undefined_detail(crossfit.learned_test(cube, metrics, pairs, crossfit.dropped_depth), cube),
         ),
-        *(judged(spec, where, claims.margin_test(cube, metrics, margin), settings) for margin, spec in MARGINS.items()),
+        *(
+            judged(
+                spec,
+                where,
+                crossfit.margin_test(cube, metrics, margin, pairs),
+                settings,
+                reading=crossfit.margin_reading(cube, metrics, margin),
+                shown="per-example means over the seeds, as the paper reads it: r = "
+                + _fmt(estimate(crossfit.margin_reading(cube, metrics, margin))),
+            )
+            for margin, spec in MARGINS.items()
+        ),
         judged(
             GAIN,
             where,
-            claims.gain_test(cube, metrics),
+            crossfit.gain_test(cube, corner, layer, gain_folds),
             settings,
-            shown=f"{_pct(network)} → {_pct(probe)} (layer {metrics.attrs.get('gain_layer', '?')})",
-            detail=f"the {metrics.attrs.get('corner_examples', '?')} examples closest to the corner, held out; "
-            "null: probe and network swapped per example",
+            reading=crossfit.gain_test(cube, corner, layer, gain_folds, cross=False),
+            shown=f"network {_pct(network)} → probe {_pct(probe)} at layer {layer} over {scored} scored appearances",
+            detail=f"the {corner} examples closest to the corner on the other seeds, {gain_folds} cross-fitting folds; "
+            f"chosen and scored on the same appearances (the paper's reading, described): {same_appearances}",
         ),
     ]
+    return rows
 
 
 def _pct(value: float) -> str:
@@ -260,12 +377,12 @@ def _pct(value: float) -> str:
 
 
 def architecture_claims(dataset: str, cubes: dict[str, xr.Dataset], settings: Settings) -> list[Claim]:
-    """Figure 2: depth correlates between architectures, like for like with the seed pairs of the diagonal."""
+    """Figure 2: depth correlates between architectures, seed i of one against seed j ≠ i of the other."""
     return [
         judged(
             ARCHITECTURES[split],
             (dataset, f"{a} vs {b}"),
-            claims.depth_correlation_test(cubes[a], cubes[b], split),
+            crossfit.architectures_test(cubes[a], cubes[b], split, settings.seed_pairs),
             settings,
         )
         for a, b in itertools.combinations(cubes, 2)
@@ -278,36 +395,46 @@ def dataset_order_claim(arch: str, cubes: dict[str, xr.Dataset], settings: Setti
     ordered = {d: cubes[d] for d in PAPER_DATASET_ORDER if d in cubes}
     where = ("all", arch)
     if len(ordered) < 2:
-        return untestable(ORDER, where, settings, "needs at least 2 of the paper's datasets")
+        return judged(ORDER, where, None, settings, detail="not testable: needs at least 2 of the paper's datasets")
     means = {d: claims.mean_training_depth(c) for d, c in ordered.items()}
     means = " < ".join(f"{d} ({m:.2f})" for d, m in sorted(means.items(), key=lambda kv: kv[1]))
-    return judged(ORDER, where, claims.dataset_order_test(ordered), settings, shown=means)
+    return judged(ORDER, where, crossfit.dataset_order_test(ordered), settings, shown=means)
 
 
 def margin_intervention_claim(dataset: str, arch: str, margins: dict[str, xr.Dataset], settings: Settings) -> Claim:
     """Section 3.3: the 0-Hinge loss gives output margins orders of magnitude below cross-entropy's, on the same
-    examples (the first 0-Hinge study's, averaged over seeds and over the studies of each role on them)."""
+    examples (the first 0-Hinge study's); every seed of every study of each role on them is a run."""
     hinge = [m for label, m in margins.items() if label.startswith("0-Hinge")]
     control = [m for label, m in margins.items() if label.startswith("cross-entropy")]
     where = (dataset, arch)
-    if not hinge or not control:
-        return untestable(HINGE, where, settings, "needs a 0-Hinge intervention and its cross-entropy control")
-    examples = hinge[0].example.values
+    examples = hinge[0].example.values if hinge else np.array([])
 
-    def per_example(studies):
+    def per_seed(studies):
         same = [m.output_margin.values for m in studies if np.array_equal(m.example.values, examples)]
-        return np.nanmean(np.concatenate(same, axis=1), axis=1)
+        return np.concatenate(same, axis=1) if same else np.empty((len(examples), 0))
 
-    h, c = per_example(hinge), per_example(control)
+    h, c = per_seed(hinge), per_seed(control)
+    if not h.shape[1] or not c.shape[1]:
+        why = "not testable: needs a 0-Hinge intervention and its cross-entropy control on the same examples"
+        return judged(HINGE, where, None, settings, detail=why)
+    test = crossfit.margin_ratio_test(h, c)
     return judged(
         HINGE,
         where,
-        claims.margin_ratio_test(h, c),
+        test,
         settings,
-        shown=f"{np.nanmean(h):.2g} ± {np.nanstd(h):.2g} vs {np.nanmean(c):.3g} ± {np.nanstd(c):.2g}",
-        detail="null: the two studies' margins swapped per example",
+        reading=test,
+        shown=f"{np.nanmean(h):.2g} ± {np.nanstd(h):.2g} vs {np.nanmean(c):.3g} ± {np.nanstd(c):.2g} "
+        f"({h.shape[1]} and {c.shape[1]} run(s))",
     )
 
 
-def table(rows: list[Claim]) -> pd.DataFrame:
+def table(rows: list[Claim], settings: Settings) -> pd.DataFrame:
+    """The rows with Holm's adjustment over every row that has a p-value, and each row's direction."""
+    adjusted = holm(np.array([row.p_value for row in rows]))
+    tested = int(np.isfinite(adjusted).sum())
+    for row, p in zip(rows, adjusted, strict=True):
+        evidence = Evidence(row.ours, row.ci_low, row.ci_high, row.null, row.p_value, row.examples, row.seeds)
+        row.p_holm, row.rows_tested = p, tested
+        row.direction = direction(evidence, row.side, row.negligible, p, settings)
     return pd.DataFrame([asdict(row) for row in rows])

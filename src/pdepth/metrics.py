@@ -35,27 +35,6 @@ def consensus_fraction(votes: np.ndarray, consensus: np.ndarray, k: int) -> np.n
     return np.where(consensus[:, None] >= 0, counts / k, np.nan)
 
 
-def leave_one_out_consensus_consistency(
-    pred: np.ndarray, labels: np.ndarray, held_out: np.ndarray, counts: np.ndarray
-) -> np.ndarray:
-    """(N, S): for each held-out appearance, the consensus-consistency of the *other* held-out models' predictions.
-
-    The quantity of Figure 4 (middle): one model's depth against the uncertainty of an ensemble without it.
-    """
-    result = np.full(pred.shape, np.nan)
-    rows = np.arange(len(pred))
-    for seed in range(pred.shape[1]):
-        others = counts.copy()
-        mine = held_out[:, seed]
-        np.subtract.at(others, (rows, pred[:, seed].astype(np.int64)), mine.astype(np.int32))
-        consensus = ensemble.consensus_class(others, labels)
-        n_others = others.sum(axis=1)
-        agree = others[rows, np.clip(consensus, 0, None)]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            result[:, seed] = np.where(mine & (n_others > 0), agree / n_others, np.nan)
-    return result
-
-
 def per_corner_layer_means(values: np.ndarray, mask: np.ndarray, category: np.ndarray) -> np.ndarray:
     """(corners, L): the mean over each corner's examples and their counted appearances of (N, S, L) ``values``."""
     means = np.full((len(difficulty.CORNERS), values.shape[2]), np.nan)
@@ -179,7 +158,7 @@ def ensemble_variables(cube: xr.Dataset, counts: np.ndarray, consensus: np.ndarr
         "pd_val": _example_var(pd_val, "mean prediction depth when held out (PD_val)", "layer"),
         "pd_train": _example_var(pd_train, "mean prediction depth when in the training split (PD_train)", "layer"),
         "loo_consensus_consistency": _per_seed(
-            leave_one_out_consensus_consistency(pred, labels, held_out, counts),
+            ensemble.leave_one_out_consensus_consistency(pred, labels, held_out, counts),
             "consensus-consistency of the other seeds' held-out predictions (Figure 4, middle)",
         ),
     }

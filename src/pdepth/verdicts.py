@@ -1,63 +1,85 @@
-"""Verdicts that can fail: an estimate with a bootstrap interval over examples, a permutation null, and two
-verdicts (direction against the null, distance from the paper's number).
+"""Verdicts that can fail: an estimate with an interval over runs *and* examples, a null that keeps what the claim is
+not about, a one-sided test against the smallest effect that counts, and Holm's correction over the rows tested.
 
-A claim's statistic is a function of per-example *weights*: all ones for the data as they are, the multiplicities of
-a resample for the bootstrap. So the resampled unit is always the example, never the (example, seed) appearance,
-whose depths and predictions are correlated within an example. The null is the same statistic on data permuted so
-that the claimed relation is destroyed while what the statistic needs is kept (e.g. within strata of the number of
-held-out appearances); its mean is the *null value* the interval is compared with, so an artefact built into the
-statistic (one that shows on data with no signal) is part of the null, not of the effect.
+A claim's statistic is a function of per-example *weights* (all ones for the data as they are, the multiplicities
+of a resample for the bootstrap) and of the *runs* (trained networks) it may use. Its variance has two parts, both
+in every interval:
+
+- examples: the variance of the statistic over bootstrap resamples of the examples, the runs held fixed;
+- runs: a grouped delete-one jackknife over the runs (each group of runs left out in turn), the examples held fixed;
+  for a statistic whose meaning changes with the number of runs, the spread of its values on disjoint run folds.
+
+Their sum counts the per-appearance noise twice, so it errs on the wide side (as Owen's pigeonhole bootstrap does).
+The interval is ``estimate ± t · se``, t with Welch-Satterthwaite degrees of freedom (``groups - 1`` where the run
+part dominates): with few runs it widens the interval, and a statistic that is
+undefined with one group of runs left out (e.g. a cross-seed correlation of 2 seeds) is "not testable" with the
+number of runs it needs. The null value is what the statistic gives when the claimed relation is destroyed and the
+rest kept (e.g. outcomes shuffled within class, so class differences are part of the null, not of the effect).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "fails", "inconclusive", "not testable"
-WITHIN, OUTSIDE, NO_NUMBER = "within", "outside", "no number in the paper"
+WITHIN, OUTSIDE, NO_NUMBER, NOT_COMPARABLE = "within", "outside", "no number in the paper", "not comparable"
 
 
 @dataclass(frozen=True)
 class Settings:
     """How hard each claim is tested (config block ``fidelity``; defaults in the schema)."""
 
-    bootstrap: int  # resamples of the examples for the confidence interval
-    permutations: int  # draws of the null distribution
-    confidence: float  # of the interval; a "holds" also needs a one-sided p below (1 - confidence) / 2
+    bootstrap: int  # resamples of the examples
+    permutations: int  # draws of a permutation null, where the null has no closed form
+    confidence: float  # of the interval; a "holds" needs a Holm-adjusted one-sided p below (1 - confidence) / 2
     seed: int
+    run_groups: int  # the runs are left out in at most this many groups (the jackknife's cost)
+    seed_pairs: int  # at most this many ordered seed pairs per cross-seed statistic
 
     @property
     def alpha(self) -> float:
         return (1 - self.confidence) / 2
 
 
+Statistic = Callable[[np.ndarray, np.ndarray], float]  # (example weights (units,), kept runs (runs,) bool) -> value
+
+
 @dataclass(frozen=True)
 class Test:
-    """What a claim measures, in a form that can be resampled and permuted.
+    """What a claim measures, in a form that can be resampled over examples and runs.
 
-    ``statistic(weights)``: the statistic with per-unit (example) weights; ``permuted(rng)``: the statistic on one
-    draw of the null; ``strata``: per unit, the group it is resampled within (e.g. the dataset), or None.
+    ``statistic(weights, kept)``; ``null(rng, draws)``: the null value (None: a described reading, no null);
+    ``runs``: the trained networks the statistic uses; ``needs``: the least runs it is testable with, and why;
+    ``strata``: per unit, the group it is resampled within (e.g. the dataset), or None; ``parts``: for a statistic
+    whose meaning changes with the number of runs (a corner chosen on fewer seeds, a consensus of fewer seeds), the
+    statistic on each of its disjoint run folds, whose spread replaces the jackknife's.
     """
 
-    statistic: Callable[[np.ndarray], float]
-    permuted: Callable[[np.random.Generator], float]
+    statistic: Statistic
+    null: Callable[[np.random.Generator, int], float] | None
     units: int
+    runs: int
+    needs: tuple[int, str] = (2, "run-to-run variation")
     strata: np.ndarray | None = None
+    parts: Callable[[], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
 class Evidence:
     estimate: float
-    low: float  # the confidence interval, from resampling examples
+    low: float  # the confidence interval over runs and examples
     high: float
-    null: float  # mean of the statistic under the permutation null
-    p_value: float  # one-sided, in the claimed direction
+    null: float  # the statistic's value under the null
+    p_value: float  # one-sided: the effect beyond the null is no larger than the negligible one
     units: int  # examples the statistic is computed over
+    runs: int  # trained networks it uses
+    why: str = ""  # why it is not testable
 
     @property
     def testable(self) -> bool:
-        return bool(np.isfinite([self.estimate, self.low, self.high, self.null]).all())
+        return bool(np.isfinite([self.estimate, self.low, self.high]).all())
 
 
 def resample_weights(strata: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -85,50 +107,103 @@ def shuffler(groups: np.ndarray) -> Callable[[np.random.Generator], np.ndarray]:
     return draw
 
 
-def assess(test: Test, side: int, settings: Settings) -> Evidence:
-    """Estimate, percentile interval over ``settings.bootstrap`` resamples, null mean and one-sided p-value for a
-    claim whose effect has sign ``side`` (+1: larger than the null, -1: smaller)."""
-    estimate = float(test.statistic(np.ones(test.units)))
+def run_groups(runs: int, groups: int) -> list[np.ndarray]:
+    """The runs left out together by the jackknife: ``min(runs, groups)`` interleaved groups (0, g, 2g, ...)."""
+    count = min(runs, groups)
+    return [np.arange(start, runs, count) for start in range(count)]
+
+
+def not_testable(test: Test, why: str) -> Evidence:
+    return Evidence(np.nan, np.nan, np.nan, np.nan, np.nan, test.units, test.runs, why)
+
+
+def assess(test: Test, side: int, negligible: float, settings: Settings) -> Evidence:
+    """Estimate, interval over runs and examples, null value and the one-sided p-value of "the effect beyond the
+    null is no larger than ``negligible``" (t, :func:`degrees_of_freedom`), for a claim whose effect has sign
+    ``side`` (+1: above the null, -1: below)."""
+    least, what = test.needs
+    if test.runs < least:
+        return not_testable(test, f"not testable with {test.runs} run(s): needs ≥ {least} ({what})")
+    everything = np.ones(test.runs, bool)
+    estimate = float(test.statistic(np.ones(test.units), everything))
     if not np.isfinite(estimate) or test.units == 0:
-        return Evidence(estimate, np.nan, np.nan, np.nan, np.nan, test.units)
+        return not_testable(test, "undefined on this study (too few usable examples or runs)")
     rng = np.random.default_rng(settings.seed)
+    groups, runs_variance = run_variance(test, settings)
+    if not np.isfinite(runs_variance):
+        return not_testable(test, f"not testable with {test.runs} run(s): needs more ({what})")
     strata = test.strata if test.strata is not None else np.zeros(test.units, np.int64)
-    boots = np.array([test.statistic(resample_weights(strata, rng)) for _ in range(settings.bootstrap)])
-    nulls = np.array([test.permuted(rng) for _ in range(settings.permutations)])
-    nulls = nulls[np.isfinite(nulls)]
-    tail = (1 - settings.confidence) / 2
-    low, high = np.nanquantile(boots, [tail, 1 - tail]) if np.isfinite(boots).any() else (np.nan, np.nan)
-    if not len(nulls):
-        return Evidence(estimate, float(low), float(high), np.nan, np.nan, test.units)
-    p_value = (1 + np.sum(side * nulls >= side * estimate)) / (1 + len(nulls))
-    return Evidence(estimate, float(low), float(high), float(nulls.mean()), float(p_value), test.units)
+    boots = np.array([test.statistic(resample_weights(strata, rng), everything) for _ in range(settings.bootstrap)])
+    boots = boots[np.isfinite(boots)]
+    examples_variance = np.var(boots, ddof=1) if len(boots) > 1 else np.nan
+    se = float(np.sqrt(examples_variance + runs_variance))
+    freedom = degrees_of_freedom(examples_variance, runs_variance, groups)
+    quantile = stats.t.ppf(1 - settings.alpha, freedom)
+    low, high = estimate - quantile * se, estimate + quantile * se
+    null = float(test.null(rng, settings.permutations)) if test.null is not None else np.nan
+    beyond = side * (estimate - null) - negligible
+    p_value = float(stats.t.sf(beyond / se, freedom)) if se > 0 else float(beyond <= 0)
+    return Evidence(estimate, low, high, null, p_value, test.units, test.runs)
 
 
-def direction(evidence: Evidence, side: int, negligible: float, settings: Settings) -> str:
-    """holds: the whole interval is beyond the null value by more than ``negligible`` on the claimed side, and the
-    permutation p-value is below alpha; fails: the whole interval is short of that (the effect is negligible or
-    opposite); inconclusive otherwise (the interval straddles the smallest effect that counts)."""
-    if not evidence.testable:
+def run_variance(test: Test, settings: Settings) -> tuple[int, float]:
+    """(groups, the run-to-run part of the estimate's variance): a grouped delete-one jackknife over the runs, or
+    the variance of the mean of ``test.parts``; NaN where the statistic is undefined with a group left out."""
+    if test.parts is not None:
+        parts = np.asarray(test.parts(), float)
+        if len(parts) < 2 or not np.isfinite(parts).all():
+            return len(parts), np.nan
+        return len(parts), float(np.var(parts, ddof=1) / len(parts))
+    everything = np.ones(test.runs, bool)
+    left_out = []
+    for group in run_groups(test.runs, settings.run_groups):
+        kept = everything.copy()
+        kept[group] = False
+        left_out.append(test.statistic(np.ones(test.units), kept))
+    left_out = np.asarray(left_out, float)
+    if not np.isfinite(left_out).all():
+        return len(left_out), np.nan
+    return len(left_out), float((len(left_out) - 1) / len(left_out) * np.sum((left_out - left_out.mean()) ** 2))
+
+
+def degrees_of_freedom(examples_variance: float, runs_variance: float, groups: int) -> float:
+    """Welch-Satterthwaite: the run part has groups - 1 degrees of freedom, the example part (thousands of
+    examples) is taken as exact; so the t quantile is heavy-tailed only where run-to-run variation dominates."""
+    total = examples_variance + runs_variance
+    if runs_variance <= 1e-12 * total:
+        return 1e6
+    return float(min(1e6, total**2 / (runs_variance**2 / (groups - 1))))
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN stays NaN and is not counted in the family). Written out: scipy has
+    only Benjamini-Hochberg, and statsmodels would be a dependency for five lines."""
+    p = np.asarray(p_values, float)
+    adjusted = np.full(p.shape, np.nan)
+    tested = np.flatnonzero(np.isfinite(p))
+    order = tested[np.argsort(p[tested], kind="stable")]
+    m = len(order)
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return adjusted
+
+
+def direction(evidence: Evidence, side: int, negligible: float, p_adjusted: float, settings: Settings) -> str:
+    """holds: the adjusted p-value of "no effect beyond the null larger than ``negligible``" is below alpha; fails:
+    the whole interval is short of that (the effect is negligible or opposite); inconclusive otherwise."""
+    if not evidence.testable or not np.isfinite(evidence.null):
         return UNTESTABLE
-    low, high = sorted((side * (evidence.low - evidence.null), side * (evidence.high - evidence.null)))
-    if low > negligible and evidence.p_value < settings.alpha:
+    if p_adjusted < settings.alpha:
         return HOLDS
-    if high < negligible:
+    if max(side * (evidence.low - evidence.null), side * (evidence.high - evidence.null)) < negligible:
         return FAILS
     return INCONCLUSIVE
 
 
-def versus_paper(evidence: Evidence, band: tuple[float, float] | None) -> str:
-    """within: the whole interval lies in the paper's tolerance ``band``; outside: none of it does."""
-    if band is None:
-        return NO_NUMBER
+def versus_paper(evidence: Evidence, paper: float) -> str:
+    """within: the paper's number lies in our interval over runs and examples; outside: it does not."""
     if not evidence.testable:
         return UNTESTABLE
-    if band[0] <= evidence.low and evidence.high <= band[1]:
-        return WITHIN
-    if evidence.high < band[0] or evidence.low > band[1]:
-        return OUTSIDE
-    return INCONCLUSIVE
+    return WITHIN if evidence.low <= paper <= evidence.high else OUTSIDE
 
 
 def weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
@@ -141,3 +216,15 @@ def weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     if vx <= 1e-12 * total or vy <= 1e-12 * total:
         return float("nan")
     return float((w @ (dx * dy)) / np.sqrt(vx * vy))
+
+
+def between_groups_pearson(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
+    """The mean of Pearson r over every permutation of ``y`` within ``groups`` (exact, no draws): the part of r
+    that the groups' means carry, sum_g n_g (x̄_g - x̄)(ȳ_g - ȳ) / sqrt(Sxx Syy)."""
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    _, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    mean_x, mean_y = (np.bincount(index, weights=v) / counts for v in (x, y))
+    dx, dy = x - x.mean(), y - y.mean()
+    covariance = counts @ ((mean_x - x.mean()) * (mean_y - y.mean()))
+    return float(covariance / np.sqrt((dx @ dx) * (dy @ dy)))

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from pdepth import claims
+from pdepth import claims, crossfit
 from pdepth.data.prepared import Prepared
 from pdepth.figures.style import class_names, count, density, layer_axis, model_title, seeds_per, show_image, title
 
@@ -70,7 +70,7 @@ def depth_agreement(cubes: dict[str, xr.Dataset]) -> plt.Figure:
     archs = list(cubes)
     fig, axes = plt.subplots(1, 2, figsize=(3 + 1.6 * len(archs), 2 + 0.8 * len(archs)))
     for ax, split in zip(axes, ("train", "val"), strict=True):
-        matrix = np.array([[claims.depth_correlation(cubes[a], cubes[b], split) for b in archs] for a in archs])
+        matrix = np.array([[crossfit.depth_correlation(cubes[a], cubes[b], split) for b in archs] for a in archs])
         image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
         for (i, j), r in np.ndenumerate(matrix):
             ax.text(

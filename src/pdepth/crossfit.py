@@ -1,0 +1,351 @@
+"""The paper's claims as tests that fail where the paper's idea is absent (``pdepth.verdicts``).
+
+Depth is measured against the network's own prediction, so correctness, margins, iteration learned and consistency
+measured on the *same* network are coupled to it by definition. A claim about examples is therefore tested across
+seeds: what describes or selects an example (its depth, its corner) comes from some networks, the outcome from
+others (seed i's depth against seed j's outcome, j ≠ i, over the examples both hold out). Its null keeps the class
+structure: outcomes shuffled within class, so that "deep classes are less accurate" is part of the null, not of the
+effect. The same-seed numbers the paper reports are kept as described readings (``*_reading``), never as verdicts.
+
+Undefined depths (even the last probe disagrees with the network) count as one beyond the deepest probe: dropping
+them would select on the outcome (they are several times more common among wrong predictions). ``fidelity`` shows
+the estimate with them dropped next to it.
+"""
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+import xarray as xr
+
+from pdepth import claims, difficulty, ensemble, schema
+from pdepth.cube import category_names
+from pdepth.data.prepared import TEST
+from pdepth.verdicts import Test, between_groups_pearson, shuffler, weighted_pearson
+
+CROSS_SEED = (3, "cross-seed pairs, with one seed left out for run-to-run variation")
+
+
+def filled_depth(cube: xr.Dataset) -> np.ndarray:
+    """(example, seed) depth as float, undefined (NaN) counted as one beyond the deepest probe."""
+    return np.nan_to_num(cube.pd.values.astype(float), nan=float(cube.depth.values.max()) + 1)
+
+
+def dropped_depth(cube: xr.Dataset) -> np.ndarray:
+    return cube.pd.values.astype(float)
+
+
+def seed_pairs(first: list, second: list, limit: int) -> list[tuple[int, int]]:
+    """Positions (i, j) of two different seeds (so different splits and data orders), nearest first in cyclic
+    order ((i, i + 1), then (i, i + 2), ...), at most ``limit``."""
+    span = max(len(first), len(second))
+    pairs = [(i, j) for i in range(len(first)) for j in range(len(second)) if first[i] != second[j]]
+    return sorted(pairs, key=lambda pair: ((pair[1] - pair[0]) % span, pair[0]))[:limit]
+
+
+def mean_finite(values) -> float:
+    values = [v for v in values if np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def paired_correlation_test(
+    x: np.ndarray,
+    y: np.ndarray,
+    usable: Callable[[int, int], np.ndarray],
+    classes: np.ndarray,
+    pairs: list[tuple[int, int]],
+    x_runs: int,
+    needs: tuple[int, str] = CROSS_SEED,
+) -> Test:
+    """Mean over ``pairs`` (i, j) of Pearson r of ``x[:, i]`` and ``y[:, j]`` over the examples where
+    ``usable(i, j)`` (an (N,) mask) holds. Runs: the columns of x, then those of y (``x_runs`` of them first), so a
+    pair is dropped when either of its runs is left out. Null: y shuffled within class (exact mean, no draws)."""
+    columns = []
+    for i, j in pairs:
+        use = usable(i, j) & np.isfinite(x[:, i]) & np.isfinite(y[:, j])
+        index = np.flatnonzero(use)
+        columns.append((i, x_runs + j, index, x[index, i], y[index, j]))
+    runs = x_runs + y.shape[1]
+
+    def statistic(w: np.ndarray, kept: np.ndarray) -> float:
+        return mean_finite(weighted_pearson(a, b, w[index]) for i, j, index, a, b in columns if kept[i] and kept[j])
+
+    def null(rng, draws):
+        return mean_finite(between_groups_pearson(a, b, classes[index]) for _, _, index, a, b in columns)
+
+    return Test(statistic, null, units=len(x), runs=runs, needs=needs)
+
+
+def one_model_test(x: np.ndarray, y: np.ndarray, usable: np.ndarray, cube: xr.Dataset, limit: int) -> Test:
+    """Seed i's ``x`` against seed j's ``y`` (j ≠ i), over the examples both seeds may use (``usable``); the runs
+    are the seeds (``x_runs`` = 0: column j of y is run j)."""
+    seeds = list(cube.seed.values)
+    pairs = seed_pairs(seeds, seeds, limit)
+    return paired_correlation_test(x, y, lambda i, j: usable[:, i] & usable[:, j], cube.label.values, pairs, 0)
+
+
+def held_out(cube: xr.Dataset) -> np.ndarray:
+    return ~cube.in_train.values
+
+
+def seeds_test(cube: xr.Dataset, limit: int, depth=filled_depth) -> Test:
+    """Figure 2 (left, diagonal): seed i's depth against seed j's, over the examples both hold out."""
+    return one_model_test(depth(cube), depth(cube), held_out(cube), cube, limit)
+
+
+def architectures_test(a: xr.Dataset, b: xr.Dataset, split: str, limit: int, depth=filled_depth) -> Test:
+    """Figure 2 (left, off-diagonal): seed i of one architecture against seed j ≠ i of the other, over the examples
+    both train on (``split="train"``) or both hold out (``"val"``). Runs: a's seeds, then b's."""
+    in_a, in_b = a.in_train.values, b.in_train.values
+    if split == "train":
+        usable = lambda i, j: in_a[:, i] & in_b[:, j]  # noqa: E731
+    else:
+        usable = lambda i, j: ~in_a[:, i] & ~in_b[:, j]  # noqa: E731
+    pairs = seed_pairs(list(a.seed.values), list(b.seed.values), limit)
+    return paired_correlation_test(depth(a), depth(b), usable, a.label.values, pairs, a.sizes["seed"])
+
+
+def depth_correlation(a: xr.Dataset, b: xr.Dataset, split: str) -> float:
+    """Figure 2 (left): the estimate of :func:`architectures_test` (``a`` may be ``b``: seeds of one model), over
+    as many seed pairs as the fidelity table uses by default."""
+    test = architectures_test(a, b, split, schema.defaults("fidelity")["seed_pairs"])
+    return float(test.statistic(np.ones(test.units), np.ones(test.runs, bool)))
+
+
+def accuracy_test(cube: xr.Dataset, limit: int, depth=filled_depth) -> Test:
+    """Figure 4 (right): seed i's depth against seed j's correctness, examples both hold out."""
+    return one_model_test(depth(cube), claims.correct(cube), held_out(cube), cube, limit)
+
+
+def learned_test(cube: xr.Dataset, metrics: xr.Dataset, limit: int, depth=filled_depth) -> Test:
+    """Figure 5 (left): seed i's depth against seed j's iteration learned, examples both hold out."""
+    return one_model_test(depth(cube), metrics.iteration_learned.values, held_out(cube), cube, limit)
+
+
+def log_margins(metrics: xr.Dataset, margin: str) -> np.ndarray:
+    """(example, seed) log10 of the ``margin`` (output/input); NaN where not positive or not measured."""
+    values = metrics[f"{margin}_margin"].values.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(values > 0, np.log10(values), np.nan)
+
+
+def margin_test(cube: xr.Dataset, metrics: xr.Dataset, margin: str, limit: int, depth=filled_depth) -> Test:
+    """Figure 6 (left, middle): seed i's depth against seed j's log10 margin, over the test examples."""
+    test = (cube.orig_split.values == TEST)[:, None] & held_out(cube)
+    return one_model_test(depth(cube), log_margins(metrics, margin), test, cube, limit)
+
+
+def pooled_correlation_test(x: np.ndarray, y: np.ndarray, usable: np.ndarray) -> Test:
+    """A described reading: Pearson r of x and y over every usable (example, seed) appearance of the same seed, as
+    the paper pools them. Coupled by definition where y comes from the network x is measured against; no null."""
+    keep = usable & np.isfinite(x) & np.isfinite(y)
+    example, seed = np.nonzero(keep)
+    a, b = x[keep], y[keep]
+    return Test(lambda w, kept: weighted_pearson(a, b, w[example] * kept[seed]), None, units=len(x), runs=x.shape[1])
+
+
+def accuracy_reading(cube: xr.Dataset) -> Test:
+    return pooled_correlation_test(filled_depth(cube), claims.correct(cube), held_out(cube))
+
+
+def learned_reading(cube: xr.Dataset, metrics: xr.Dataset) -> Test:
+    """Figure 5's caption: r of depth and iteration learned over every held-out appearance."""
+    return pooled_correlation_test(filled_depth(cube), metrics.iteration_learned.values, held_out(cube))
+
+
+def margin_reading(cube: xr.Dataset, metrics: xr.Dataset, margin: str) -> Test:
+    """Figure 6's reading: r of the test examples' mean depth and log10 mean margin over the seeds."""
+    test = cube.orig_split.values == TEST
+    depth = np.where(test[:, None], filled_depth(cube), np.nan)
+    values = metrics[f"{margin}_margin"].values.astype(float)
+
+    def statistic(w, kept):
+        mean_depth, _ = ensemble.masked_mean(depth[:, kept], np.ones_like(depth[:, kept], bool))
+        mean_margin, _ = ensemble.masked_mean(values[:, kept], np.ones_like(values[:, kept], bool))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.where(mean_margin > 0, np.log10(mean_margin), np.nan)
+        use = np.isfinite(mean_depth) & np.isfinite(logs)
+        return weighted_pearson(mean_depth[use], logs[use], w[use])
+
+    return Test(statistic, None, units=len(depth), runs=depth.shape[1])
+
+
+def floor_test(cube: xr.Dataset, floor: claims.Floor) -> Test:
+    """Figure 4 (left), across seeds: seed s's depth against the consensus-consistency of the *other* seeds'
+    held-out predictions (at least ``floor.min_held_out`` of them), per held-out appearance; the floor is the
+    ``floor.quantile`` per depth with at least ``floor.min_bin_examples`` appearances, and the statistic its
+    Spearman ρ against depth. Null: consensus-consistency shuffled within (seed × class)."""
+    pred, labels = cube.pred.values.astype(np.int64), cube.label.values.astype(np.int64)
+    held, depth = held_out(cube), filled_depth(cube)
+    num_classes = len(category_names(cube.label))
+
+    @functools.cache
+    def appearances(kept: tuple[bool, ...]):
+        kept = np.asarray(kept)
+        counts = ensemble.class_counts(pred[:, kept], held[:, kept], num_classes)
+        others = ensemble.leave_one_out_consensus_consistency(pred[:, kept], labels, held[:, kept], counts)
+        enough = counts.sum(axis=1)[:, None] - held[:, kept] >= floor.min_held_out
+        use = held[:, kept] & enough & np.isfinite(others)
+        example, seed = np.nonzero(use)
+        return example, seed, depth[:, kept][use].astype(np.int64), others[use]
+
+    def statistic(w, kept):
+        example, _, bins, values = appearances(tuple(kept))
+        return claims.floor_trend(claims.weighted_floor(bins, values, w[example], floor))
+
+    def null(rng, draws):
+        example, seed, bins, values = appearances((True,) * cube.sizes["seed"])
+        within = shuffler(seed * (labels.max() + 1) + labels[example])
+        ones = np.ones(len(values))
+        return mean_finite(
+            claims.floor_trend(claims.weighted_floor(bins, values[within(rng)], ones, floor)) for _ in range(draws)
+        )
+
+    def parts():
+        """The floor of each seed's appearances: the consensus of fewer seeds would change what is measured."""
+        example, seed, bins, values = appearances((True,) * cube.sizes["seed"])
+        return [
+            claims.floor_trend(
+                claims.weighted_floor(bins[seed == s], values[seed == s], np.ones((seed == s).sum()), floor)
+            )
+            for s in range(cube.sizes["seed"])
+        ]
+
+    least = floor.min_held_out + 1
+    why = f"consensus-consistency of ≥ {floor.min_held_out} other seeds for each seed's appearances"
+    return Test(statistic, null, units=len(labels), runs=cube.sizes["seed"], needs=(least, why), parts=parts)
+
+
+AMBIGUOUS = 1 + difficulty.CORNER_NAMES.index("ambiguous_unless_label_given")
+
+
+def gain_scores(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cross: bool = True):
+    """Section 4, cross-fitted: the kept seeds are split into ``folds`` interleaved groups; for each, the corner
+    "ambiguous unless the label is given" is chosen from the other kept seeds' depths and scored on this group's
+    held-out appearances. ``cross=False``: chosen and scored on the same appearances, as the paper does.
+
+    Returns ``scores(kept)`` -> per example (probe correct, network correct, appearances) summed over the groups
+    where it was chosen, and the same sums expected of a comparison group of the corner's size drawn within class
+    from the examples that could have been chosen (``gain_null``, ``count_null``)."""
+    labels = cube.label.values
+    held, depth = held_out(cube), filled_depth(cube)
+    probe_ok = (cube.knn_pred.values[:, :, layer] == labels[:, None]) & held
+    network_ok = (cube.pred.values == labels[:, None]) & held
+
+    def corner(chooser: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pd_val, _ = ensemble.masked_mean(depth[:, chooser], held[:, chooser])
+        pd_train, _ = ensemble.masked_mean(depth[:, chooser], ~held[:, chooser])
+        distances = difficulty.corner_distances(pd_val, pd_train)
+        chosen = difficulty.closest_to_corners(distances, corner_examples) == AMBIGUOUS
+        return chosen, np.isfinite(distances[:, 0])
+
+    @functools.cache
+    def scores(kept: tuple[bool, ...]) -> dict[str, np.ndarray]:
+        positions = np.flatnonzero(kept)
+        count = min(folds, len(positions))
+        sums = {name: np.zeros(len(labels)) for name in ("probe", "network", "count", "gain_null", "count_null")}
+        sums["folds"] = []
+        for group in range(count) if cross else [None]:
+            scorer = np.zeros(len(kept), bool)
+            scorer[positions if group is None else positions[group::count]] = True
+            chosen, eligible = corner(scorer if group is None else np.asarray(kept) & ~scorer)
+            probe, network = probe_ok[:, scorer].sum(axis=1), network_ok[:, scorer].sum(axis=1)
+            appearances = held[:, scorer].sum(axis=1)
+            sums["probe"] += np.where(chosen, probe, 0)
+            sums["network"] += np.where(chosen, network, 0)
+            sums["count"] += np.where(chosen, appearances, 0)
+            scored = appearances[chosen].sum()
+            sums["folds"].append((probe - network)[chosen].sum() / scored if scored else np.nan)
+            for c in np.unique(labels[chosen]):
+                pool = eligible & (labels == c)
+                share = (chosen & (labels == c)).sum() / pool.sum()
+                sums["gain_null"] += np.where(pool, share * (probe - network), 0)
+                sums["count_null"] += np.where(pool, share * appearances, 0)
+        return sums
+
+    return scores
+
+
+def gain_test(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cross: bool = True) -> Test:
+    """The k-NN probe's accuracy at ``layer`` minus the network's over the corner's scored appearances
+    (:func:`gain_scores`). Null: the same for the within-class comparison group (its exact mean)."""
+    scores = gain_scores(cube, corner_examples, layer, folds, cross)
+    everything = (True,) * cube.sizes["seed"]
+
+    def statistic(w, kept):
+        s = scores(tuple(kept))
+        total = w @ s["count"]
+        return float(w @ (s["probe"] - s["network"]) / total) if total > 0 else float("nan")
+
+    def null(rng, draws):
+        s = scores(everything)
+        return float(s["gain_null"].sum() / s["count_null"].sum()) if s["count_null"].sum() > 0 else float("nan")
+
+    needs = (4, "the corner chosen on ≥ 2 seeds and scored on others, in ≥ 2 folds") if cross else (2, "")
+    parts = (lambda: np.asarray(scores(everything)["folds"])) if cross else None
+    return Test(statistic, null, units=len(cube.label), runs=cube.sizes["seed"], needs=needs, parts=parts)
+
+
+def gain_accuracies(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cross: bool = True):
+    """(network, probe accuracy, scored appearances) of :func:`gain_test`, for display."""
+    s = gain_scores(cube, corner_examples, layer, folds, cross)((True,) * cube.sizes["seed"])
+    total = s["count"].sum()
+    return (s["network"].sum() / total, s["probe"].sum() / total, int(total)) if total else (np.nan, np.nan, 0)
+
+
+def dataset_order_test(cubes: dict[str, xr.Dataset]) -> Test:
+    """Figure 1 (right), for datasets given easiest first: the smallest step of mean training-split depth from one
+    dataset to the next (positive when they are in that order). Examples resampled within each dataset; runs:
+    every dataset's seeds. Null: the examples' datasets shuffled."""
+    depths = [np.where(cube.in_train.values, filled_depth(cube), np.nan) for cube in cubes.values()]
+    group = np.concatenate([np.full(len(d), g) for g, d in enumerate(depths)])
+    run_of = np.concatenate([np.full(d.shape[1], g) for g, d in enumerate(depths)])
+    everything = np.ones(len(run_of), bool)
+
+    def smallest_step(w, of, kept):
+        parts = [d[:, kept[run_of == g]] for g, d in enumerate(depths)]
+        total = np.concatenate([np.nansum(p, axis=1) for p in parts])
+        counts = np.concatenate([np.isfinite(p).sum(axis=1) for p in parts])
+        numerators, denominators = (np.array([(w * (of == g)) @ v for g in range(len(parts))]) for v in (total, counts))
+        if len(parts) < 2 or not denominators.all():
+            return float("nan")
+        return float(np.min(np.diff(numerators / denominators)))
+
+    def null(rng, draws):
+        return mean_finite(smallest_step(np.ones(len(group)), rng.permutation(group), everything) for _ in range(draws))
+
+    return Test(
+        lambda w, kept: smallest_step(w, group, kept),
+        null,
+        units=len(group),
+        runs=len(run_of),
+        needs=(len(depths) + 1, "a seed of some dataset left out"),
+        strata=group,
+    )
+
+
+def margin_ratio_test(hinge: np.ndarray, control: np.ndarray) -> Test:
+    """Section 3.3: log10(mean control margin / mean 0-Hinge margin) over the same examples, from (example, seed)
+    margins of each study; runs: the 0-Hinge seeds, then the control's. Null: per example, which study gave which
+    margin is a coin flip."""
+    keep = np.isfinite(hinge).any(axis=1) & np.isfinite(control).any(axis=1)
+    h, c = hinge[keep], control[keep]
+    runs = h.shape[1] + c.shape[1]
+
+    def orders(w, small, large):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.log10((w @ large) / (w @ small)))
+
+    def statistic(w, kept):
+        small, large = kept[: h.shape[1]], kept[h.shape[1] :]
+        if not small.any() or not large.any():
+            return float("nan")
+        return orders(w, np.nanmean(h[:, small], axis=1), np.nanmean(c[:, large], axis=1))
+
+    def null(rng, draws):
+        mean_h, mean_c = np.nanmean(h, axis=1), np.nanmean(c, axis=1)
+        swaps = (rng.random(len(h)) < 0.5 for _ in range(draws))
+        ones = np.ones(len(h))
+        return mean_finite(orders(ones, np.where(s, mean_c, mean_h), np.where(s, mean_h, mean_c)) for s in swaps)
+
+    return Test(statistic, null, units=len(h), runs=runs, needs=(4, "≥ 2 runs of each study, one left out"))
