@@ -170,50 +170,37 @@ def margin_reading(cube: xr.Dataset, metrics: xr.Dataset, margin: str) -> Test:
     return Test(statistic, None, units=len(depth), runs=depth.shape[1])
 
 
-def floor_test(cube: xr.Dataset, floor: claims.Floor) -> Test:
+def floor_test(cube: xr.Dataset, floor: claims.Floor, depth_seeds: int) -> Test:
     """Figure 4 (left), across seeds: seed s's depth against the consensus-consistency of the *other* seeds'
-    held-out predictions (at least ``floor.min_held_out`` of them), per held-out appearance; the floor is the
-    ``floor.quantile`` per depth with at least ``floor.min_bin_examples`` appearances, and the statistic its
-    Spearman ρ against depth. Null: consensus-consistency shuffled within (seed × class)."""
+    held-out predictions (at least ``floor.min_held_out`` of them), per held-out appearance of the first
+    ``depth_seeds`` seeds (the cost grows with the appearances); the floor is the ``floor.quantile`` per depth with
+    at least ``floor.min_bin_examples`` appearances, and the statistic its Spearman ρ against depth. Run-to-run
+    variation: the spread of the per-seed floors (a consensus of fewer seeds would change what is measured). Null:
+    consensus-consistency shuffled within (seed × class)."""
     pred, labels = cube.pred.values.astype(np.int64), cube.label.values.astype(np.int64)
     held, depth = held_out(cube), filled_depth(cube)
-    num_classes = len(category_names(cube.label))
+    counts = ensemble.class_counts(pred, held, len(category_names(cube.label)))
+    others = ensemble.leave_one_out_consensus_consistency(pred, labels, held, counts)
+    use = held & (counts.sum(axis=1)[:, None] - held >= floor.min_held_out) & np.isfinite(others)
+    use[:, depth_seeds:] = False
+    example, seed = np.nonzero(use)
+    bins, values, ones = depth[use].astype(np.int64), others[use], np.ones(int(use.sum()))
 
-    @functools.cache
-    def appearances(kept: tuple[bool, ...]):
-        kept = np.asarray(kept)
-        counts = ensemble.class_counts(pred[:, kept], held[:, kept], num_classes)
-        others = ensemble.leave_one_out_consensus_consistency(pred[:, kept], labels, held[:, kept], counts)
-        enough = counts.sum(axis=1)[:, None] - held[:, kept] >= floor.min_held_out
-        use = held[:, kept] & enough & np.isfinite(others)
-        example, seed = np.nonzero(use)
-        return example, seed, depth[:, kept][use].astype(np.int64), others[use]
-
-    def statistic(w, kept):
-        example, _, bins, values = appearances(tuple(kept))
-        return claims.floor_trend(claims.weighted_floor(bins, values, w[example], floor))
+    def trend(rows, w, shuffled=values):
+        return claims.floor_trend(claims.weighted_floor(bins[rows], shuffled[rows], w, floor))
 
     def null(rng, draws):
-        example, seed, bins, values = appearances((True,) * cube.sizes["seed"])
         within = shuffler(seed * (labels.max() + 1) + labels[example])
-        ones = np.ones(len(values))
-        return mean_finite(
-            claims.floor_trend(claims.weighted_floor(bins, values[within(rng)], ones, floor)) for _ in range(draws)
-        )
+        return mean_finite(trend(slice(None), ones, values[within(rng)]) for _ in range(draws))
 
-    def parts():
-        """The floor of each seed's appearances: the consensus of fewer seeds would change what is measured."""
-        example, seed, bins, values = appearances((True,) * cube.sizes["seed"])
-        return [
-            claims.floor_trend(
-                claims.weighted_floor(bins[seed == s], values[seed == s], np.ones((seed == s).sum()), floor)
-            )
-            for s in range(cube.sizes["seed"])
-        ]
-
-    least = floor.min_held_out + 1
-    why = f"consensus-consistency of ≥ {floor.min_held_out} other seeds for each seed's appearances"
-    return Test(statistic, null, units=len(labels), runs=cube.sizes["seed"], needs=(least, why), parts=parts)
+    return Test(
+        lambda w, kept: trend(slice(None), w[example]),
+        null,
+        units=len(labels),
+        runs=cube.sizes["seed"],
+        needs=(floor.min_held_out + 1, f"consensus-consistency of ≥ {floor.min_held_out} other seeds"),
+        parts=lambda: [trend(seed == s, ones[seed == s]) for s in range(min(depth_seeds, cube.sizes["seed"]))],
+    )
 
 
 AMBIGUOUS = 1 + difficulty.CORNER_NAMES.index("ambiguous_unless_label_given")

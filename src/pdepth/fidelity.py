@@ -332,10 +332,11 @@ def model_claims(
         judged(
             FLOOR,
             where,
-            crossfit.floor_test(cube, floor),
+            crossfit.floor_test(cube, floor, settings.run_groups),
             settings,
             detail=f"the {floor.quantile:.0%} quantile per depth of appearances whose other seeds hold the example out "
-            f"≥ {floor.min_held_out} times, depths with ≥ {floor.min_bin_examples} appearances",
+            f"≥ {floor.min_held_out} times, depths with ≥ {floor.min_bin_examples} appearances, depths of the first "
+            f"{min(settings.run_groups, cube.sizes['seed'])} seeds",
         ),
         judged(
             LEARNED,
