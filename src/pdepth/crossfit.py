@@ -73,7 +73,8 @@ def paired_correlation_test(
     def null(rng, draws):
         return mean_finite(between_groups_pearson(a, b, classes[index]) for _, _, index, a, b in columns)
 
-    return Test(statistic, null, units=len(x), runs=runs, needs=needs)
+    used = len(np.unique(np.concatenate([index for _, _, index, _, _ in columns]))) if columns else 0
+    return Test(statistic, null, units=len(x), runs=runs, needs=needs, examples=used)
 
 
 def one_model_test(x: np.ndarray, y: np.ndarray, usable: np.ndarray, cube: xr.Dataset, limit: int) -> Test:
@@ -141,7 +142,8 @@ def pooled_correlation_test(x: np.ndarray, y: np.ndarray, usable: np.ndarray) ->
     keep = usable & np.isfinite(x) & np.isfinite(y)
     example, seed = np.nonzero(keep)
     a, b = x[keep], y[keep]
-    return Test(lambda w, kept: weighted_pearson(a, b, w[example] * kept[seed]), None, units=len(x), runs=x.shape[1])
+    statistic = lambda w, kept: weighted_pearson(a, b, w[example] * kept[seed])  # noqa: E731
+    return Test(statistic, None, units=len(x), runs=x.shape[1], examples=len(np.unique(example)))
 
 
 def accuracy_reading(cube: xr.Dataset) -> Test:
@@ -200,6 +202,7 @@ def floor_test(cube: xr.Dataset, floor: claims.Floor, depth_seeds: int) -> Test:
         runs=cube.sizes["seed"],
         needs=(floor.min_held_out + 1, f"consensus-consistency of ≥ {floor.min_held_out} other seeds"),
         parts=lambda: [trend(seed == s, ones[seed == s]) for s in range(min(depth_seeds, cube.sizes["seed"]))],
+        examples=len(np.unique(example)),
     )
 
 
@@ -270,7 +273,8 @@ def gain_test(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cr
 
     needs = (4, "the corner chosen on ≥ 2 seeds and scored on others, in ≥ 2 folds") if cross else (2, "")
     parts = (lambda: np.asarray(scores(everything)["folds"])) if cross else None
-    return Test(statistic, null, units=len(cube.label), runs=cube.sizes["seed"], needs=needs, parts=parts)
+    scored = int((scores(everything)["count"] > 0).sum())
+    return Test(statistic, null, len(cube.label), cube.sizes["seed"], needs, parts=parts, examples=scored)
 
 
 def gain_accuracies(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cross: bool = True):

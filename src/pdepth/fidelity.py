@@ -204,6 +204,8 @@ def _fmt(value: float) -> str:
 
 
 def interval(evidence: Evidence) -> str:
+    if not np.isfinite(evidence.low):
+        return f"{_fmt(evidence.estimate)} (no interval)"
     return f"{_fmt(evidence.estimate)} [{_fmt(evidence.low)}, {_fmt(evidence.high)}]"
 
 

@@ -54,7 +54,8 @@ class Test:
     ``runs``: the trained networks the statistic uses; ``needs``: the least runs it is testable with, and why;
     ``strata``: per unit, the group it is resampled within (e.g. the dataset), or None; ``parts``: for a statistic
     whose meaning changes with the number of runs (a corner chosen on fewer seeds, a consensus of fewer seeds), the
-    statistic on each of its disjoint run folds, whose spread replaces the jackknife's.
+    statistic on each of its disjoint run folds, whose spread replaces the jackknife's; ``examples``: how many
+    examples the statistic reads (default ``units``).
     """
 
     statistic: Statistic
@@ -64,6 +65,7 @@ class Test:
     needs: tuple[int, str] = (2, "run-to-run variation")
     strata: np.ndarray | None = None
     parts: Callable[[], np.ndarray] | None = None
+    examples: int | None = None  # the examples the statistic reads (default: units)
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Evidence:
     high: float
     null: float  # the statistic's value under the null
     p_value: float  # one-sided: the effect beyond the null is no larger than the negligible one
-    units: int  # examples the statistic is computed over
+    units: int  # examples the statistic reads
     runs: int  # trained networks it uses
     why: str = ""  # why it is not testable
 
@@ -113,8 +115,13 @@ def run_groups(runs: int, groups: int) -> list[np.ndarray]:
     return [np.arange(start, runs, count) for start in range(count)]
 
 
-def not_testable(test: Test, why: str) -> Evidence:
-    return Evidence(np.nan, np.nan, np.nan, np.nan, np.nan, test.units, test.runs, why)
+def not_testable(test: Test, why: str, estimate: float = np.nan) -> Evidence:
+    """The estimate alone (described, with no interval), and why no verdict."""
+    return Evidence(estimate, np.nan, np.nan, np.nan, np.nan, examples_used(test), test.runs, why)
+
+
+def examples_used(test: Test) -> int:
+    return test.units if test.examples is None else test.examples
 
 
 def assess(test: Test, side: int, negligible: float, settings: Settings) -> Evidence:
@@ -122,16 +129,16 @@ def assess(test: Test, side: int, negligible: float, settings: Settings) -> Evid
     null is no larger than ``negligible``" (t, :func:`degrees_of_freedom`), for a claim whose effect has sign
     ``side`` (+1: above the null, -1: below)."""
     least, what = test.needs
-    if test.runs < least:
-        return not_testable(test, f"not testable with {test.runs} run(s): needs ≥ {least} ({what})")
     everything = np.ones(test.runs, bool)
-    estimate = float(test.statistic(np.ones(test.units), everything))
-    if not np.isfinite(estimate) or test.units == 0:
+    estimate = float(test.statistic(np.ones(test.units), everything)) if test.units else np.nan
+    if test.runs < least:
+        return not_testable(test, f"not testable with {test.runs} run(s): needs ≥ {least} ({what})", estimate)
+    if not np.isfinite(estimate):
         return not_testable(test, "undefined on this study (too few usable examples or runs)")
     rng = np.random.default_rng(settings.seed)
     groups, runs_variance = run_variance(test, settings)
     if not np.isfinite(runs_variance):
-        return not_testable(test, f"not testable with {test.runs} run(s): needs more ({what})")
+        return not_testable(test, f"not testable with {test.runs} run(s): needs more ({what})", estimate)
     strata = test.strata if test.strata is not None else np.zeros(test.units, np.int64)
     boots = np.array([test.statistic(resample_weights(strata, rng), everything) for _ in range(settings.bootstrap)])
     boots = boots[np.isfinite(boots)]
@@ -143,7 +150,7 @@ def assess(test: Test, side: int, negligible: float, settings: Settings) -> Evid
     null = float(test.null(rng, settings.permutations)) if test.null is not None else np.nan
     beyond = side * (estimate - null) - negligible
     p_value = float(stats.t.sf(beyond / se, freedom)) if se > 0 else float(beyond <= 0)
-    return Evidence(estimate, low, high, null, p_value, test.units, test.runs)
+    return Evidence(estimate, low, high, null, p_value, examples_used(test), test.runs)
 
 
 def run_variance(test: Test, settings: Settings) -> tuple[int, float]:
