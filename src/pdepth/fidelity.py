@@ -259,7 +259,7 @@ def judged(
         evidence = assess(test, spec.side, spec.negligible, settings)
     comparison = compared(spec, where, reading, settings)
     details = [detail] if detail else []
-    if not evidence.testable:
+    if not evidence.testable and evidence.why:
         details.append(evidence.why)
     return Claim(
         claim=spec.text,
