@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 from scipy import integrate, stats
-from synthetic import difficulty_world, random_networks
+from synthetic import GAIN_LAYER, difficulty_world, random_networks
 
 from pdepth import claims, crossfit, fidelity, verdicts
 from pdepth.verdicts import FAILS, HOLDS, INCONCLUSIVE, NOT_COMPARABLE, OUTSIDE, UNTESTABLE, WITHIN, Evidence, Settings
@@ -72,6 +72,12 @@ def test_the_readings_the_verdicts_replace_show_the_artefacts():
     assert fidelity.estimate(crossfit.accuracy_reading(cube)) < -0.3
     chosen_on_scored = crossfit.gain_test(cube, 100, metrics.attrs["gain_layer"], FOLDS, cross=False)
     assert fidelity.estimate(chosen_on_scored) > 0.15
+    cube, _ = difficulty_world(0, "coupled", holdout=0.5)  # enough scored appearances to compare point estimates
+    excess = {}
+    for cross in (False, True):  # the same appearances choose and score the corner, or disjoint seeds do
+        test = crossfit.gain_test(cube, 100, GAIN_LAYER, FOLDS, cross=cross)
+        excess[cross] = fidelity.estimate(test) - test.null(None, 0)
+    assert excess[False] > 0.2 and abs(excess[True]) < 0.05, excess
     (cube, _), *_ = worlds_of("class", 4)
     seeds = verdicts.assess(crossfit.seeds_test(cube, 60), +1, 0.1, SETTINGS)
     assert seeds.estimate > 0.4 and abs(seeds.estimate - seeds.null) < 0.05
@@ -230,3 +236,28 @@ def test_weighted_pearson_equals_pearson_of_the_repeated_pairs():
 
 def test_floor_bins_round_halves_up():
     np.testing.assert_array_equal(claims.floor_bins(np.array([0.49, 0.5, 1.5, 2.5, 2.51])), [0, 1, 2, 3, 3])
+
+
+def test_the_gain_must_beat_the_network_not_only_its_comparison_group():
+    """The probe is never better than the network, but much worse on easy examples than on hard ones: the corner's
+    gain (−0.17) beats its within-class comparison group (−0.35), yet the claim is that the probe beats the network."""
+    rng = np.random.default_rng(1)
+    seeds, n = 8, 3000
+    base, _ = random_networks(0, n_train=n, n_test=0, seeds=seeds)
+    labels = base.label.values
+    in_train = rng.random((n, seeds)) >= 0.5
+    hard = rng.normal(size=(n, 1)) + 0.5 * rng.normal(size=(n, seeds))
+    depth = np.clip(np.round(np.where(in_train, 1 + 0.7 * hard, 2.5 + 1.5 * hard)), 0, 6)
+    network_right = np.where(in_train, 0.99, 1 / (1 + np.exp(3 * hard)))
+    network_ok, probe_ok = (rng.random((n, seeds)) < share * network_right for share in (1.0, 0.3))
+    knn_pred, pred = base.knn_pred.values.copy(), np.empty((n, seeds), np.int64)
+    for out, ok in ((pred, network_ok), (knn_pred[:, :, GAIN_LAYER], probe_ok)):
+        out[...] = np.where(ok, labels[:, None], (labels[:, None] + rng.integers(1, 10, (n, seeds))) % 10)
+    dims = base.pd.dims
+    cube = base.assign(pd=(dims, depth), pred=(dims, pred), knn_pred=(base.knn_pred.dims, knn_pred))
+    cube = cube.assign(in_train=(dims, in_train))
+    network, probe, _ = crossfit.gain_accuracies(cube, 100, GAIN_LAYER, FOLDS)
+    test = crossfit.gain_test(cube, 100, GAIN_LAYER, FOLDS)
+    assert probe < network and test.null(None, 0) < fidelity.estimate(test) < 0  # better than its group, still worse
+    evidence = verdicts.assess(test, +1, fidelity.GAIN.negligible, SETTINGS)
+    assert verdicts.direction(evidence, +1, fidelity.GAIN.negligible, evidence.p_value, SETTINGS) == FAILS

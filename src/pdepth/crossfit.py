@@ -97,6 +97,8 @@ def seeds_test(cube: xr.Dataset, limit: int, depth=filled_depth) -> Test:
 def architectures_test(a: xr.Dataset, b: xr.Dataset, split: str, limit: int, depth=filled_depth) -> Test:
     """Figure 2 (left, off-diagonal): seed i of one architecture against seed j ≠ i of the other, over the examples
     both train on (``split="train"``) or both hold out (``"val"``). Runs: a's seeds, then b's."""
+    if not np.array_equal(a.example.values, b.example.values):
+        raise ValueError("the two cubes must hold the same examples in the same order (one dataset)")
     in_a, in_b = a.in_train.values, b.in_train.values
     if split == "train":
         usable = lambda i, j: in_a[:, i] & in_b[:, j]  # noqa: E731
@@ -161,13 +163,19 @@ def margin_reading(cube: xr.Dataset, metrics: xr.Dataset, margin: str) -> Test:
     depth = np.where(test[:, None], filled_depth(cube), np.nan)
     values = metrics[f"{margin}_margin"].values.astype(float)
 
-    def statistic(w, kept):
+    @functools.cache
+    def means(kept: tuple[bool, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        kept = np.asarray(kept)
         mean_depth, _ = ensemble.masked_mean(depth[:, kept], np.ones_like(depth[:, kept], bool))
         mean_margin, _ = ensemble.masked_mean(values[:, kept], np.ones_like(values[:, kept], bool))
         with np.errstate(divide="ignore", invalid="ignore"):
             logs = np.where(mean_margin > 0, np.log10(mean_margin), np.nan)
         use = np.isfinite(mean_depth) & np.isfinite(logs)
-        return weighted_pearson(mean_depth[use], logs[use], w[use])
+        return mean_depth[use], logs[use], use
+
+    def statistic(w, kept):
+        x, y, use = means(tuple(kept))
+        return weighted_pearson(x, y, w[use])
 
     return Test(statistic, None, units=len(depth), runs=depth.shape[1])
 
@@ -258,7 +266,8 @@ def gain_scores(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, 
 
 def gain_test(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cross: bool = True) -> Test:
     """The k-NN probe's accuracy at ``layer`` minus the network's over the corner's scored appearances
-    (:func:`gain_scores`). Null: the same for the within-class comparison group (its exact mean)."""
+    (:func:`gain_scores`). Null: the same for the within-class comparison group (its exact mean), or 0 where that is
+    lower: the probe must beat the network, not only do less badly than elsewhere."""
     scores = gain_scores(cube, corner_examples, layer, folds, cross)
     everything = (True,) * cube.sizes["seed"]
 
@@ -274,7 +283,7 @@ def gain_test(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cr
     needs = (4, "the corner chosen on ≥ 2 seeds and scored on others, in ≥ 2 folds") if cross else (2, "")
     parts = (lambda: np.asarray(scores(everything)["folds"])) if cross else None
     scored = int((scores(everything)["count"] > 0).sum())
-    return Test(statistic, null, len(cube.label), cube.sizes["seed"], needs, parts=parts, examples=scored)
+    return Test(statistic, null, len(cube.label), cube.sizes["seed"], needs, parts=parts, examples=scored, at_least=0.0)
 
 
 def gain_accuracies(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cross: bool = True):
@@ -293,12 +302,19 @@ def dataset_order_test(cubes: dict[str, xr.Dataset]) -> Test:
     run_of = np.concatenate([np.full(d.shape[1], g) for g, d in enumerate(depths)])
     everything = np.ones(len(run_of), bool)
 
+    @functools.cache
+    def sums(kept: tuple[bool, ...]) -> tuple[np.ndarray, np.ndarray]:
+        parts = [d[:, np.asarray(kept)[run_of == g]] for g, d in enumerate(depths)]
+        return np.concatenate([np.nansum(p, axis=1) for p in parts]), np.concatenate(
+            [np.isfinite(p).sum(1) for p in parts]
+        )
+
     def smallest_step(w, of, kept):
-        parts = [d[:, kept[run_of == g]] for g, d in enumerate(depths)]
-        total = np.concatenate([np.nansum(p, axis=1) for p in parts])
-        counts = np.concatenate([np.isfinite(p).sum(axis=1) for p in parts])
-        numerators, denominators = (np.array([(w * (of == g)) @ v for g in range(len(parts))]) for v in (total, counts))
-        if len(parts) < 2 or not denominators.all():
+        total, counts = sums(tuple(kept))
+        numerators, denominators = (
+            np.array([(w * (of == g)) @ v for g in range(len(depths))]) for v in (total, counts)
+        )
+        if len(depths) < 2 or not denominators.all():
             return float("nan")
         return float(np.min(np.diff(numerators / denominators)))
 

@@ -122,8 +122,8 @@ GAIN = ClaimSpec(
     "other seeds than those scored",
     +1,
     0.05,
-    "a comparison group of the corner's size drawn within class from the examples that could be chosen: keeps "
-    "class differences and any overall gain of the probe",
+    "a comparison group of the corner's size drawn within class from the examples that could be chosen (keeps "
+    "class differences and any overall gain of the probe), or 0 where that is lower (the probe must beat the network)",
     paper=(PaperNumber(0.73, "cifar10", "resnet18", "ResNet18 on CIFAR-10: 25% → 98% at layer 4"),),
     paper_reading="the same difference, the corner chosen and scored on the same appearances",
 )
@@ -399,7 +399,7 @@ def dataset_order_claim(arch: str, cubes: dict[str, xr.Dataset], settings: Setti
     where = ("all", arch)
     if len(ordered) < 2:
         return judged(ORDER, where, None, settings, detail="not testable: needs at least 2 of the paper's datasets")
-    means = {d: claims.mean_training_depth(c) for d, c in ordered.items()}
+    means = {d: np.nanmean(np.where(c.in_train.values, crossfit.filled_depth(c), np.nan)) for d, c in ordered.items()}
     means = " < ".join(f"{d} ({m:.2f})" for d, m in sorted(means.items(), key=lambda kv: kv[1]))
     return judged(ORDER, where, crossfit.dataset_order_test(ordered), settings, shown=means)
 

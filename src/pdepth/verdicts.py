@@ -55,7 +55,8 @@ class Test:
     ``strata``: per unit, the group it is resampled within (e.g. the dataset), or None; ``parts``: for a statistic
     whose meaning changes with the number of runs (a corner chosen on fewer seeds, a consensus of fewer seeds), the
     statistic on each of its disjoint run folds, whose spread replaces the jackknife's; ``examples``: how many
-    examples the statistic reads (default ``units``).
+    examples the statistic reads (default ``units``); ``at_least``: where the claim is about the statistic itself
+    too (the probe beats the network: a gain above 0), the null is taken as no lower than this.
     """
 
     statistic: Statistic
@@ -66,6 +67,7 @@ class Test:
     strata: np.ndarray | None = None
     parts: Callable[[], np.ndarray] | None = None
     examples: int | None = None  # the examples the statistic reads (default: units)
+    at_least: float | None = None  # the null is never taken below this value (on the claim's side)
 
 
 @dataclass(frozen=True)
@@ -141,15 +143,21 @@ def assess(test: Test, side: int, negligible: float, settings: Settings) -> Evid
         return not_testable(test, f"not testable with {test.runs} run(s): needs more ({what})", estimate)
     strata = test.strata if test.strata is not None else np.zeros(test.units, np.int64)
     boots = np.array([test.statistic(resample_weights(strata, rng), everything) for _ in range(settings.bootstrap)])
-    boots = boots[np.isfinite(boots)]
-    examples_variance = np.var(boots, ddof=1) if len(boots) > 1 else np.nan
+    if np.isfinite(boots).mean() < 0.9:  # undefined on many resamples: too few examples to resample
+        return not_testable(test, "undefined on more than 10% of the resamples of its examples", estimate)
+    examples_variance = float(np.var(boots[np.isfinite(boots)], ddof=1))
     se = float(np.sqrt(examples_variance + runs_variance))
     freedom = degrees_of_freedom(examples_variance, runs_variance, groups)
     quantile = stats.t.ppf(1 - settings.alpha, freedom)
     low, high = estimate - quantile * se, estimate + quantile * se
     null = float(test.null(rng, settings.permutations)) if test.null is not None else np.nan
+    if test.at_least is not None:  # the claim is also about the statistic itself, not only its excess over the null
+        null = side * max(side * null, side * test.at_least)
     beyond = side * (estimate - null) - negligible
-    p_value = float(stats.t.sf(beyond / se, freedom)) if se > 0 else float(beyond <= 0)
+    if not np.isfinite(beyond):
+        p_value = np.nan  # no null: a described reading
+    else:
+        p_value = float(stats.t.sf(beyond / se, freedom)) if se > 0 else float(beyond <= 0)
     return Evidence(estimate, low, high, null, p_value, examples_used(test), test.runs)
 
 
@@ -177,7 +185,7 @@ def degrees_of_freedom(examples_variance: float, runs_variance: float, groups: i
     """Welch-Satterthwaite: the run part has groups - 1 degrees of freedom, the example part (thousands of
     examples) is taken as exact; so the t quantile is heavy-tailed only where run-to-run variation dominates."""
     total = examples_variance + runs_variance
-    if runs_variance <= 1e-12 * total:
+    if not np.isfinite(total) or runs_variance <= 1e-12 * total:
         return 1e6
     return float(min(1e6, total**2 / (runs_variance**2 / (groups - 1))))
 
