@@ -69,10 +69,10 @@ def test_depth_correlation_between_seeds_and_models():
     cube = tiny_cube(pd, in_train, np.zeros((200, 4), int), np.zeros(200, int))
     assert crossfit.seed_pairs([0, 1, 2, 3], [0, 1, 2, 3], limit=5) == [(0, 1), (1, 2), (2, 3), (3, 0), (0, 2)]
     assert len(crossfit.seed_pairs([0, 1, 2, 3], [0, 1, 2, 3], limit=60)) == 12  # never the same seed
-    assert crossfit.depth_correlation(cube, cube, "train") == pytest.approx(0.0)  # 6 pairs at +1, 6 at -1
+    assert crossfit.depth_correlation(cube, cube, "train", 60) == pytest.approx(0.0)  # 6 pairs at +1, 6 at -1
     other = tiny_cube(pd[:, [0, 0, 0, 0]], in_train, np.zeros((200, 4), int), np.zeros(200, int))
     # across models, never the same seed (same split and data order): like for like with the diagonal
-    assert crossfit.depth_correlation(cube, other, "val") == pytest.approx(0.5)  # 9 pairs at +1, 3 at -1
+    assert crossfit.depth_correlation(cube, other, "val", 60) == pytest.approx(0.5)  # 9 pairs at +1, 3 at -1
 
 
 def test_consensus_consistency_floor_per_depth_bin():

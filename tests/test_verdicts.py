@@ -256,8 +256,9 @@ def test_the_gain_must_beat_the_network_not_only_its_comparison_group():
     dims = base.pd.dims
     cube = base.assign(pd=(dims, depth), pred=(dims, pred), knn_pred=(base.knn_pred.dims, knn_pred))
     cube = cube.assign(in_train=(dims, in_train))
-    network, probe, _ = crossfit.gain_accuracies(cube, 100, GAIN_LAYER, FOLDS)
-    test = crossfit.gain_test(cube, 100, GAIN_LAYER, FOLDS)
+    scores = crossfit.gain_scores(cube, 100, GAIN_LAYER, FOLDS)
+    network, probe, _ = crossfit.gain_accuracies(scores, seeds)
+    test = crossfit.gain_test(cube, 100, GAIN_LAYER, FOLDS, scores=scores)
     assert probe < network and test.null(None, 0) < fidelity.estimate(test) < 0  # better than its group, still worse
     evidence = verdicts.assess(test, +1, fidelity.GAIN.negligible, SETTINGS)
     assert verdicts.direction(evidence, +1, fidelity.GAIN.negligible, evidence.p_value, SETTINGS) == FAILS

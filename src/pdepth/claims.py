@@ -93,11 +93,16 @@ def test_mean_depth(cube: xr.Dataset) -> np.ndarray:
     return np.where(test, mean, np.nan)
 
 
-def log_margin(metrics: xr.Dataset, margin: str) -> np.ndarray:
-    """log10 of the mean held-out ``margin`` (output/input) per example; NaN where not positive."""
-    values = metrics[f"{margin}_margin_val"].values
+def log10_positive(values: np.ndarray) -> np.ndarray:
+    """log10 where positive, NaN elsewhere (margins: zero or unmeasured)."""
+    values = np.asarray(values, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(values > 0, np.log10(values), np.nan)
+
+
+def log_margin(metrics: xr.Dataset, margin: str) -> np.ndarray:
+    """log10 of the mean held-out ``margin`` (output/input) per example; NaN where not positive."""
+    return log10_positive(metrics[f"{margin}_margin_val"].values)
 
 
 def margin_correlation(cube: xr.Dataset, metrics: xr.Dataset, margin: str) -> float:

@@ -18,10 +18,10 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
-from pdepth import claims, difficulty, ensemble, schema
+from pdepth import claims, difficulty, ensemble
 from pdepth.cube import category_names
 from pdepth.data.prepared import TEST
-from pdepth.verdicts import Test, between_groups_pearson, shuffler, weighted_pearson
+from pdepth.verdicts import Test, between_groups_pearson, estimate, shuffler, weighted_pearson
 
 CROSS_SEED = (3, "cross-seed pairs, with one seed left out for run-to-run variation")
 
@@ -77,11 +77,17 @@ def paired_correlation_test(
     return Test(statistic, null, units=len(x), runs=runs, needs=needs, examples=used)
 
 
+def model_pairs(cube: xr.Dataset, limit: int, symmetric: bool = False) -> list[tuple[int, int]]:
+    """:func:`seed_pairs` of one model; ``symmetric`` (x is y, r(i, j) = r(j, i)): each pair once."""
+    seeds = list(cube.seed.values)
+    pairs = seed_pairs(seeds, seeds, limit)
+    return [pair for k, pair in enumerate(pairs) if not symmetric or pair[::-1] not in pairs[:k]]
+
+
 def one_model_test(x: np.ndarray, y: np.ndarray, usable: np.ndarray, cube: xr.Dataset, limit: int) -> Test:
     """Seed i's ``x`` against seed j's ``y`` (j ≠ i), over the examples both seeds may use (``usable``); the runs
     are the seeds (``x_runs`` = 0: column j of y is run j)."""
-    seeds = list(cube.seed.values)
-    pairs = seed_pairs(seeds, seeds, limit)
+    pairs = model_pairs(cube, limit, symmetric=x is y)
     return paired_correlation_test(x, y, lambda i, j: usable[:, i] & usable[:, j], cube.label.values, pairs, 0)
 
 
@@ -91,7 +97,8 @@ def held_out(cube: xr.Dataset) -> np.ndarray:
 
 def seeds_test(cube: xr.Dataset, limit: int, depth=filled_depth) -> Test:
     """Figure 2 (left, diagonal): seed i's depth against seed j's, over the examples both hold out."""
-    return one_model_test(depth(cube), depth(cube), held_out(cube), cube, limit)
+    depths = depth(cube)
+    return one_model_test(depths, depths, held_out(cube), cube, limit)
 
 
 def architectures_test(a: xr.Dataset, b: xr.Dataset, split: str, limit: int, depth=filled_depth) -> Test:
@@ -108,11 +115,10 @@ def architectures_test(a: xr.Dataset, b: xr.Dataset, split: str, limit: int, dep
     return paired_correlation_test(depth(a), depth(b), usable, a.label.values, pairs, a.sizes["seed"])
 
 
-def depth_correlation(a: xr.Dataset, b: xr.Dataset, split: str) -> float:
+def depth_correlation(a: xr.Dataset, b: xr.Dataset, split: str, limit: int) -> float:
     """Figure 2 (left): the estimate of :func:`architectures_test` (``a`` may be ``b``: seeds of one model), over
-    as many seed pairs as the fidelity table uses by default."""
-    test = architectures_test(a, b, split, schema.defaults("fidelity")["seed_pairs"])
-    return float(test.statistic(np.ones(test.units), np.ones(test.runs, bool)))
+    ``limit`` seed pairs (``fidelity.seed_pairs``, as the table)."""
+    return estimate(architectures_test(a, b, split, limit))
 
 
 def accuracy_test(cube: xr.Dataset, limit: int, depth=filled_depth) -> Test:
@@ -125,17 +131,10 @@ def learned_test(cube: xr.Dataset, metrics: xr.Dataset, limit: int, depth=filled
     return one_model_test(depth(cube), metrics.iteration_learned.values, held_out(cube), cube, limit)
 
 
-def log_margins(metrics: xr.Dataset, margin: str) -> np.ndarray:
-    """(example, seed) log10 of the ``margin`` (output/input); NaN where not positive or not measured."""
-    values = metrics[f"{margin}_margin"].values.astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(values > 0, np.log10(values), np.nan)
-
-
 def margin_test(cube: xr.Dataset, metrics: xr.Dataset, margin: str, limit: int, depth=filled_depth) -> Test:
     """Figure 6 (left, middle): seed i's depth against seed j's log10 margin, over the test examples."""
     test = (cube.orig_split.values == TEST)[:, None] & held_out(cube)
-    return one_model_test(depth(cube), log_margins(metrics, margin), test, cube, limit)
+    return one_model_test(depth(cube), claims.log10_positive(metrics[f"{margin}_margin"].values), test, cube, limit)
 
 
 def pooled_correlation_test(x: np.ndarray, y: np.ndarray, usable: np.ndarray) -> Test:
@@ -168,8 +167,7 @@ def margin_reading(cube: xr.Dataset, metrics: xr.Dataset, margin: str) -> Test:
         kept = np.asarray(kept)
         mean_depth, _ = ensemble.masked_mean(depth[:, kept], np.ones_like(depth[:, kept], bool))
         mean_margin, _ = ensemble.masked_mean(values[:, kept], np.ones_like(values[:, kept], bool))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logs = np.where(mean_margin > 0, np.log10(mean_margin), np.nan)
+        logs = claims.log10_positive(mean_margin)
         use = np.isfinite(mean_depth) & np.isfinite(logs)
         return mean_depth[use], logs[use], use
 
@@ -264,11 +262,12 @@ def gain_scores(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, 
     return scores
 
 
-def gain_test(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cross: bool = True) -> Test:
+def gain_test(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cross: bool = True, scores=None) -> Test:
     """The k-NN probe's accuracy at ``layer`` minus the network's over the corner's scored appearances
-    (:func:`gain_scores`). Null: the same for the within-class comparison group (its exact mean), or 0 where that is
-    lower: the probe must beat the network, not only do less badly than elsewhere."""
-    scores = gain_scores(cube, corner_examples, layer, folds, cross)
+    (:func:`gain_scores`, or ``scores`` already made of them). Null: the same for the within-class comparison group
+    (its exact mean), or 0 where that is lower: the probe must beat the network, not only do less badly than
+    elsewhere."""
+    scores = scores or gain_scores(cube, corner_examples, layer, folds, cross)
     everything = (True,) * cube.sizes["seed"]
 
     def statistic(w, kept):
@@ -286,9 +285,9 @@ def gain_test(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cr
     return Test(statistic, null, len(cube.label), cube.sizes["seed"], needs, parts=parts, examples=scored, at_least=0.0)
 
 
-def gain_accuracies(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cross: bool = True):
-    """(network, probe accuracy, scored appearances) of :func:`gain_test`, for display."""
-    s = gain_scores(cube, corner_examples, layer, folds, cross)((True,) * cube.sizes["seed"])
+def gain_accuracies(scores, seeds: int) -> tuple[float, float, int]:
+    """(network, probe accuracy, scored appearances) of :func:`gain_scores` over all ``seeds``, for display."""
+    s = scores((True,) * seeds)
     total = s["count"].sum()
     return (s["network"].sum() / total, s["probe"].sum() / total, int(total)) if total else (np.nan, np.nan, 0)
 

@@ -21,6 +21,7 @@ from pdepth.verdicts import (
     Test,
     assess,
     direction,
+    estimate,
     holm,
     versus_paper,
 )
@@ -209,10 +210,6 @@ def interval(evidence: Evidence) -> str:
     return f"{_fmt(evidence.estimate)} [{_fmt(evidence.low)}, {_fmt(evidence.high)}]"
 
 
-def estimate(test: Test) -> float:
-    return float(test.statistic(np.ones(test.units), np.ones(test.runs, bool)))
-
-
 @dataclass
 class Comparison:
     paper: float = np.nan
@@ -310,9 +307,12 @@ def model_claims(
     """The claims one 90:10-split ensemble can test."""
     where, pairs = (dataset, arch), settings.seed_pairs
     layer, corner = int(metrics.attrs.get("gain_layer", 0)), int(metrics.attrs.get("corner_examples", 100))
-    count = len(crossfit.seed_pairs(list(cube.seed.values), list(cube.seed.values), pairs))
+    count = len(crossfit.model_pairs(cube, pairs, symmetric=True))
     same_seed = "same-seed reading (coupled by definition, described only): r = {:.2f}"
-    network, probe, scored = crossfit.gain_accuracies(cube, corner, layer, gain_folds)
+    learned = crossfit.learned_reading(cube, metrics)
+    margins = {margin: crossfit.margin_reading(cube, metrics, margin) for margin in MARGINS}
+    scores = crossfit.gain_scores(cube, corner, layer, gain_folds)
+    network, probe, scored = crossfit.gain_accuracies(scores, cube.sizes["seed"])
     same_appearances = " → ".join(_pct(float(metrics.get(f"gain_{w}_accuracy", np.nan))) for w in ("network", "probe"))
     rows = [
         judged(
@@ -320,7 +320,7 @@ def model_claims(
             where,
             crossfit.seeds_test(cube, pairs),
             settings,
-            detail=f"{count} ordered seed pairs of {cube.sizes['seed']} seeds; "
+            detail=f"{count} seed pairs of {cube.sizes['seed']} seeds (r is symmetric: each pair once); "
             + undefined_detail(crossfit.seeds_test(cube, pairs, crossfit.dropped_depth), cube),
         ),
         judged(
@@ -345,8 +345,8 @@ def model_claims(
             where,
             crossfit.learned_test(cube, metrics, pairs),
             settings,
-            reading=crossfit.learned_reading(cube, metrics),
-            shown=same_seed.format(estimate(crossfit.learned_reading(cube, metrics))),
+            reading=learned,
+            shown=same_seed.format(estimate(learned)),
             detail=undefined_detail(crossfit.learned_test(cube, metrics, pairs, crossfit.dropped_depth), cube),
         ),
         *(
@@ -355,16 +355,15 @@ def model_claims(
                 where,
                 crossfit.margin_test(cube, metrics, margin, pairs),
                 settings,
-                reading=crossfit.margin_reading(cube, metrics, margin),
-                shown="per-example means over the seeds, as the paper reads it: r = "
-                + _fmt(estimate(crossfit.margin_reading(cube, metrics, margin))),
+                reading=margins[margin],
+                shown="per-example means over the seeds, as the paper reads it: r = " + _fmt(estimate(margins[margin])),
             )
             for margin, spec in MARGINS.items()
         ),
         judged(
             GAIN,
             where,
-            crossfit.gain_test(cube, corner, layer, gain_folds),
+            crossfit.gain_test(cube, corner, layer, gain_folds, scores=scores),
             settings,
             reading=crossfit.gain_test(cube, corner, layer, gain_folds, cross=False),
             shown=f"network {_pct(network)} → probe {_pct(probe)} at layer {layer} over {scored} scored appearances",

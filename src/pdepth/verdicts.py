@@ -117,9 +117,14 @@ def run_groups(runs: int, groups: int) -> list[np.ndarray]:
     return [np.arange(start, runs, count) for start in range(count)]
 
 
-def not_testable(test: Test, why: str, estimate: float = np.nan) -> Evidence:
+def estimate(test: Test) -> float:
+    """The statistic on the data as they are: every example once, every run."""
+    return float(test.statistic(np.ones(test.units), np.ones(test.runs, bool)))
+
+
+def not_testable(test: Test, why: str, value: float = np.nan) -> Evidence:
     """The estimate alone (described, with no interval), and why no verdict."""
-    return Evidence(estimate, np.nan, np.nan, np.nan, np.nan, examples_used(test), test.runs, why)
+    return Evidence(value, np.nan, np.nan, np.nan, np.nan, examples_used(test), test.runs, why)
 
 
 def examples_used(test: Test) -> int:
@@ -132,33 +137,33 @@ def assess(test: Test, side: int, negligible: float, settings: Settings) -> Evid
     ``side`` (+1: above the null, -1: below)."""
     least, what = test.needs
     everything = np.ones(test.runs, bool)
-    estimate = float(test.statistic(np.ones(test.units), everything)) if test.units else np.nan
+    value = estimate(test) if test.units else np.nan
     if test.runs < least:
-        return not_testable(test, f"not testable with {test.runs} run(s): needs ≥ {least} ({what})", estimate)
-    if not np.isfinite(estimate):
+        return not_testable(test, f"not testable with {test.runs} run(s): needs ≥ {least} ({what})", value)
+    if not np.isfinite(value):
         return not_testable(test, "undefined on this study (too few usable examples or runs)")
     rng = np.random.default_rng(settings.seed)
     groups, runs_variance = run_variance(test, settings)
     if not np.isfinite(runs_variance):
-        return not_testable(test, f"not testable with {test.runs} run(s): needs more ({what})", estimate)
+        return not_testable(test, f"not testable with {test.runs} run(s): needs more ({what})", value)
     strata = test.strata if test.strata is not None else np.zeros(test.units, np.int64)
     boots = np.array([test.statistic(resample_weights(strata, rng), everything) for _ in range(settings.bootstrap)])
     if np.isfinite(boots).mean() < 0.9:  # undefined on many resamples: too few examples to resample
-        return not_testable(test, "undefined on more than 10% of the resamples of its examples", estimate)
+        return not_testable(test, "undefined on more than 10% of the resamples of its examples", value)
     examples_variance = float(np.var(boots[np.isfinite(boots)], ddof=1))
     se = float(np.sqrt(examples_variance + runs_variance))
     freedom = degrees_of_freedom(examples_variance, runs_variance, groups)
     quantile = stats.t.ppf(1 - settings.alpha, freedom)
-    low, high = estimate - quantile * se, estimate + quantile * se
+    low, high = value - quantile * se, value + quantile * se
     null = float(test.null(rng, settings.permutations)) if test.null is not None else np.nan
     if test.at_least is not None:  # the claim is also about the statistic itself, not only its excess over the null
         null = side * max(side * null, side * test.at_least)
-    beyond = side * (estimate - null) - negligible
+    beyond = side * (value - null) - negligible
     if not np.isfinite(beyond):
         p_value = np.nan  # no null: a described reading
     else:
         p_value = float(stats.t.sf(beyond / se, freedom)) if se > 0 else float(beyond <= 0)
-    return Evidence(estimate, low, high, null, p_value, examples_used(test), test.runs)
+    return Evidence(value, low, high, null, p_value, examples_used(test), test.runs)
 
 
 def run_variance(test: Test, settings: Settings) -> tuple[int, float]:

@@ -64,13 +64,15 @@ def depth_examples(metrics: xr.Dataset, prepared: Prepared, per_side: int = 4, m
     return fig
 
 
-def depth_agreement(cubes: dict[str, xr.Dataset]) -> plt.Figure:
+def depth_agreement(cubes: dict[str, xr.Dataset], seed_pairs: int) -> plt.Figure:
     """Figure 2 (left): Pearson r of single-model depths between architectures (off the diagonal) and between
     seeds of one architecture (on it), for examples in the training split of both and held out by both."""
     archs = list(cubes)
     fig, axes = plt.subplots(1, 2, figsize=(3 + 1.6 * len(archs), 2 + 0.8 * len(archs)))
     for ax, split in zip(axes, ("train", "val"), strict=True):
-        matrix = np.array([[crossfit.depth_correlation(cubes[a], cubes[b], split) for b in archs] for a in archs])
+        matrix = np.array(
+            [[crossfit.depth_correlation(cubes[a], cubes[b], split, seed_pairs) for b in archs] for a in archs]
+        )
         image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
         for (i, j), r in np.ndenumerate(matrix):
             ax.text(

@@ -114,4 +114,5 @@ def options(study: Study, dataset: str) -> dict:
         "corner_class": corner_class,
         "examples_per_class": block.get("examples_per_class", 4),
         "floor": study.config["fidelity"]["floor"],
+        "seed_pairs": study.config["fidelity"]["seed_pairs"],
     }

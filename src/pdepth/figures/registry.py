@@ -90,7 +90,7 @@ FIGURES = {
             "Figure 2 (left)",
             DATASET,
             ("cube",),
-            lambda i: _drawing("depth").depth_agreement(i.cubes),
+            lambda i: _drawing("depth").depth_agreement(i.cubes, i.options["seed_pairs"]),
         ),
         FigureSpec(
             "mean_depth_pairs",
