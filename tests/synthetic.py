@@ -81,7 +81,10 @@ def random_runs(rng: np.random.Generator, pred: np.ndarray, measured: np.ndarray
         logits = rng.normal(size=(n, c))
         logits[np.arange(n), pred[:, s]] += 3.0  # the network's class is its argmax
         snapshots = np.vstack([rng.integers(0, c, (5, n)), pred[None, :, s]])
-        runs.append(metrics_module.SeedRun(logits, snapshots, np.arange(6) * 100, measured * rng.lognormal(0, 1, n)))
+        lag = np.zeros(snapshots.shape, np.int32)
+        runs.append(
+            metrics_module.SeedRun(logits, snapshots, np.arange(6) * 100, lag, measured * rng.lognormal(0, 1, n))
+        )
     return runs
 
 

@@ -72,3 +72,15 @@ def test_zero_hinge_loss_and_gradient_on_three_classes():
     assert loss.item() == pytest.approx(1.0)
     loss.backward()
     np.testing.assert_allclose(logits.grad.numpy(), [[-0.5, 0.5, 0.0], [0.0, 0.0, 0.0]])
+
+
+def test_iteration_learned_counts_from_the_step_a_prediction_was_made():
+    # Rows at steps 0, 10, 20 and the final model (20). Example 0 was not seen before step 10 (-1) and then predicted 1
+    # at step 4 (lag 6) and step 13 (lag 7); example 1 was predicted 0 at step 18 (lag 2), changed at the end.
+    preds = np.array([[-1, 2], [1, 2], [1, 0], [1, 1]])
+    lag = np.array([[0, 0], [6, 0], [7, 2], [0, 0]])
+    np.testing.assert_array_equal(iteration_learned(preds, np.array([0, 10, 20, 20]), lag), [4, 20])
+    curve = learning_curve(preds, {"both": (np.ones(2, bool), np.array([1, 1]))})
+    np.testing.assert_allclose(curve[:, 0], [0.0, 0.5, 0.5, 1.0])  # row 0: only example 1 has a prediction
+    unseen = learning_curve(preds, {"first": (np.array([True, False]), np.array([1, 1]))})
+    assert np.isnan(unseen[0, 0]) and unseen[1, 0] == 1.0

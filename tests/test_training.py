@@ -13,9 +13,10 @@ from pdepth.data import registry
 from pdepth.data.sources import SourceOptions
 from pdepth.errors import TrainingDiverged
 from pdepth.examples import Examples
+from pdepth.learning import iteration_learned
 from pdepth.models import build
 from pdepth.splits import train_mask
-from pdepth.training import TrainConfig, fit, init_seed, lr_factor
+from pdepth.training import NOT_SEEN, TrainConfig, fit, init_seed, lr_factor
 
 CPU = torch.device("cpu")
 
@@ -46,8 +47,8 @@ def test_short_run_beats_chance_and_is_bit_identical(examples):
     np.testing.assert_array_equal(a.snapshot_preds, b.snapshot_preds)
     for pa, pb in zip(model_a.parameters(), model_b.parameters(), strict=True):
         assert torch.equal(pa, pb)
-    # initialisation + 2 snapshots per epoch; the last one is the final model's prediction
-    assert a.snapshot_preds.shape == (1 + 2 * 3, len(examples))
+    # initialisation + 2 snapshots per epoch + the final model's prediction of every example
+    assert a.snapshot_preds.shape == a.snapshot_lag.shape == (1 + 2 * 3 + 1, len(examples))
     np.testing.assert_array_equal(a.snapshot_preds[-1], a.logits.argmax(1))
     steps_per_epoch = int(np.ceil(train_mask(examples.orig_split, 0.1, 0).sum() / 128))
     assert a.snapshot_steps[0] == 0 and a.snapshot_steps[-1] == 3 * steps_per_epoch
@@ -148,7 +149,7 @@ def test_full_batch_gradient_does_not_depend_on_the_chunk_size(small):
     _, chunked = short_run(small, replace(config, batch_size=100))
     _, whole = short_run(small, replace(config, batch_size=100_000))
     np.testing.assert_allclose(chunked.logits, whole.logits, rtol=1e-4, atol=1e-5)
-    assert chunked.snapshot_steps.tolist() == [0, 1, 2, 3]  # one step per epoch
+    assert chunked.snapshot_steps.tolist() == [0, 1, 2, 3, 3]  # one step per epoch, then the final model
 
 
 def test_untrained_network_keeps_its_initial_weights(small):
@@ -157,7 +158,8 @@ def test_untrained_network_keeps_its_initial_weights(small):
     initial = build("mlp", small.shape, {"hidden_layers": 7, "width": 256})
     for trained, fresh in zip(model.parameters(), initial.parameters(), strict=True):
         assert torch.equal(trained, fresh)
-    assert result.snapshot_preds.shape == (1, len(small)) and result.history == []
+    assert result.snapshot_preds.shape == (2, len(small)) and result.history == []  # initialisation, final model
+    assert (result.snapshot_preds[-1] >= 0).all() and (result.snapshot_lag == 0).all()
 
 
 def test_checkpointed_run_equals_an_uninterrupted_one(small, tmp_path):
@@ -171,6 +173,35 @@ def test_checkpointed_run_equals_an_uninterrupted_one(small, tmp_path):
     _, resumed = short_run(small, config, checkpointing=checkpointing)  # starts at epoch 3
     np.testing.assert_array_equal(plain.logits, resumed.logits)
     np.testing.assert_array_equal(plain.snapshot_preds, resumed.snapshot_preds)
+    np.testing.assert_array_equal(plain.snapshot_lag, resumed.snapshot_lag)
     assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
     other_run = Checkpointing(tmp_path / "checkpoint.pt", every=1, fingerprint="run B")
     assert other_run.load() is None  # never resumes another run's state
+
+
+def test_iteration_learned_from_training_passes_equals_the_full_pass_definition(small):
+    """Full-batch GD without augmentation or batch norm: the training forward pass of step t predicts with the
+    weights after t steps, as an eval pass over every example after t steps would (the full-pass definition, here
+    the final predictions of runs stopped after 0, 1, ..., E steps; a constant rate makes them share their steps)."""
+    config = TrainConfig(epochs=6, full_batch=True, batch_size=100_000, lr=0.05, warmup_epochs=0, schedule="constant")
+    _, recorded = short_run(small, config)
+    full_pass = np.stack([short_run(small, replace(config, epochs=e))[1].logits.argmax(1) for e in range(7)])
+    expected = iteration_learned(full_pass, np.arange(7))
+    got = iteration_learned(recorded.snapshot_preds, recorded.snapshot_steps, recorded.snapshot_lag)
+    in_train = train_mask(small.orig_split, 0.1, 0)
+    assert (recorded.snapshot_preds[0][in_train] == NOT_SEEN).all()  # no training pass before step 0
+    assert len(np.unique(expected)) >= 4  # examples are learned at many different steps
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(recorded.snapshot_preds[1:-1][:, ~in_train], full_pass[1:][:, ~in_train])
+
+
+def test_training_examples_are_recorded_from_their_training_forward_pass(small):
+    """Mini-batches: each training example's entry is its own training-pass prediction, made at most one epoch of
+    steps before its snapshot (at least the step itself); held-out examples are evaluated at the snapshot (lag 0)."""
+    _, result = short_run(small, TrainConfig(epochs=2, batch_size=256))
+    in_train = train_mask(small.orig_split, 0.1, 0)
+    steps_per_epoch = int(np.ceil(in_train.sum() / 256))
+    assert (result.snapshot_lag[:, ~in_train] == 0).all()
+    lags = result.snapshot_lag[1:-1][:, in_train]
+    assert lags.min() == 1 and lags.max() == steps_per_epoch  # the last batch before the snapshot, the first
+    assert (result.snapshot_preds[1:][:, in_train] >= 0).all()

@@ -314,8 +314,8 @@ def test_zero_hinge_and_untrained_studies(smoke_run):
     untrained = xr.open_dataset(smoke_run / "results/untrained/fmnist/mlp/metrics.nc")
     control = xr.open_dataset(smoke_run / "results/fmnist/mlp/metrics.nc")
     assert hinge.sizes["example"] == untrained.sizes["example"] == 1300
-    assert untrained.sizes["snapshot"] == 1 and (untrained.iteration_learned == 0).all()
-    assert hinge.snapshot_step.values.tolist() == [list(range(11))]  # full batch: one step per epoch
+    assert untrained.sizes["snapshot"] == 2 and (untrained.iteration_learned == 0).all()  # initial, final
+    assert hinge.snapshot_step.values.tolist() == [[*range(11), 10]]  # full batch: one step per epoch; final model
     assert float(hinge.output_margin.mean()) < float(control.output_margin.mean())
     # one seed: no example is both held out and trained on, so no corners (and no difficulty column)
     assert "difficulty" not in hinge and "gain_probe_accuracy" not in hinge

@@ -12,17 +12,24 @@ CURVE_GROUPS = (
 )
 
 
-def iteration_learned(snapshot_preds: np.ndarray, snapshot_steps: np.ndarray) -> np.ndarray:
-    """Per example, the optimiser step of the first snapshot from which the prediction equals the final one forever.
+def iteration_learned(
+    snapshot_preds: np.ndarray, snapshot_steps: np.ndarray, snapshot_lag: np.ndarray | None = None
+) -> np.ndarray:
+    """Per example, the optimiser step at which the first prediction was made from which the prediction equals the
+    final one forever.
 
-    ``snapshot_preds`` is (S, N), the last snapshot being the final model. An example whose prediction never changed
-    (from initialisation on) is learned at step 0, as in the paper's footnote 7.
+    ``snapshot_preds`` is (S, N), the last snapshot being the final model; an entry made ``snapshot_lag`` steps before
+    its snapshot (a training forward pass) counts from the step it was made at. An example whose prediction never
+    changed (from initialisation on) is learned at step 0, as in the paper's footnote 7.
     """
     differs = snapshot_preds != snapshot_preds[-1]
     ever = differs.any(axis=0)
     last_different = len(snapshot_preds) - 1 - np.argmax(differs[::-1], axis=0)
     learned_at = np.where(ever, last_different + 1, 0)
-    return np.asarray(snapshot_steps)[learned_at]
+    steps = np.asarray(snapshot_steps)[learned_at]
+    if snapshot_lag is None:
+        return steps
+    return steps - np.take_along_axis(snapshot_lag, learned_at[None], axis=0)[0]
 
 
 def rescale_iterations(steps: np.ndarray, quantile: float = 0.95) -> np.ndarray:
@@ -39,9 +46,12 @@ def rescale_iterations(steps: np.ndarray, quantile: float = 0.95) -> np.ndarray:
 
 
 def learning_curve(snapshot_preds: np.ndarray, targets: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """(S, G) accuracy at every snapshot for each group: name -> (mask over examples, the labels to score against)."""
+    """(S, G) accuracy at every snapshot for each group: name -> (mask over examples, the labels to score against),
+    over the examples with a prediction at that snapshot (NaN: none)."""
     curve = np.full((len(snapshot_preds), len(targets)), np.nan)
     for g, (mask, labels) in enumerate(targets.values()):
-        if mask.any():
-            curve[:, g] = (snapshot_preds[:, mask] == labels[mask]).mean(axis=1)
+        preds = snapshot_preds[:, mask]
+        seen = (preds >= 0).sum(axis=1)
+        correct = (preds == labels[mask]).sum(axis=1)
+        curve[:, g] = np.where(seen > 0, correct / np.maximum(seen, 1), np.nan)
     return curve

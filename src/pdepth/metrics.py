@@ -25,6 +25,7 @@ class SeedRun:
     logits: np.ndarray  # (N, C)
     snapshot_preds: np.ndarray  # (S, N)
     snapshot_steps: np.ndarray  # (S,)
+    snapshot_lag: np.ndarray  # (S, N)
     input_margin: np.ndarray  # (N,), NaN where not measured
 
 
@@ -173,7 +174,8 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
     in_train = cube.in_train.values
     held_out = ~in_train
     learned = np.stack(
-        [rescale_iterations(iteration_learned(r.snapshot_preds, r.snapshot_steps)) for r in runs], axis=1
+        [rescale_iterations(iteration_learned(r.snapshot_preds, r.snapshot_steps, r.snapshot_lag)) for r in runs],
+        axis=1,
     )
     in_train_split = orig_split == TRAIN
     curves = np.stack(

@@ -1,4 +1,7 @@
-"""SGD-with-momentum training on in-memory tensors, recording every example's prediction at snapshot points."""
+"""SGD-with-momentum training on in-memory tensors, recording every example's prediction at snapshot points.
+
+The training examples' predictions are those of the training forward passes (docs/methods.md, "Iteration learned"):
+a snapshot evaluates only the held-out examples, and the whole set once, at the end."""
 
 import logging
 import math
@@ -40,9 +43,41 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> 
 @dataclass
 class TrainResult:
     logits: np.ndarray  # (N, C) float32, final model, eval mode
-    snapshot_preds: np.ndarray  # (S, N) int16, predicted class at each snapshot
+    snapshot_preds: np.ndarray  # (S, N) int16, predicted class at each snapshot (NOT_SEEN: no prediction yet)
     snapshot_steps: np.ndarray  # (S,) optimiser steps taken before each snapshot
+    snapshot_lag: np.ndarray  # (S, N) steps between each prediction and its snapshot (0: made at the snapshot)
     history: list[dict]  # one row per epoch
+
+
+NOT_SEEN = -1  # a training example's entry before its first training forward pass
+
+
+class Recorder:
+    """Every example's latest prediction, on the model's device: the training examples' from their training forward
+    passes (augmented inputs, the weights before the step), the held-out ones' from eval passes at each snapshot."""
+
+    def __init__(self, n: int, held_out: torch.Tensor, device: torch.device):
+        self.held_out = held_out  # indices
+        self.pred = torch.full((n,), NOT_SEEN, dtype=torch.int16, device=device)
+        self.made_at = torch.zeros(n, dtype=torch.int64, device=device)
+
+    def trained(self, batch: torch.Tensor, logits: torch.Tensor, step: int) -> None:
+        self.pred[batch] = logits.detach().argmax(1).to(torch.int16)
+        self.made_at[batch] = step
+
+    def row(self, step: int, held_out_preds: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """The snapshot at ``step``: (predictions, lag) of every example, held-out ones just evaluated."""
+        self.pred[self.held_out] = held_out_preds.to(torch.int16)
+        self.made_at[self.held_out] = step
+        lag = (step - self.made_at).clamp_(max=np.iinfo(np.int32).max).to(torch.int32)
+        return self.pred.cpu().numpy(), lag.cpu().numpy()
+
+    def state(self) -> dict:
+        return {"pred": self.pred.cpu(), "made_at": self.made_at.cpu()}
+
+    def restore(self, state: dict) -> None:
+        self.pred.copy_(state["pred"])
+        self.made_at.copy_(state["made_at"])
 
 
 def seeded_generator(seed: int, stream: int, device: torch.device) -> torch.Generator:
@@ -128,7 +163,9 @@ def train(
     loss_fn = LOSSES[config.loss]
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
 
-    snapshots, snapshot_steps, history = [], [], []
+    held_out = torch.from_numpy(np.flatnonzero(~in_train)).to(device)
+    recorder = Recorder(len(images), held_out, device)
+    snapshots, lags, snapshot_steps, history = [], [], [], []
     logits, snapshot_seconds, loss_sum = None, 0.0, None
 
     def diverged(epoch: int, step: int, what: str) -> TrainingDiverged:
@@ -137,23 +174,37 @@ def train(
             "or raise training.warmup_epochs"
         )
 
-    def snapshot(step: int, epoch: int) -> np.ndarray:
-        """Every example's prediction; first the divergence checks (the loss so far, then the outputs). The last step
-        of every epoch is a snapshot, so this is where the epoch's loss is first read on the host."""
-        nonlocal logits, snapshot_seconds
-        started = time.perf_counter()
-        if epoch and not math.isfinite(loss := loss_sum.item()):
-            raise diverged(epoch, step, f"the training loss became {loss}")
-        logits = predict_logits(model, images, normalize, config.eval_batch_size, memory_format)
-        finite = torch.isfinite(logits).all(1)
+    def evaluate(which: torch.Tensor | None, epoch: int, step: int) -> torch.Tensor:
+        """Eval-mode logits of the examples ``which`` (None: all), checked finite."""
+        chosen = images if which is None else images[which]
+        if not len(chosen):
+            return torch.zeros((0, 1), device=device)
+        out = predict_logits(model, chosen, normalize, config.eval_batch_size, memory_format)
+        finite = torch.isfinite(out).all(1)
         if not bool(finite.all()):  # e.g. a blow-up at the last step, after the last loss was seen finite
             raise diverged(
                 epoch,
                 step,
                 f"the model's outputs became non-finite for {int((~finite).sum())} of {len(finite)} examples",
             )
-        preds = logits.argmax(1).cpu().numpy()
-        snapshots.append(preds.astype(np.int16))
+        return out
+
+    def snapshot(step: int, epoch: int) -> np.ndarray:
+        """Every example's latest prediction, the held-out ones evaluated now (all examples at the last step, whose
+        logits are the run's); first the divergence check of the loss so far. The last step of every epoch is a
+        snapshot, so this is where the epoch's loss is first read on the host."""
+        nonlocal logits, snapshot_seconds
+        started = time.perf_counter()
+        if epoch and not math.isfinite(loss := loss_sum.item()):
+            raise diverged(epoch, step, f"the training loss became {loss}")
+        if step == total_steps:
+            logits = evaluate(None, epoch, step)
+            held_out_logits = logits[held_out]
+        else:
+            held_out_logits = evaluate(held_out, epoch, step)
+        preds, lag = recorder.row(step, held_out_logits.argmax(1))
+        snapshots.append(preds.copy())
+        lags.append(lag)
         snapshot_steps.append(step)
         snapshot_seconds += time.perf_counter() - started
         return preds
@@ -167,7 +218,8 @@ def train(
         optimizer.load_state_dict(resumed["optimizer"])
         scheduler.load_state_dict(resumed["scheduler"])
         generator.set_state(resumed["generator"])
-        snapshots[:], snapshot_steps[:] = resumed["snapshots"], resumed["snapshot_steps"]
+        snapshots[:], lags[:], snapshot_steps[:] = resumed["snapshots"], resumed["lags"], resumed["snapshot_steps"]
+        recorder.restore(resumed["recorder"])
         history[:] = resumed["history"]
         first_epoch, step = resumed["epoch"] + 1, resumed["step"]
     model.train()
@@ -185,7 +237,9 @@ def train(
                 x = x.contiguous(memory_format=memory_format)
                 if config.augmentation.active:
                     x = config.augmentation(x, generator)
-                loss = loss_fn(model(normalize(x)), labels[batch])
+                out = model(normalize(x))
+                recorder.trained(batch, out, step)
+                loss = loss_fn(out, labels[batch])
                 if len(batch) < len(step_examples):
                     loss = loss * (len(batch) / len(step_examples))  # the chunks' gradients sum to the step's mean
                 loss.backward()
@@ -227,15 +281,24 @@ def train(
                     "scheduler": scheduler.state_dict(),
                     "generator": generator.get_state(),
                     "snapshots": snapshots,
+                    "lags": lags,
                     "snapshot_steps": snapshot_steps,
+                    "recorder": recorder.state(),
                     "history": history,
                 }
             )
     bar.close()
+    if logits is None:  # resumed from a checkpoint taken after the last epoch
+        logits = evaluate(None, config.epochs, step)
+    # The final row: the final model's eval-mode prediction of every example (the last snapshot's held-out ones).
+    snapshots.append(logits.argmax(1).to(torch.int16).cpu().numpy())
+    lags.append(np.zeros(len(images), np.int32))
+    snapshot_steps.append(step)
     return TrainResult(
-        logits=logits.cpu().numpy().astype(np.float32),  # the last snapshot is the end of the last epoch
+        logits=logits.cpu().numpy().astype(np.float32),
         snapshot_preds=np.stack(snapshots),
         snapshot_steps=np.array(snapshot_steps, dtype=np.int64),
+        snapshot_lag=np.stack(lags),
         history=history,
     )
 

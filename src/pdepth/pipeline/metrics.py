@@ -40,6 +40,7 @@ def run(
                 logits=outputs.logits,
                 snapshot_preds=outputs.snapshot_preds,
                 snapshot_steps=outputs.snapshot_steps,
+                snapshot_lag=outputs.snapshot_lag,
                 input_margin=load_npz(margin_path)["input_margin"],
             )
         )

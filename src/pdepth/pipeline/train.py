@@ -62,6 +62,7 @@ def run(
         logits=result.logits,
         snapshot_preds=result.snapshot_preds,
         snapshot_steps=result.snapshot_steps,
+        snapshot_lag=result.snapshot_lag,
         job=jobs.to_json(job),
     )
     run_outputs.save(outputs)
