@@ -54,38 +54,59 @@ def model_files(name, models):
     return [model_file(name).format(variant=v, dataset=d, arch=a) for v, d, a in models]
 
 
-def job_record(stage):
-    """Rule params: the record of the rule's job (pdepth.jobs) for its wildcards, as canonical plain data, so that
-    a job re-runs exactly when a value it uses changes."""
-    return lambda wildcards: jobs.params(STUDY.job(stage, **dict(wildcards.items())))
-
-
 def run_file(name):
     """A file of one training run (variant, dataset, arch, seed)."""
     return model_file(f"seed{{seed}}/{name}")
 
 
-def log_file(stage):
-    """The log of a per-run stage (train, embed, probe)."""
-    return f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/{stage}_seed{{seed}}.log"
+def block_files(name, seeds):
+    """``name`` of every run of a block of seeds, for the models of the rule's (variant, dataset, arch)."""
+    return [run_file(name).replace("{seed}", str(seed)) for seed in seeds]
 
 
-def benchmark_file(stage):
-    return f"{LOGS}/benchmarks/{{variant}}{{dataset}}/{{arch}}/{stage}_seed{{seed}}.tsv"
+def block_rule(stage, seeds):
+    """The name of a per-run rule of one block of seeds (train_seeds0-3 -> train_seeds0_3)."""
+    return f"{stage}_{jobs.block_label(seeds)}".replace("-", "_")
+
+
+def block_variants(variants):
+    """Wildcard constraint: the results prefixes of the variants whose models are cut into this rule's block."""
+    return "(?:" + "|".join(re.escape(variant.prefix) for variant in variants) + ")"
+
+
+def block_log(stage, seeds):
+    """The log of a per-run job (train, probe) of one block of seeds."""
+    return f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/{stage}_{jobs.block_label(seeds)}.log"
+
+
+def block_benchmark(stage, seeds):
+    return f"{LOGS}/benchmarks/{{variant}}{{dataset}}/{{arch}}/{stage}_{jobs.block_label(seeds)}.tsv"
+
+
+def block_record(stage, seeds):
+    """Rule params: the record of the block's job (pdepth.jobs) for its wildcards, as canonical plain data, so that
+    a job re-runs exactly when a value it uses changes."""
+    return lambda wildcards: jobs.params(STUDY.block_job(stage, seeds, **dict(wildcards.items())))
+
+
+def job_record(stage):
+    """Rule params: the record of the rule's job (pdepth.jobs) for its wildcards, as canonical plain data."""
+    return lambda wildcards: jobs.params(STUDY.job(stage, **dict(wildcards.items())))
 
 
 @functools.cache
-def model_resources(stage, variant, dataset, arch, attempt):
-    """mem_mb and runtime of a per-run job: the same for every seed of a model, so computed once (pdepth.cluster)."""
-    return cluster.resources(STUDY, stage, variant, dataset, arch, attempt)
+def model_resources(stage, variant, dataset, arch, attempt, seeds):
+    """mem_mb and runtime of a per-run job: the same for every block of a model's size, so computed once
+    (pdepth.cluster)."""
+    return cluster.resources(STUDY, stage, variant, dataset, arch, attempt, seeds)
 
 
-def job_resource(stage, key):
-    """Resource function: ``key`` (mem_mb or runtime) of one job of a per-run stage, growing with the attempt."""
+def block_resource(stage, key, seeds):
+    """Resource function: ``key`` (mem_mb or runtime) of the job of a block of seeds, growing with the attempt."""
 
     def value(wildcards, attempt):
         return model_resources(
-            stage, wildcards.variant, wildcards.dataset, wildcards.arch, attempt
+            stage, wildcards.variant, wildcards.dataset, wildcards.arch, attempt, len(seeds)
         )[key]
 
     return value
@@ -132,10 +153,8 @@ def study_summary_targets():
 def every_benchmark():
     """The benchmark file of every per-run job, for the report's benchmark table."""
     return [
-        benchmark_file(stage).format(
-            variant=variant.prefix, dataset=dataset, arch=arch, seed=seed
-        )
+        block_benchmark(stage, seeds).format(variant=variant.prefix, dataset=dataset, arch=arch)
         for variant, dataset, arch in STUDY.runs()
-        for seed in variant.seeds
-        for stage in ("train", "embed", "probe", "margins")
+        for seeds in STUDY.blocks(variant)
+        for stage in cluster.STAGES
     ]

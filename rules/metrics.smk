@@ -1,28 +1,5 @@
-# Metrics stage: the input margins of every model (a job per seed: backward passes), then metrics.nc per
-# (variant, dataset, arch), next to the cube (an aggregation: local, like the cube).
-
-
-rule margins:
-    input:
-        prepared=f"{RESOURCES}/{{dataset}}.npz",
-        weights=run_file("model.pt"),
-    output:
-        run_file("margins.npz"),
-    log:
-        log_file("margins"),
-    benchmark:
-        benchmark_file("margins")
-    conda:
-        "../envs/pdepth.yaml"
-    threads: config["threads"]["embed"]
-    resources:
-        mem_mb=job_resource("margins", "mem_mb"),
-        runtime=job_resource("margins", "runtime"),
-        gpu=config["gpus"]["embed"],
-    params:
-        job=job_record("margins"),
-    script:
-        "../scripts/margins.py"
+# Metrics stage: metrics.nc per (variant, dataset, arch), next to the cube, from every seed's run, probes and input
+# margins (an aggregation: local, like the cube).
 
 
 rule metrics:

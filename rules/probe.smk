@@ -1,24 +1,33 @@
-# Probe stage: k-NN probes at every layer of one model, in one job (pynndescent compiles once per process).
+# Probe stage: per block of seeds, each model's embeddings (in a temporary folder, removed as soon as its probes have
+# run), its k-NN probes at every layer and its input margins, in one process (pynndescent compiles once per block).
 
 
-rule probe:
-    input:
-        prepared=f"{RESOURCES}/{{dataset}}.npz",
-        run=run_file("run.npz"),
-        embeddings=run_file("embeddings"),
-    output:
-        run_file("probes.npz"),
-    log:
-        log_file("probe"),
-    benchmark:
-        benchmark_file("probe")
-    conda:
-        "../envs/pdepth.yaml"
-    threads: config["threads"]["probe"]
-    resources:
-        mem_mb=job_resource("probe", "mem_mb"),
-        runtime=job_resource("probe", "runtime"),
-    params:
-        job=job_record("probe"),
-    script:
-        "../scripts/probe.py"
+for _seeds, _variants in STUDY.seed_blocks().items():
+
+    rule:
+        name:
+            block_rule("probe", _seeds)
+        input:
+            prepared=f"{RESOURCES}/{{dataset}}.npz",
+            weights=block_files("model.pt", _seeds),
+            runs=block_files("run.npz", _seeds),
+        output:
+            probes=block_files("probes.npz", _seeds),
+            margins=block_files("margins.npz", _seeds),
+        wildcard_constraints:
+            variant=block_variants(_variants),
+        log:
+            block_log("probe", _seeds),
+        benchmark:
+            block_benchmark("probe", _seeds)
+        conda:
+            "../envs/pdepth.yaml"
+        threads: max(config["threads"]["embed"], config["threads"]["probe"])
+        resources:
+            mem_mb=block_resource("probe", "mem_mb", _seeds),
+            runtime=block_resource("probe", "runtime", _seeds),
+            gpu=config["gpus"]["embed"],
+        params:
+            job=block_record("probe", _seeds),
+        script:
+            "../scripts/probe.py"

@@ -1,16 +1,19 @@
-"""Snakemake adapter of pdepth.pipeline.probe: reads only its job's record (params), files and threads."""
+"""Snakemake adapter of pdepth.pipeline.probe: reads only its job's record (params), files, threads and resources."""
 
 from pdepth import jobs
-from pdepth.logs import logged
+from pdepth.gpu_slots import claimed_gpus
+from pdepth.logs import logged, progress_bars
 from pdepth.pipeline import probe
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with logged(sm.log[0]):
-    probe.run(
-        jobs.from_params(jobs.ProbeJob, sm.params.job),
+with logged(sm.log[0]), claimed_gpus(sm.resources.get("gpu", 0)):
+    probe.run_block(
+        jobs.from_params(jobs.ProbeBlock, sm.params.job),
         sm.input.prepared,
-        sm.input.run,
-        sm.input.embeddings,
-        sm.output[0],
+        weights=sm.input.weights,
+        run_outputs=sm.input.runs,
+        probe_files=sm.output.probes,
+        margin_files=sm.output.margins,
         threads=sm.threads,
+        progress=progress_bars(sm.threads),
     )

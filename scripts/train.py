@@ -7,12 +7,12 @@ from pdepth.pipeline import train
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]), claimed_gpus(sm.resources.get("gpu", 0)):
-    train.run(
-        jobs.from_params(jobs.TrainJob, sm.params.job),
+    train.run_block(
+        jobs.from_params(jobs.TrainBlock, sm.params.job),
         sm.input.prepared,
         weights=sm.output.weights,
         outputs=sm.output.outputs,
-        history=sm.output.history,
+        histories=sm.output.history,
         threads=sm.threads,
         progress=progress_bars(sm.threads),
     )

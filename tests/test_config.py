@@ -53,21 +53,25 @@ def test_bad_config_fails_before_any_job(tmp_path, changes, expected):
 def test_default_config_dry_run_lists_the_jobs(tmp_path):
     result = snakemake(tmp_path, "-n", "--quiet", "rules", "all", configfile=ROOT / "config.yaml")
     assert result.returncode == 0, result.stderr
-    for rule in ("prepare_dataset", "train", "embed", "probe", "cube", "figure_pd_distribution", "fidelity"):
+    for rule in ("prepare_dataset", "train_seeds0_3", "probe_seeds0_3", "cube", "figure_pd_distribution", "fidelity"):
         assert rule in result.stdout
 
 
 def test_paper_config_builds_its_dag(tmp_path):
-    """The full-scale study: 4 datasets x 3 architectures x (250 + 25) seeds, plus 4 interventions of 5 seeds."""
+    """The full-scale study: 4 datasets x 3 architectures x (250 + 25) seeds, plus 4 interventions of 5 seeds, in
+    blocks of 25 seeds (seeds_per_job): 250 seeds are 10 blocks, 25 one, 5 one."""
     result = snakemake(tmp_path, "-n", "all", configfile=ROOT / "configs/paper.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     counts = dict(line.split() for line in result.stdout.splitlines() if len(line.split()) == 2)
-    runs = 4 * 3 * (250 + 25) + 4 * 5
-    assert {rule: counts[rule] for rule in ("train", "embed", "probe", "margins", "cube", "metrics")} == {
-        "train": str(runs),
-        "embed": str(runs),
-        "probe": str(runs),
-        "margins": str(runs),
+    per_stage = {
+        stage: {r: int(n) for r, n in counts.items() if r.startswith(f"{stage}_seed")} for stage in ("train", "probe")
+    }
+    blocks = {"train_seeds0_24": 4 * 3 * 2, **{f"train_seeds{b}_{b + 24}": 4 * 3 for b in range(25, 250, 25)}}
+    blocks["train_seeds0_4"] = 4  # the interventions
+    assert per_stage["train"] == blocks
+    assert per_stage["probe"] == {name.replace("train", "probe"): n for name, n in blocks.items()}
+    assert sum(blocks.values()) == 4 * 3 * (10 + 1) + 4
+    assert {rule: counts[rule] for rule in ("cube", "metrics")} == {
         "cube": str(4 * 3 * 2 + 4),
         "metrics": str(4 * 3 * 2 + 4),
     }

@@ -10,7 +10,7 @@ from conftest import SMOKE, reordered, smoke_config, snakemake
 
 pytestmark = pytest.mark.slow
 
-PER_MODEL = ("train", "embed", "probe", "margins", "cube", "metrics")
+PER_MODEL = ("train", "probe", "cube", "metrics")  # train and probe: rules of blocks of seeds, train_seeds0_1
 MAIN = {("", "mlp"), ("", "resnet18")}
 MLP_STUDIES = {("noise40", "mlp"), ("zerohinge", "mlp"), ("untrained", "mlp")}
 EVERY = MAIN | MLP_STUDIES
@@ -21,8 +21,8 @@ def everything(models):
 
 
 def probing(models):
-    """The probes and what reads them; the embeddings are temporary, so they are made again."""
-    return {stage: models for stage in ("embed", "probe", "cube", "metrics")}
+    """The probe jobs (embeddings, probes, input margins) and what reads them."""
+    return {stage: models for stage in ("probe", "cube", "metrics")}
 
 
 # key -> (new value, the (variant, arch) whose jobs each per-model stage re-runs)
@@ -45,7 +45,7 @@ def scheduled(stdout: str) -> dict[str, set[tuple[str, str]]]:
     """Per-model stage -> the (variant, arch) of the jobs a dry run schedules."""
     found = {stage: set() for stage in PER_MODEL}
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", stdout):
-        rule = re.match(r"(?:local)?rule (\w+):", block)
+        rule = re.match(r"(?:local)?rule (\w+?)(?:_seeds?\d+(?:_\d+)?)?:", block)
         wildcards = re.search(r"wildcards: (.*)", block)
         if rule and rule.group(1) in found and wildcards:
             values = dict(item.split("=", 1) for item in wildcards.group(1).split(", "))

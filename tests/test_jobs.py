@@ -31,6 +31,26 @@ def test_every_record_survives_its_round_trip_through_params(study, stage):
     assert eval(repr(params)) == params  # plain data: Snakemake stores and compares its repr
 
 
+@pytest.mark.parametrize("stage", ["train", "probe"])
+def test_a_block_record_is_the_one_seed_records_of_its_seeds(study, stage):
+    block = study.block_job(stage, (0, 1), "fmnist", "noise40/", "mlp")
+    assert jobs.from_params(type(block), jobs.params(block)) == block
+    one = [study.block_job(stage, (seed,), "fmnist", "noise40/", "mlp").runs[0] for seed in (0, 1)]
+    assert list(block.runs) == one
+    if stage == "probe":
+        assert block.runs[1].probe == study.job("probe", "fmnist", "noise40/", "mlp", 1)
+
+
+def test_seeds_are_cut_into_blocks_of_seeds_per_job():
+    assert jobs.blocks((0, 1, 2, 3, 4), 2) == [(0, 1), (2, 3), (4,)]
+    assert [jobs.block_label(b) for b in jobs.blocks(tuple(range(5)), 4)] == ["seeds0-3", "seed4"]
+    assert [jobs.block_size(label) for label in ("seeds0-3", "seed4", "seeds10-34")] == [4, 1, 25]
+    study = Study.checked(yaml.safe_load((ROOT / "config.yaml").read_text()) | {"seeds": 5, "seeds_per_job": 2})
+    blocks = study.seed_blocks()
+    assert list(blocks) == [(0, 1), (2, 3), (4,), (0,)]  # the 1-seed interventions: block (0,)
+    assert [v.name for v in blocks[(0, 1)]] == ["", "noise40"]
+
+
 def test_records_carry_what_their_variant_changes(study):
     """An intervention's subset, label noise and training reach its records; the main variant's do not."""
     hinge = study.job("train", "fmnist", "zerohinge/", "mlp", 0)

@@ -1,4 +1,5 @@
-"""Resumable training: a training job killed after its first checkpoint, re-run, ends as an uninterrupted run."""
+"""Resumable training: a training job killed after its first checkpoint, re-run, ends as an uninterrupted run; a
+block of seeds killed in its second seed retrains none of its first."""
 
 import os
 import signal
@@ -26,28 +27,39 @@ CONFIG = {
 }
 
 
-def test_killed_training_resumes_to_identical_outputs(tmp_path, fmnist_dir):
+@pytest.mark.parametrize(
+    ("seeds", "waited_for", "log", "resumed_after"),
+    [
+        (1, "seed0/checkpoint.pt", "train_seed0.log", "resuming from"),
+        # seed 1's first checkpoint exists: seed 0 is done, its checkpoint after the last epoch kept for the block
+        (2, "seed1/checkpoint.pt", "train_seeds0-1.log", "(after epoch 4)"),
+    ],
+)
+def test_killed_training_resumes_to_identical_outputs(tmp_path, fmnist_dir, seeds, waited_for, log, resumed_after):
     configfile = tmp_path / "resume.yaml"
-    configfile.write_text(yaml.safe_dump(CONFIG))
+    configfile.write_text(yaml.safe_dump(CONFIG | {"seeds": seeds, "seeds_per_job": 2}))
     killed, reference = tmp_path / "killed", tmp_path / "reference"
     command = snakemake_command(killed, "--cores", "2", TARGET, configfile=configfile)
     job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    checkpoint = killed / "results/fmnist/mlp/seed0/checkpoint.pt"
+    checkpoint = killed / "results/fmnist/mlp" / waited_for
     deadline = time.monotonic() + 600
     while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(job.pid, signal.SIGKILL)  # Snakemake and its training job, as a node failure would
     job.wait()
-    assert checkpoint.exists() and not (killed / TARGET).exists(), "the job must die between checkpoint and outputs"
+    last = f"results/fmnist/mlp/seed{seeds - 1}/run.npz"
+    assert checkpoint.exists() and not (killed / last).exists(), "the job must die between checkpoint and outputs"
 
     assert snakemake(killed, "--unlock", configfile=configfile).returncode == 0  # a killed Snakemake leaves its lock
     rerun = snakemake(killed, "--cores", "2", "--rerun-incomplete", TARGET, configfile=configfile)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "resuming from" in (killed / "logs/fmnist/mlp/train_seed0.log").read_text()
-    assert not checkpoint.exists()  # removed once the outputs exist
+    assert resumed_after in (killed / "logs/fmnist/mlp" / log).read_text()
+    assert not list((killed / "results/fmnist/mlp").rglob("checkpoint.pt"))  # removed once the outputs exist
 
     uninterrupted = snakemake(reference, "--cores", "2", TARGET, configfile=configfile)
     assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
-    resumed, expected = load_npz(killed / TARGET), load_npz(reference / TARGET)
-    for name in ("in_train", "logits", "snapshot_preds", "snapshot_steps"):
-        np.testing.assert_array_equal(resumed[name], expected[name])
+    for seed in range(seeds):
+        run = f"results/fmnist/mlp/seed{seed}/run.npz"
+        resumed, expected = load_npz(killed / run), load_npz(reference / run)
+        for name in ("in_train", "logits", "snapshot_preds", "snapshot_steps", "snapshot_lag", "job"):
+            np.testing.assert_array_equal(resumed[name], expected[name])

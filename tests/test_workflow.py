@@ -25,24 +25,27 @@ def test_every_output_exists(smoke_run, arch):
     for seed in (0, 1):
         for name in ("model.pt", "run.npz", "history.tsv", "probes.npz"):
             assert (results / f"seed{seed}" / name).stat().st_size > 0
-        assert not (results / f"seed{seed}" / "embeddings").exists()  # temp(): removed after probing
-        for stage in ("train", "embed", "probe"):
-            assert (smoke_run / f"logs/fmnist/{arch}/{stage}_seed{seed}.log").stat().st_size > 0
-            assert (smoke_run / f"logs/benchmarks/fmnist/{arch}/{stage}_seed{seed}.tsv").exists()
+        assert not list((results / f"seed{seed}").glob("embeddings*"))  # removed after probing
+        assert not (results / f"seed{seed}" / "checkpoint.pt").exists()  # removed once the block is done
+    for stage in ("train", "probe"):  # one job per block of seeds (seeds_per_job: 2)
+        assert (smoke_run / f"logs/fmnist/{arch}/{stage}_seeds0-1.log").stat().st_size > 0
+        assert (smoke_run / f"logs/benchmarks/fmnist/{arch}/{stage}_seeds0-1.tsv").exists()
     for figure in ("cube.nc", "figures/knn_accuracy.png", "figures/knn_accuracy.pdf"):
         assert (results / figure).stat().st_size > 0
     results = smoke_run / "results/fmnist/mlp"
     history = (results / "seed0/history.tsv").read_text().splitlines()
     assert history[0].split("\t")[:4] == ["epoch", "step", "lr", "loss"] and len(history) == 3
-    assert "epoch 2/2" in (smoke_run / "logs/fmnist/mlp/train_seed0.log").read_text()
+    train_log = (smoke_run / "logs/fmnist/mlp/train_seeds0-1.log").read_text()
+    assert train_log.count("epoch 2/2") == 2 and "fmnist/mlp seed 1" in train_log
 
 
 def test_large_support_sets_use_pynndescent_and_small_ones_the_exact_search(smoke_run):
     """probe.exact_below: 2000 in the smoke config: the 90:10 splits (2,700 training examples) against the
     1,000-example interventions (900)."""
-    large = (smoke_run / "logs/fmnist/mlp/probe_seed0.log").read_text()
+    large = (smoke_run / "logs/fmnist/mlp/probe_seeds0-1.log").read_text()
     small = (smoke_run / "logs/untrained/fmnist/mlp/probe_seed0.log").read_text()
-    assert large.count("(pynndescent)") == 5 and "(exact)" not in large  # input, 3 hidden layers, softmax
+    assert "fmnist/mlp seed 1: 2 of 2 in this job" in large
+    assert large.count("(pynndescent)") == 2 * 5 and "(exact)" not in large  # 2 seeds: input, 3 hidden, softmax
     assert small.count("(exact)") == 5 and "(pynndescent)" not in small
 
 

@@ -17,9 +17,12 @@ class Checkpointing:
     path: Path
     every: int
     fingerprint: str  # a checkpoint of another run (other config, seed or split) is never resumed
+    keep_last: bool = False  # also after the last epoch (a block's finished seeds, until the block is done)
 
     def due(self, epoch: int, epochs: int) -> bool:
-        return self.every > 0 and epoch % self.every == 0 and epoch < epochs
+        if self.every <= 0:
+            return False
+        return (epoch % self.every == 0 and epoch < epochs) or (self.keep_last and epoch == epochs)
 
     def save(self, state: dict) -> None:
         path = Path(self.path)

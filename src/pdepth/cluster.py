@@ -1,5 +1,6 @@
 """How big a cluster job is: memory (MB) and runtime (minutes) of each per-run stage, from the dataset's size, the
-architecture's depth and throughput, and the retry attempt (each retry asks for proportionally more).
+architecture's depth and throughput, the seeds of the job's block, and the retry attempt (each retry asks for
+proportionally more).
 
 The throughputs are config values (``cluster:``) because they depend on the cluster's devices; the README gives
 the measured defaults and how to re-measure them from the benchmark table of a first run.
@@ -12,7 +13,7 @@ from pdepth import architectures
 from pdepth.data import registry as datasets
 from pdepth.study import Study
 
-STAGES = ("train", "embed", "probe", "margins")
+STAGES = ("train", "probe")  # probe: the embeddings, their k-NN probes and the input margins, in one job
 MB = 2**20
 FLOAT = 4  # bytes
 
@@ -49,8 +50,11 @@ def job_shape(study: Study, variant_prefix: str, dataset: str, arch: str) -> Job
     )
 
 
-def resources(study: Study, stage: str, variant_prefix: str, dataset: str, arch: str, attempt: int = 1) -> dict:
-    """``{"mem_mb": int, "runtime": int}`` for one job of ``stage``; attempt n asks for n times the first's."""
+def resources(
+    study: Study, stage: str, variant_prefix: str, dataset: str, arch: str, attempt: int = 1, seeds: int = 1
+) -> dict:
+    """``{"mem_mb": int, "runtime": int}`` for one job of ``stage`` over a block of ``seeds`` seeds (one after the
+    other: the time adds up, the memory does not); attempt n asks for n times the first's."""
     settings = study.config["cluster"]
     shape = job_shape(study, variant_prefix, dataset, arch)
     data_mb = shape.examples * shape.pixels * FLOAT / MB
@@ -58,19 +62,18 @@ def resources(study: Study, stage: str, variant_prefix: str, dataset: str, arch:
     max_dim = study.config["probe"]["max_dim"] or widest  # null: no probe is reduced
     layer_mb = shape.examples * min(max_dim, widest) * FLOAT / MB
     speed = settings["images_per_second"].get(arch, architectures.get(arch).images_per_second)
+    candidates = study.config["metrics"]["input_margin"]["candidates"] or 99
     seconds = {
         "train": shape.epochs * shape.train_examples / speed,
-        "embed": shape.examples / (3 * speed),  # forward passes only
-        "probe": shape.examples * shape.probes / settings["probe_examples_per_second"],
-        "margins": shape.margin_examples * (study.config["metrics"]["input_margin"]["candidates"] or 99) / speed,
+        "probe": shape.examples / (3 * speed)  # the embeddings: forward passes only
+        + shape.examples * shape.probes / settings["probe_examples_per_second"]
+        + shape.margin_examples * candidates / speed,
     }[stage]
     memory = {
         "train": 3 * data_mb,
-        "embed": data_mb + 2 * layer_mb,
-        "probe": 4 * layer_mb + shape.examples * shape.probes * shape.classes * 2 / MB,
-        "margins": 2 * data_mb,
+        "probe": max(data_mb + 2 * layer_mb, 4 * layer_mb + shape.examples * shape.probes * shape.classes * 2 / MB),
     }[stage]
-    runtime = settings["min_runtime"] + settings["runtime_factor"] * seconds / 60
+    runtime = settings["min_runtime"] + settings["runtime_factor"] * seeds * seconds / 60
     return {
         "mem_mb": math.ceil((settings["base_mem_mb"] + memory) * attempt),
         "runtime": math.ceil(runtime * attempt),

@@ -223,3 +223,42 @@ class PrepareJob:
     mirrors: tuple[str, ...]
     retries: int
     checksums: dict = field(default_factory=dict)  # raw file name -> md5 replacing the published one
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """What the probe stage does for one trained model: its embeddings, their k-NN probes, its input margins."""
+
+    embed: EmbedJob
+    probe: ProbeJob
+    margins: MarginsJob
+
+
+@dataclass(frozen=True)
+class TrainBlock:
+    """A job of the training stage: the runs of a block of seeds of one model, one after the other in one process."""
+
+    runs: tuple[TrainJob, ...]
+
+
+@dataclass(frozen=True)
+class ProbeBlock:
+    """A job of the probe stage: embed, probe and measure the margins of a block of seeds of one model."""
+
+    runs: tuple[ProbeRun, ...]
+
+
+def blocks(seeds: tuple[int, ...], seeds_per_job: int) -> list[tuple[int, ...]]:
+    """Consecutive blocks of at most ``seeds_per_job`` seeds: the seeds one per-run job works on."""
+    return [tuple(seeds[i : i + seeds_per_job]) for i in range(0, len(seeds), seeds_per_job)]
+
+
+def block_label(seeds: tuple[int, ...]) -> str:
+    """A block's name in its jobs' log, benchmark and rule names: ``seed3`` or ``seeds0-3``."""
+    return f"seed{seeds[0]}" if len(seeds) == 1 else f"seeds{seeds[0]}-{seeds[-1]}"
+
+
+def block_size(label: str) -> int:
+    """The number of seeds of a block from its label (``block_label``)."""
+    first, _, last = label.removeprefix("seeds").removeprefix("seed").partition("-")
+    return int(last or first) - int(first) + 1

@@ -244,6 +244,29 @@ class Study:
         values.update(variant.training if variant is not None else {})
         return replace(TrainConfig.from_dict(values), augmentation=self.augmentation(dataset))
 
+    def blocks(self, variant: Variant) -> list[tuple[int, ...]]:
+        """The blocks of seeds of ``variant`` (``seeds_per_job``): one training job and one probe job each."""
+        return jobs.blocks(variant.seeds, self.config["seeds_per_job"])
+
+    def seed_blocks(self) -> dict[tuple[int, ...], list[Variant]]:
+        """Every block of seeds of the study, with the variants whose models are cut into it."""
+        found: dict[tuple[int, ...], list[Variant]] = {}
+        for variant in self.variants:
+            for block in self.blocks(variant):
+                found.setdefault(block, []).append(variant)
+        return found
+
+    def block_job(self, stage: str, seeds: tuple[int, ...], dataset: str, variant: str, arch: str):
+        """The record of the ``train`` or ``probe`` job of a block of seeds: one record per seed, as its own job."""
+        if stage == "train":
+            return jobs.TrainBlock(tuple(self.job("train", dataset, variant, arch, seed) for seed in seeds))
+        return jobs.ProbeBlock(
+            tuple(
+                jobs.ProbeRun(*(self.job(part, dataset, variant, arch, seed) for part in ("embed", "probe", "margins")))
+                for seed in seeds
+            )
+        )
+
     def job(self, stage: str, dataset: str, variant: str = "", arch: str = "", seed: int | str | None = None):
         """The record of one job of ``stage`` (pdepth.jobs) for its wildcards: ``variant`` is a results prefix."""
         if stage == "prepare":

@@ -1,20 +1,17 @@
-"""Stage: per-probe embeddings of every example for one trained model (temporary files, deleted after probing)."""
+"""Per-probe embeddings of every example for one trained model (temporary files, deleted after probing)."""
 
 import logging
 from pathlib import Path
 
 from pdepth import embeddings
 from pdepth.jobs import EmbedJob
-from pdepth.pipeline.trained import load_trained
+from pdepth.pipeline.trained import TrainedModel
 from pdepth.reduction import Reducer
 
 log = logging.getLogger(__name__)
 
 
-def run(
-    job: EmbedJob, prepared: Path, weights: Path, out_dir: Path, threads: int, progress: bool = True
-) -> list[embeddings.Layer]:
-    trained = load_trained(job.examples, job.normalisation, job.device, prepared, weights, threads)
+def run(job: EmbedJob, trained: TrainedModel, out_dir: Path, progress: bool = True) -> list[embeddings.Layer]:
     reduction = job.reduction
     layers = embeddings.extract(
         trained.model,

@@ -1,4 +1,4 @@
-"""Stage: the input margin of one trained model (dataset, arch, seed) for the configured examples."""
+"""The input margin of one trained model (dataset, arch, seed) for the configured examples."""
 
 import logging
 from pathlib import Path
@@ -8,18 +8,15 @@ import numpy as np
 from pdepth.data.prepared import TEST
 from pdepth.jobs import MarginsJob
 from pdepth.margins import input_margin
-from pdepth.pipeline.trained import load_trained
+from pdepth.pipeline.trained import TrainedModel
 from pdepth.records import save_npz
 
 log = logging.getLogger(__name__)
 
 
-def run(
-    job: MarginsJob, prepared: Path, weights: Path, output: Path, threads: int, progress: bool = True
-) -> np.ndarray:
+def run(job: MarginsJob, trained: TrainedModel, output: Path, progress: bool = True) -> np.ndarray:
     """Writes ``input_margin`` (N,) float32, NaN for the examples not measured (metrics.input_margin.split)."""
     settings = job.input_margin
-    trained = load_trained(job.examples, job.normalisation, job.device, prepared, weights, threads)
     examples = trained.examples
     measured = {"all": np.ones(len(examples), bool), "test": examples.orig_split == TEST}.get(
         settings.split, np.zeros(len(examples), bool)

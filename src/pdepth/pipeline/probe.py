@@ -1,15 +1,20 @@
-"""Stage: k-NN probes at every layer of one trained model; the embeddings are read one layer at a time."""
+"""Stage: for each seed of a block, the trained model's embeddings, their k-NN probes at every layer (read one layer
+at a time) and its input margins; the examples are loaded and pynndescent compiled once per block."""
 
 import json
 import logging
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pdepth import embeddings, jobs, knn, probing
-from pdepth.device import pick_device, usable_cpus
-from pdepth.jobs import ProbeJob
+from pdepth.device import configure_torch, pick_device, usable_cpus
+from pdepth.examples import Examples
+from pdepth.jobs import ProbeBlock, ProbeJob
+from pdepth.pipeline import embed, margins
+from pdepth.pipeline.trained import load_trained
 from pdepth.records import NpzRecord
 from pdepth.runs import RunOutputs
 
@@ -35,11 +40,37 @@ def settings_for(job: ProbeJob, threads: int) -> knn.ProbeSettings:
     )
 
 
+def run_block(
+    block: ProbeBlock,
+    prepared: Path,
+    weights: list[Path],
+    run_outputs: list[Path],
+    probe_files: list[Path],
+    margin_files: list[Path],
+    threads: int,
+    progress: bool = True,
+) -> None:
+    """Each seed of the block in turn: its embeddings in a temporary folder next to its probes, removed once
+    probed."""
+    configure_torch(threads)
+    first = block.runs[0].embed
+    device = pick_device(first.device)
+    examples = first.examples.load(prepared)  # every seed of a block sees the same examples
+    for n, (seed_run, weight, outputs, probe_file, margin_file) in enumerate(
+        zip(block.runs, weights, run_outputs, probe_files, margin_files, strict=True), 1
+    ):
+        log.info("%s: %d of %d in this job", seed_run.probe.run, n, len(block.runs))
+        trained = load_trained(examples, seed_run.embed.normalisation, device, weight)
+        with tempfile.TemporaryDirectory(prefix="embeddings-", dir=Path(probe_file).parent) as folder:
+            embed.run(seed_run.embed, trained, Path(folder), progress)
+            run(seed_run.probe, examples, outputs, Path(folder), probe_file, threads)
+        margins.run(seed_run.margins, trained, margin_file, progress)
+
+
 def run(
-    job: ProbeJob, prepared: Path, run_outputs: Path, embedding_dir: Path, output: Path, threads: int
+    job: ProbeJob, examples: Examples, run_outputs: Path, embedding_dir: Path, output: Path, threads: int
 ) -> ProbeResults:
     """Probe every layer; the support set carries the labels the network was trained with (noisy ones included)."""
-    examples = job.examples.load(prepared)
     outputs = RunOutputs.load(run_outputs)
     settings = settings_for(job, threads)
     num_classes = len(examples.classes)

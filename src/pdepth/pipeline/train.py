@@ -1,4 +1,5 @@
-"""Stage: train one model (dataset, arch, seed) and save its weights, predictions, snapshots and history."""
+"""Stage: train the models of a block of seeds (dataset, arch, seeds), one after the other, and save each one's
+weights, predictions, snapshots and history."""
 
 import csv
 import hashlib
@@ -12,6 +13,7 @@ from pdepth import jobs
 from pdepth.augment import Normalizer
 from pdepth.checkpoint import Checkpointing
 from pdepth.device import configure_torch, pick_device
+from pdepth.examples import Examples
 from pdepth.runs import RunOutputs
 from pdepth.splits import train_mask
 from pdepth.training import HISTORY_COLUMNS, fit
@@ -19,19 +21,41 @@ from pdepth.training import HISTORY_COLUMNS, fit
 log = logging.getLogger(__name__)
 
 
+def run_block(
+    block: jobs.TrainBlock,
+    prepared: Path,
+    weights: list[Path],
+    outputs: list[Path],
+    histories: list[Path],
+    threads: int,
+    progress: bool = True,
+) -> None:
+    """Train each seed of the block in turn, the examples loaded once. Each seed's checkpoint is kept until the last
+    seed is done (with several seeds, also the one after its last epoch): a killed block, re-run, retrains none of
+    its finished seeds."""
+    configure_torch(threads)
+    examples = block.runs[0].examples.load(prepared)  # every seed of a block sees the same examples
+    several = len(block.runs) > 1
+    done = []
+    for n, (job, weight, output, history) in enumerate(zip(block.runs, weights, outputs, histories, strict=True), 1):
+        log.info("%s: %d of %d in this job", job.run, n, len(block.runs))
+        done.append(run(job, examples, weight, output, history, progress, keep_last=several))
+    for checkpointing in done:
+        checkpointing.remove()  # the final outputs of every seed exist: nothing left to resume
+
+
 def run(
     job: jobs.TrainJob,
-    prepared: Path,
+    examples: Examples,
     weights: Path,
     outputs: Path,
     history: Path,
-    threads: int,
     progress: bool = True,
-) -> RunOutputs:
-    configure_torch(threads)
+    keep_last: bool = False,
+) -> Checkpointing:
+    """Train one seed and write its files; returns its checkpointing, for the block to remove."""
     device = pick_device(job.device)
     run, config = job.run, job.training
-    examples = job.examples.load(prepared)
     in_train = train_mask(examples.orig_split, job.holdout_fraction, run.seed)
     mean, std = job.normalisation.resolve(examples)
     log.info(
@@ -51,6 +75,7 @@ def run(
         Path(weights).with_name("checkpoint.pt"),
         job.checkpoint_every,
         fingerprint(config, run.arch, job.model_options, run.seed, in_train, examples.index, examples.labels),
+        keep_last,
     )
     model, result = fit(
         run.arch, job.model_options, examples, in_train, normalize, config, run.seed, progress, checkpointing
@@ -70,8 +95,7 @@ def run(
         writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, delimiter="\t")  # no rows for an untrained model
         writer.writeheader()
         writer.writerows(result.history)
-    checkpointing.remove()  # the final outputs exist: nothing left to resume
-    return run_outputs
+    return checkpointing
 
 
 def fingerprint(*parts) -> str:

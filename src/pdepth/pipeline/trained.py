@@ -6,9 +6,8 @@ from pathlib import Path
 import torch
 
 from pdepth.augment import Normalizer
-from pdepth.device import configure_torch, pick_device
 from pdepth.examples import Examples
-from pdepth.jobs import ExampleSet, Normalisation
+from pdepth.jobs import Normalisation
 from pdepth.models import ProbedModel, build
 
 
@@ -20,13 +19,8 @@ class TrainedModel:
     device: torch.device
 
 
-def load_trained(
-    examples: ExampleSet, normalisation: Normalisation, device: str, prepared: Path, weights: Path, threads: int
-) -> TrainedModel:
-    """The model of ``weights`` on ``device`` (a config value: auto, cpu, cuda), with its examples."""
-    configure_torch(threads)
-    device = pick_device(device)
-    examples = examples.load(prepared)
+def load_trained(examples: Examples, normalisation: Normalisation, device: torch.device, weights: Path) -> TrainedModel:
+    """The model of ``weights`` on ``device``, with the examples it is run on."""
     saved = torch.load(weights, map_location=device, weights_only=True)
     model = build(saved["arch"], examples.shape, saved["options"]).to(device)
     model.load_state_dict(saved["state_dict"])
