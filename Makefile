@@ -5,13 +5,17 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 FMNIST_SYSTEM_COPY := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: study test report setup fmnist lint benchmark clean
+.PHONY: study test test-fast report setup fmnist lint benchmark clean
 
 study: setup fmnist
 	$(BIN)/snakemake --cores $(CORES) all
 
 test: setup fmnist
 	$(BIN)/pytest
+
+# The inner loop: every test that neither trains a model nor runs the workflow (pytest -m "not slow").
+test-fast: setup fmnist
+	$(BIN)/pytest -m "not slow"
 
 # The report of a finished study: a .zip (an HTML report of the default study embeds ~34 MB), open report/report.html.
 report: setup

@@ -4,7 +4,7 @@ Trains the paper's MLP (7 x WIDTH) briefly, takes the first hidden layer of all 
 both backends in this one process, as the workflow does (support: seed 0's 54,000 training examples; every example
 classified). Prints wall time, their ratio, recall@k, probe-class agreement and peak memory of each.
 
-    .venv/bin/python benchmarks/knn.py [--width 2048] [--epochs 1]
+    .venv/bin/python benchmarks/knn.py [--width 2048] [--epochs 1] [--device cuda] [--data-dir DIR]
 """
 
 import argparse
@@ -47,11 +47,15 @@ class PeakRSS:
         self._thread.join()
 
 
-def first_hidden_layer(width: int, epochs: int, workdir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def first_hidden_layer(
+    width: int, epochs: int, workdir: Path, data_dir: Path | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     prepared = workdir / "fmnist.npz"
     if not prepared.exists():
         options = SourceOptions(
-            system_dirs=tuple(Path(d) for d in registry.get("fmnist").system_dirs), download_dir=workdir / "downloads"
+            data_dir=data_dir,
+            system_dirs=tuple(Path(d) for d in registry.get("fmnist").system_dirs),
+            download_dir=workdir / "downloads",
         )
         registry.prepare("fmnist", options).save(prepared)
     examples = Examples.load(prepared, {})
@@ -77,10 +81,12 @@ def main():
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--k", type=int, default=30)
     parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out"))
+    parser.add_argument("--data-dir", type=Path, help="Fashion-MNIST's IDX .gz files, looked at first")
+    parser.add_argument("--device", default="cpu", help="of the exact search (cuda: on the GPU)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     configure_torch(usable_cpus())
-    embedding, in_train, labels = first_hidden_layer(args.width, args.epochs, args.workdir)
+    embedding, in_train, labels = first_hidden_layer(args.width, args.epochs, args.workdir, args.data_dir)
     print(f"embedding: {embedding.shape[0]:,} examples x {embedding.shape[1]:,} dims; support {in_train.sum():,}")
 
     # pynndescent compiles with numba on first use: time that apart, on a tiny problem.
@@ -91,7 +97,9 @@ def main():
 
     results = {}
     for backend in ("exact", "pynndescent"):
-        settings = knn.ProbeSettings.defaults(k=args.k, backend=backend, n_jobs=usable_cpus(), exact_below=0)
+        settings = knn.ProbeSettings.defaults(
+            k=args.k, backend=backend, n_jobs=usable_cpus(), exact_below=0, device=args.device
+        )
         with PeakRSS() as memory:
             started = time.perf_counter()
             neighbours = knn.training_and_query_neighbours(embedding, in_train, settings)

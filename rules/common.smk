@@ -76,7 +76,9 @@ def block_variants(variants):
 
 def block_log(stage, seeds):
     """The log of a per-run job (train, probe) of one block of seeds."""
-    return f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/{stage}_{jobs.block_label(seeds)}.log"
+    return (
+        f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/{stage}_{jobs.block_label(seeds)}.log"
+    )
 
 
 def block_benchmark(stage, seeds):
@@ -86,7 +88,9 @@ def block_benchmark(stage, seeds):
 def block_record(stage, seeds):
     """Rule params: the record of the block's job (pdepth.jobs) for its wildcards, as canonical plain data, so that
     a job re-runs exactly when a value it uses changes."""
-    return lambda wildcards: jobs.params(STUDY.block_job(stage, seeds, **dict(wildcards.items())))
+    return lambda wildcards: jobs.params(
+        STUDY.block_job(stage, seeds, **dict(wildcards.items()))
+    )
 
 
 def job_record(stage):
@@ -106,7 +110,12 @@ def block_resource(stage, key, seeds):
 
     def value(wildcards, attempt):
         return model_resources(
-            stage, wildcards.variant, wildcards.dataset, wildcards.arch, attempt, len(seeds)
+            stage,
+            wildcards.variant,
+            wildcards.dataset,
+            wildcards.arch,
+            attempt,
+            len(seeds),
         )[key]
 
     return value
@@ -153,7 +162,9 @@ def study_summary_targets():
 def every_benchmark():
     """The benchmark file of every per-run job, for the report's benchmark table."""
     return [
-        block_benchmark(stage, seeds).format(variant=variant.prefix, dataset=dataset, arch=arch)
+        block_benchmark(stage, seeds).format(
+            variant=variant.prefix, dataset=dataset, arch=arch
+        )
         for variant, dataset, arch in STUDY.runs()
         for seeds in STUDY.blocks(variant)
         for stage in cluster.STAGES

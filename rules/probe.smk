@@ -14,12 +14,12 @@ for _seeds, _variants in STUDY.seed_blocks().items():
         output:
             probes=block_files("probes.npz", _seeds),
             margins=block_files("margins.npz", _seeds),
-        wildcard_constraints:
-            variant=block_variants(_variants),
         log:
             block_log("probe", _seeds),
         benchmark:
             block_benchmark("probe", _seeds)
+        wildcard_constraints:
+            variant=block_variants(_variants),
         conda:
             "../envs/pdepth.yaml"
         threads: max(config["threads"]["embed"], config["threads"]["probe"])

@@ -13,12 +13,12 @@ for _seeds, _variants in STUDY.seed_blocks().items():
             weights=block_files("model.pt", _seeds),
             outputs=block_files("run.npz", _seeds),
             history=block_files("history.tsv", _seeds),
-        wildcard_constraints:
-            variant=block_variants(_variants),
         log:
             block_log("train", _seeds),
         benchmark:
             block_benchmark("train", _seeds)
+        wildcard_constraints:
+            variant=block_variants(_variants),
         conda:
             "../envs/pdepth.yaml"
         threads: config["threads"]["train"]
