@@ -38,6 +38,17 @@ def test_resources_scale_with_the_dataset_and_the_architecture():
     assert cluster.job_shape(study, "", "cifar100", "vgg16").classes == 100
 
 
+@pytest.mark.parametrize("stage", ["train", "probe"])
+def test_a_block_asks_for_its_seeds_time_and_one_seeds_memory(stage):
+    study = paper_study()
+    settings = study.config["cluster"]
+    one = cluster.resources(study, stage, "", "cifar10", "vgg16", seeds=1)
+    block = cluster.resources(study, stage, "", "cifar10", "vgg16", seeds=25)
+    work = one["runtime"] - settings["min_runtime"]  # minutes of one seed, with the safety factor
+    assert block["runtime"] == pytest.approx(settings["min_runtime"] + 25 * work, abs=25)
+    assert block["mem_mb"] == one["mem_mb"]
+
+
 def _claim(args):
     directory, hold = args
     with gpu_slots.claimed_gpus(1, available=3, directory=directory) as devices:
