@@ -199,7 +199,7 @@ def test_a_blow_up_at_the_last_step_stops_the_training_job_before_any_output(tmp
     configfile.write_text(yaml.safe_dump(smoke_config(**{"training.default": training | {"schedule": "constant"}})))
     result = snakemake(tmp_path, "--cores", "2", "results/fmnist/mlp/seed0/run.npz", configfile=configfile)
     assert result.returncode != 0 and not (tmp_path / "results/fmnist/mlp/seed0/run.npz").exists()
-    log = (tmp_path / "logs/fmnist/mlp/train_seed0.log").read_text()
+    log = (tmp_path / "logs/fmnist/mlp/train_seeds0-1.log").read_text()  # the smoke config's block of 2 seeds
     assert "TrainingDiverged: the model's outputs became non-finite for" in log
     assert "during epoch 1 (by step 1, lr 1e+12); lower training.lr or raise training.warmup_epochs" in log
 
@@ -224,10 +224,12 @@ def test_the_workflow_runs_as_a_snakemake_module_of_another_workflow(tmp_path, f
     assert plan.returncode == 0, plan.stderr[-3000:]
     output = plan.stdout + plan.stderr
     assert "localrules directive specifies rules that are not present" not in output
-    assert re.search(r"^pdepth_train\s+8$", output, re.MULTILINE)  # 2 architectures x 2 seeds + 2 interventions x 2
+    # blocks of 2 seeds: the 2 architectures and noise40; the two 1-seed interventions
+    assert re.search(r"^pdepth_train_seeds0_1\s+3$", output, re.MULTILINE)
+    assert re.search(r"^pdepth_train_seed0\s+2$", output, re.MULTILINE)
     (local,) = [line.split()[1:] for line in plan.stdout.splitlines() if line.startswith("LOCAL ")]
     assert {"pdepth_prepare_dataset", "pdepth_cube", "pdepth_metrics", "pdepth_fidelity"} <= set(local)
-    assert "pdepth_train" not in local
+    assert not [rule for rule in local if rule.startswith(("pdepth_train", "pdepth_probe"))]
     run = subprocess.run(
         [snakemake_binary, "--cores", "1", "resources/fmnist.npz"],
         cwd=tmp_path,

@@ -57,7 +57,7 @@ def test_records_carry_what_their_variant_changes(study):
     main = study.job("train", "fmnist", "", "mlp", 0)
     noisy = study.job("probe", "fmnist", "noise40/", "mlp", 1)
     assert (hinge.examples.train, hinge.training.loss, hinge.training.lr) == (5000, "zero_hinge", 0.01)
-    assert (main.examples.train, main.training.loss, main.training.lr) == (None, "cross_entropy", 0.05)
+    assert (main.examples.train, main.training.loss, main.training.lr) == (12000, "cross_entropy", 0.05)  # data.subset
     assert (noisy.examples.label_noise, noisy.run.seed, noisy.probe.k) == (0.4, 1, 30)
     assert main.model_options == {"hidden_layers": 7, "width": 512}  # the config's width, the default depth
 

@@ -37,7 +37,8 @@ CONFIG = {
 )
 def test_killed_training_resumes_to_identical_outputs(tmp_path, fmnist_dir, seeds, waited_for, log, resumed_after):
     configfile = tmp_path / "resume.yaml"
-    configfile.write_text(yaml.safe_dump(CONFIG | {"seeds": seeds, "seeds_per_job": 2}))
+    floor = {"fidelity": {"floor": {"min_held_out": 2}}}  # the default (3) asks for 3 seeds
+    configfile.write_text(yaml.safe_dump(CONFIG | floor | {"seeds": seeds, "seeds_per_job": 2}))
     killed, reference = tmp_path / "killed", tmp_path / "reference"
     command = snakemake_command(killed, "--cores", "2", TARGET, configfile=configfile)
     job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -61,9 +61,9 @@ def test_one_dataset_target_runs_that_dataset_only(micro):
     assert shared == ["depth_agreement_cifar10"]  # this dataset's only; cross-dataset figures belong to `all`
     prepare_log = (workdir / "logs/cifar10/prepare.log").read_text()
     assert "checked against the configured md5" in prepare_log and "600 examples" in prepare_log
-    train_log = (workdir / "logs/cifar10/mlp/train_seed0.log").read_text()
+    train_log = (workdir / "logs/cifar10/mlp/train_seeds0-1.log").read_text()  # one job for the block of 2 seeds
     assert "Augmentation(crop_padding=4, flip=True)" in train_log  # CIFAR's default augmentation
-    assert (workdir / "logs/full/cifar10/mlp/train_seed0.log").exists()
+    assert (workdir / "logs/full/cifar10/mlp/train_seeds0-2.log").exists()
 
 
 def test_cubes_of_the_split_and_full_training_set_variants(micro):
