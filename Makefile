@@ -18,8 +18,9 @@ test-fast: setup fmnist
 	$(BIN)/pytest -m "not slow"
 
 # The report of a finished study: a .zip (an HTML report of the default study embeds ~34 MB), open report/report.html.
+# For a study of one's own, name its config: make report CONFIG=my.yaml (the report needs the study's DAG).
 report: setup
-	$(BIN)/snakemake --report report.zip
+	$(BIN)/snakemake --report report.zip $(if $(CONFIG),--configfile $(CONFIG))
 
 setup: $(VENV)/.installed
 

@@ -1,5 +1,6 @@
 """A config with a bad value fails before any job runs, with a message that names the value."""
 
+import copy
 import os
 import re
 import subprocess
@@ -11,6 +12,7 @@ import torch
 import yaml
 
 from conftest import ROOT, smoke_config, snakemake, snakemake_command
+from pdepth.study import Study
 
 
 @pytest.mark.parametrize(
@@ -39,6 +41,10 @@ from conftest import ROOT, smoke_config, snakemake, snakemake_command
         ({"probe.k": 30.0}, "probe.k: 30.0 is not an integer; write 30"),
         ({"training.default.lr": "1e-3"}, "training.default.lr: '1e-3' is read as a string"),
         ({"probe.k": 900}, "probe.k (900) needs more than k training examples, but untrained on fmnist trains on 900"),
+        ({"seds": 4}, "unknown key 'seds'; did you mean 'seeds'?"),
+        ({"probe.backnd": "exact"}, "probe: unknown key 'backnd'; did you mean 'backend'?"),
+        ({"probe.backend": "annoy"}, "probe.backend: 'annoy' is not one of ['pynndescent', 'exact']"),
+        ({"data.data_dir": "/nonexistent/fmnist"}, "data.data_dir: /nonexistent/fmnist is not a directory"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, changes, expected):
@@ -48,6 +54,26 @@ def test_bad_config_fails_before_any_job(tmp_path, changes, expected):
     assert result.returncode != 0
     assert expected in result.stdout + result.stderr
     assert not (tmp_path / "resources").exists() and not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("changes", [{"seds": 4}, {"probe.k": -1}], ids=["misspelled key", "out of range"])
+def test_a_config_error_takes_a_few_lines(tmp_path, changes):
+    """The key, the value, what is allowed: not Snakemake's dump of the whole schema (968 lines before)."""
+    configfile = tmp_path / "bad.yaml"
+    configfile.write_text(yaml.safe_dump(smoke_config(**changes)))
+    result = snakemake(tmp_path, "-n", configfile=configfile)
+    assert result.returncode != 0 and "ConfigError" in result.stdout + result.stderr
+    assert len((result.stdout + result.stderr).splitlines()) <= 12, result.stdout + result.stderr
+
+
+def test_the_floor_default_follows_the_seeds():
+    """fidelity.floor.min_held_out: 3, or 2 for fewer than 3 seeds, where the config leaves it out; a 2-seed config
+    of one's own, or --config seeds=2, no longer stops on a key the user never set."""
+    config = smoke_config()
+    del config["fidelity"]
+    for seeds, expected in ((1, 2), (2, 2), (3, 3), (8, 3)):
+        study = Study.checked(copy.deepcopy(config) | {"seeds": seeds})
+        assert study.config["fidelity"]["floor"]["min_held_out"] == expected
 
 
 def test_default_config_dry_run_lists_the_jobs(tmp_path):

@@ -146,6 +146,21 @@ def test_an_empty_panel_is_refused(tmp_path):
     assert not (tmp_path / "a.png").exists()
 
 
+def test_long_titles_wrap_instead_of_widening_the_canvas(tmp_path):
+    """A one-line title longer than its plot made ``bbox_inches="tight"`` widen the canvas, the plots shrinking."""
+    from matplotlib import image
+
+    fig, axes = plt.subplots(1, 2, figsize=(6, 3))
+    for ax in axes:
+        ax.plot([0, 1], [0, 1])
+        ax.set_title("a panel title that says a great deal more than fits above one small panel of a figure " * 2)
+    fig.suptitle("a figure title that would run far past the right edge of the figure if it were kept on one line " * 2)
+    style.save(fig, tmp_path / "a.png", tmp_path / "a.pdf")
+    height, width, _ = image.imread(tmp_path / "a.png").shape
+    assert width <= 6 * 150 * 1.1, width  # the figure's width at 150 dpi, give or take the tight margins
+    assert height > 3 * 150  # the wrapped titles add lines above the plots instead
+
+
 def test_dataset_order_claim():
     rng = np.random.default_rng(0)
     settings = Settings(bootstrap=200, permutations=200, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)

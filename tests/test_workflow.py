@@ -47,6 +47,12 @@ def test_large_support_sets_use_pynndescent_and_small_ones_the_exact_search(smok
     assert "fmnist/mlp seed 1: 2 of 2 in this job" in large
     assert large.count("(pynndescent)") == 2 * 5 and "(exact)" not in large  # 2 seeds: input, 3 hidden, softmax
     assert small.count("(exact)") == 5 and "(pynndescent)" not in small
+    # the records say what ran: the cube's attributes and the figures' titles (pdepth.figures.style)
+    for variant, search in (("", "pynndescent"), ("untrained/", "exact")):
+        cube = xr.open_dataset(smoke_run / f"results/{variant}fmnist/mlp/cube.nc")
+        assert (
+            cube.attrs["probe_backend"] == search and json.loads(cube.attrs["probe_settings"])["search_used"] == search
+        )
 
 
 def test_second_invocation_has_nothing_to_do(smoke_run):

@@ -2,8 +2,8 @@
 architecture's depth and throughput, the seeds of the job's block, and the retry attempt (each retry asks for
 proportionally more).
 
-The throughputs are config values (``cluster:``) because they depend on the cluster's devices; the README gives
-the measured defaults and how to re-measure them from the benchmark table of a first run.
+The throughputs are config values (``cluster:``) because they depend on the cluster's devices; docs/cluster.md (Job
+sizes) gives the measured defaults and how to re-measure them from the benchmark table of a first run.
 """
 
 import math

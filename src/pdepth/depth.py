@@ -15,8 +15,22 @@ def prediction_depth(knn_pred: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
     ``knn_pred`` has probe classes along its last axis, layers 0..L in order; ``pred`` is the network's final class
     with the remaining shape. 0 when every probe agrees; UNDEFINED (-1) when even the last probe (layer L) disagrees.
+    Arrays or torch tensors.
     """
+    knn_pred, pred = _array(knn_pred), _array(pred)
+    if knn_pred.ndim == 0 or knn_pred.shape[:-1] != pred.shape:
+        raise ValueError(
+            f"knn_pred {knn_pred.shape} and pred {pred.shape}: knn_pred has one probe class per layer along its last "
+            "axis and pred one class for each of its other entries (e.g. (N, L+1) and (N,))"
+        )
     agree = knn_pred == pred[..., None]
     n_layers = agree.shape[-1]
     trailing = np.cumprod(agree[..., ::-1], axis=-1).sum(-1)  # probes agreeing from the last layer backwards
     return np.where(trailing > 0, n_layers - trailing, UNDEFINED).astype(depth_dtype(n_layers))
+
+
+def _array(value) -> np.ndarray:
+    """A numpy array of an array, a list or a torch tensor (without importing torch)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)

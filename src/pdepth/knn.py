@@ -5,8 +5,10 @@ at distance 0: the data hold exact duplicates); when the approximate search miss
 the k+1 is dropped instead.
 """
 
+import contextlib
 import functools
 import logging
+import warnings
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -106,9 +108,18 @@ def training_and_query_neighbours(
 ) -> tuple[Neighbours, Neighbours]:
     """k neighbours, within this seed's training split, of (training points without themselves, all other points)."""
     train_idx = np.flatnonzero(in_train)
+    k = settings.k
+    if len(train_idx) <= k:  # a training point's k neighbours exclude itself; pynndescent would return fewer
+        raise ValueError(f"k={k} needs more than k training examples (in_train) to vote, got {len(train_idx)}")
+    finite = np.isfinite(embedding).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise ValueError(
+            f"{len(bad)} example(s) have NaN or infinite values (the first: example {bad[0]}); their neighbours would "
+            "be arbitrary: check the inputs, or the model's outputs for them"
+        )
     support = np.ascontiguousarray(embedding[train_idx], dtype=np.float32)
     queries = np.ascontiguousarray(embedding[~in_train], dtype=np.float32)
-    k = settings.k
     backend = settings.backend_for(len(support))
     if backend == "exact":
         graph = exact_neighbours(support, support, k + 1, settings.exact_chunk, settings.device)
@@ -117,16 +128,29 @@ def training_and_query_neighbours(
         from pynndescent import NNDescent  # numba compilation: import only where used
 
         cache_pynndescent_compilation()
-        index = NNDescent(support, **settings.pynndescent_params())
-        graph = Neighbours(*(np.asarray(a) for a in index.neighbor_graph))  # built anyway: reuse it for the training
-        outside = (
-            Neighbours(*index.query(queries, k=k, epsilon=settings.query_epsilon))
-            if len(queries)
-            else Neighbours(np.empty((0, k), np.int64), np.empty((0, k), np.float32))
-        )
+        with uncacheable_quietly():
+            index = NNDescent(support, **settings.pynndescent_params())
+            graph = Neighbours(*(np.asarray(a) for a in index.neighbor_graph))  # built anyway: reused for training
+            outside = (
+                Neighbours(*index.query(queries, k=k, epsilon=settings.query_epsilon))
+                if len(queries)
+                else Neighbours(np.empty((0, k), np.int64), np.empty((0, k), np.float32))
+            )
     else:
         raise ValueError(f"unknown k-NN backend {settings.backend!r}")
     return drop_self(graph, np.arange(len(support))), outside
+
+
+@contextlib.contextmanager
+def uncacheable_quietly():
+    """Silence, while pynndescent runs, numba's warning for each function it cannot cache (expected: see below)."""
+    import numba
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Cannot cache compiled function", category=numba.core.errors.NumbaWarning
+        )
+        yield
 
 
 @functools.cache
@@ -135,15 +159,15 @@ def cache_pynndescent_compilation() -> None:
 
     A fresh process's first NNDescent (5,000 x 784, 2 CPU cores) took 64 s without this cache and 25 s with it (every
     probe job after a venv's first). What cannot be cached (functions holding dynamic globals, or taking the distance
-    function as an argument) is still compiled, as before. Cached code computes the same neighbours.
+    function as an argument) is still compiled, as before. Cached code computes the same neighbours. This changes
+    pynndescent's functions for the rest of the process (their compiled code is read from and written to numba's
+    cache, in pynndescent's ``__pycache__``): a global change, kept because it is what makes probing affordable, and
+    harmless to other users of pynndescent, whose results are the same.
     """
-    import warnings
-
     import numba
     from numba.core.caching import NullCache
     from pynndescent import distances, pynndescent_, rp_trees, search, utils
 
-    warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=numba.core.errors.NumbaWarning)
     for module in (pynndescent_, utils, rp_trees, distances, search):
         for function in vars(module).values():
             if isinstance(function, numba.core.dispatcher.Dispatcher) and isinstance(function._cache, NullCache):

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import xarray as xr
 from torch import nn
+from tqdm import tqdm
 
 from pdepth import cube, embeddings, knn, schema
 from pdepth.device import usable_cpus
@@ -48,6 +49,54 @@ def settings(k: int, backend: str, device: str | torch.device = "cpu", random_st
     )
 
 
+def as_array(value, name: str) -> np.ndarray:
+    """A numpy array of a list, an array or a torch tensor (on any device)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name}: cannot be read as an array ({exc}); pass a numpy array or a torch tensor") from exc
+
+
+def checked_labels(labels, n: int | None = None) -> np.ndarray:
+    """``labels`` as int64 class indices: integer-valued, one per example (``n``), none negative."""
+    labels = as_array(labels, "labels")
+    if labels.ndim != 1:
+        raise ValueError(f"labels: one class index per example, a 1-D array; got shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        numeric = np.issubdtype(labels.dtype, np.number) or labels.dtype == bool
+        if not numeric or not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+            sample = labels[:3].tolist()
+            raise TypeError(f"labels: class indices must be integers, got {labels.dtype} values such as {sample}")
+        labels = labels.astype(np.int64)
+    if n is not None and len(labels) != n:
+        raise ValueError(f"labels: {len(labels)} labels for {n} examples; pass one per example, in the same order")
+    if len(labels) and labels.min() < 0:
+        raise ValueError(f"labels: class indices start at 0, got {labels.min()}")
+    return labels.astype(np.int64, copy=False)
+
+
+def checked_in_train(in_train, n: int, k: int) -> np.ndarray:
+    """``in_train`` as booleans, one per example, marking more than ``k`` training examples (a training example's
+    neighbours exclude itself)."""
+    flags = as_array(in_train, "in_train")
+    if flags.ndim != 1 or len(flags) != n:
+        raise ValueError(f"in_train: {flags.shape} flags for {n} examples; pass one boolean per example")
+    if flags.dtype != bool:
+        if not np.isin(flags, (0, 1)).all():
+            raise TypeError(f"in_train: booleans (or 0/1) marking the training examples, got {flags.dtype} values")
+        flags = flags.astype(bool)
+    if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k: the number of neighbours, an integer of at least 1; got {k!r}")
+    if flags.sum() <= k:
+        raise ValueError(
+            f"k={k} needs more than k training examples (in_train) to vote, got {int(flags.sum())}: lower k or mark "
+            "more examples as trained on"
+        )
+    return flags
+
+
 def knn_probe(
     embedding: np.ndarray,
     labels: np.ndarray,
@@ -65,14 +114,13 @@ def knn_probe(
     excluded, not whatever lies at distance 0: data hold exact duplicates). Ties go to the class of the nearest
     neighbour among the tied classes.
     """
-    labels = np.asarray(labels)
-    in_train = np.asarray(in_train, dtype=bool)
-    if not len(labels) == len(in_train) == len(embedding):
-        raise ValueError(f"{len(embedding)} embeddings, {len(labels)} labels and {len(in_train)} in_train flags")
-    if in_train.sum() <= k:
-        raise ValueError(f"k={k} needs more than {k} training examples (in_train), got {int(in_train.sum())}")
+    embedding = as_array(embedding, "embedding")
+    labels = checked_labels(labels, len(embedding))
+    in_train = checked_in_train(in_train, len(labels), k)
     num_classes = int(labels.max()) + 1 if num_classes is None else num_classes
-    embedding = np.asarray(embedding, dtype=np.float32).reshape(len(labels), -1)
+    if labels.max() >= num_classes:
+        raise ValueError(f"labels: class {labels.max()} is not below num_classes={num_classes}")
+    embedding = embedding.astype(np.float32, copy=False).reshape(len(labels), -1)
     votes, pred = knn.probe(embedding, in_train, labels, num_classes, settings(k, backend, device, random_state))
     return KnnProbe(pred, votes)
 
@@ -100,16 +148,22 @@ def probe_layers(
     labels: np.ndarray,
     num_classes: int,
     search: knn.ProbeSettings,
+    progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k-NN probe of every layer written to ``folder``, one layer in memory at a time: (knn_pred (N, L+1),
-    votes (N, L+1, C) counts out of k)."""
+    votes (N, L+1, C) counts out of k); with ``progress``, a bar over the layers."""
     knn_pred = np.zeros((len(labels), len(layers)), dtype=np.int16)
     votes = np.zeros((len(labels), len(layers), num_classes), dtype=knn.vote_dtype(search.k))
     method = search.backend_for(int(in_train.sum()))
-    for layer in layers:
+    for layer in tqdm(layers, desc="probe", unit="layer", disable=not progress, dynamic_ncols=True):
         started = time.perf_counter()
         embedding = embeddings.load_layer(folder, layer)
-        votes[:, layer.depth], knn_pred[:, layer.depth] = knn.probe(embedding, in_train, labels, num_classes, search)
+        try:
+            votes[:, layer.depth], knn_pred[:, layer.depth] = knn.probe(
+                embedding, in_train, labels, num_classes, search
+            )
+        except ValueError as exc:
+            raise ValueError(f"probe {layer.depth} ({layer.name}): {exc}") from exc
         log.info(
             "layer %2d %-12s dim %6d  k-NN accuracy %.4f  %.1f s (%s)",
             layer.depth,
@@ -122,18 +176,48 @@ def probe_layers(
     return knn_pred, votes
 
 
-def batches_of(images, batch_size: int, device: torch.device) -> Iterator[torch.Tensor]:
-    """Model inputs, a batch at a time, on ``device``: from a tensor, an array, or a DataLoader of tensors or of
-    (inputs, ...) tuples, which must not shuffle."""
+def keeps_order(loader: torch.utils.data.DataLoader) -> bool:
+    """Whether the loader yields its dataset's examples in order, once each: judged by the indices its batch
+    sampler gives (a random sampler is refused without drawing from it)."""
+    sampler = getattr(loader.batch_sampler, "sampler", None)
+    if isinstance(sampler, torch.utils.data.SequentialSampler):
+        return True
+    if isinstance(sampler, torch.utils.data.RandomSampler):
+        return False
+    try:
+        indices = [index for batch in loader.batch_sampler for index in batch]
+    except TypeError:  # an iterable-style dataset: its order is its own
+        return True
+    return indices == list(range(len(loader.dataset)))
+
+
+def batches_of(images, batch_size: int, device: torch.device, dtype: torch.dtype) -> Iterator[torch.Tensor]:
+    """Model inputs, a batch at a time, on ``device`` in the model's floating ``dtype``: from a tensor, an array, or
+    a DataLoader of tensors or of (inputs, ...) tuples that keeps its examples' order. A batch with NaN or infinite
+    values is refused with its first example's index."""
     if isinstance(images, torch.utils.data.DataLoader):
-        if isinstance(images.sampler, torch.utils.data.RandomSampler):
-            raise ValueError("the DataLoader shuffles: give one with shuffle=False, so that examples keep their order")
-        for batch in images:
-            yield (batch[0] if isinstance(batch, list | tuple) else batch).to(device)
-        return
-    images = torch.as_tensor(images)
-    for start in range(0, len(images), batch_size):
-        yield images[start : start + batch_size].to(device)
+        if not keeps_order(images):
+            raise ValueError(
+                "images: the DataLoader does not yield its examples in order (a shuffling or subset sampler): give one "
+                "with shuffle=False and no sampler, so that example i matches labels[i]"
+            )
+        batches = (batch[0] if isinstance(batch, list | tuple) else batch for batch in images)
+    else:
+        tensor = torch.as_tensor(images)
+        batches = (tensor[start : start + batch_size] for start in range(0, len(tensor), batch_size))
+    start = 0
+    for batch in batches:
+        if not torch.is_floating_point(batch):
+            raise TypeError(
+                f"images: {batch.dtype} inputs; pass floats normalised as the model expects (e.g. uint8 / 255, then "
+                "the model's mean and std)"
+            )
+        finite = torch.isfinite(batch.reshape(len(batch), -1)).all(1)
+        if not bool(finite.all()):
+            first = start + int(torch.nonzero(~finite)[0])
+            raise ValueError(f"images: example {first} has NaN or infinite values; its neighbours would be arbitrary")
+        start += len(batch)
+        yield batch.to(device=device, dtype=dtype)
 
 
 def probe_model(
@@ -166,19 +250,27 @@ def probe_model(
     Returns the cube of one seed (``seed``): ``pd``, ``knn_pred``, ``knn_conf``, ``knn_true_conf``, ``pred``,
     ``in_train``, ``label``, ``layer_name``, ... as ``xarray.open_dataset`` gives the workflow's ``cube.nc``.
     """
-    labels = np.asarray(labels)
-    in_train = np.asarray(in_train, dtype=bool)
-    if len(labels) != len(in_train):
-        raise ValueError(f"{len(labels)} labels but {len(in_train)} in_train flags")
-    device = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
-    names = [INPUT, *(default_layers(model) if layers is None else layers), SOFTMAX]
+    labels = checked_labels(labels)
+    if not isinstance(images, torch.utils.data.DataLoader) and len(images) != len(labels):
+        raise ValueError(f"images: {len(images)} images for {len(labels)} labels; pass one label per image")
+    in_train = checked_in_train(in_train, len(labels), k)
+    parameter = next(model.parameters(), torch.empty(0))
+    device = torch.device(device) if device is not None else parameter.device
+    requested = default_layers(model) if layers is None else list(layers)
+    clashes = {INPUT, SOFTMAX} & set(requested)
+    if clashes:
+        raise ValueError(
+            f"layers: {sorted(clashes)} are the names of the probes probe_model adds for the model's input and "
+            "output; rename that submodule (or wrap the model) to probe it"
+        )
+    names = [INPUT, *requested, SOFTMAX]
     search = settings(k, backend, device, seed)
     model = model.to(device)
     with tempfile.TemporaryDirectory(prefix="pdepth-", dir=workdir) as folder:
         probes, pred = embeddings.write_probes(
             model,
             names,
-            batches_of(images, batch_size, device),
+            batches_of(images, batch_size, device, parameter.dtype if parameter.is_floating_point() else torch.float32),
             len(labels),
             Path(folder),
             reducer=Reducer(max_dim, seed, reduction),
@@ -187,7 +279,7 @@ def probe_model(
         num_classes = probes[-1].dim
         if labels.max(initial=0) >= num_classes or labels.min(initial=0) < 0:
             raise ValueError(f"labels span {labels.min()}..{labels.max()}, the model has {num_classes} outputs")
-        knn_pred, votes = probe_layers(Path(folder), probes, in_train, labels, num_classes, search)
+        knn_pred, votes = probe_layers(Path(folder), probes, in_train, labels, num_classes, search, progress)
     return cube.build(
         example_index=np.arange(len(labels)),
         labels=labels,
@@ -205,7 +297,7 @@ def probe_model(
         k=k,
         attrs={
             "architecture": type(model).__name__,
-            "probe_backend": search.backend_for(int(in_train.sum())),
-            "probe_settings": json.dumps(asdict(search)),
+            "probe_backend": (used := search.backend_for(int(in_train.sum()))),
+            "probe_settings": json.dumps(asdict(search) | {"search_used": used}),
         },
     )

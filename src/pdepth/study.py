@@ -32,6 +32,14 @@ def _floats(values) -> tuple[float, ...] | None:
     return None if values is None else tuple(float(v) for v in values)
 
 
+def derive_defaults(config: dict) -> None:
+    """Fill in the defaults that depend on other keys (schema default null), in place: the floor's
+    ``min_held_out`` is 3, or 2 for a study of fewer than 3 seeds."""
+    floor = config.get("fidelity", {}).get("floor")
+    if floor is not None and floor.get("min_held_out") is None:
+        floor["min_held_out"] = 3 if config.get("seeds", 0) >= 3 else 2
+
+
 @dataclass(frozen=True)
 class SplitSizes:
     train: int  # original training examples (after the subset)
@@ -84,10 +92,13 @@ class Study:
         import yaml
         from snakemake.utils import validate
 
-        from pdepth.config_types import check_types
+        from pdepth.config_types import check_schema, check_types
 
-        check_types(config, yaml.safe_load(Path(schema).read_text()))
-        validate(config, str(schema))
+        rules = yaml.safe_load(Path(schema).read_text())
+        check_types(config, rules)
+        check_schema(config, rules)
+        validate(config, str(schema))  # fills in the defaults
+        derive_defaults(config)
         return cls(config)
 
     @classmethod
@@ -116,14 +127,23 @@ class Study:
                     f"{', '.join(classes)}"
                 )
         self._check_k_against_the_smallest_training_split()
+        self._check_data_dir()
         for variant, dataset, arch in self.runs():
             self.training(arch, dataset, variant)
-        min_held_out = self.config.get("fidelity", {}).get("floor", {}).get("min_held_out", 0)
+        min_held_out = self.config.get("fidelity", {}).get("floor", {}).get("min_held_out") or 0
         if min_held_out > len(self.seeds) >= 2:  # one seed draws no ensemble figure and tests no floor
             raise ConfigError(
                 f"fidelity.floor.min_held_out ({min_held_out}) is more than seeds ({len(self.seeds)}): no example can "
                 f"be held out that often, so the floor of Figure 4 (left) would have no data; set it to at most "
                 f"{len(self.seeds)}, or train more seeds"
+            )
+
+    def _check_data_dir(self) -> None:
+        data_dir = self.config.get("data", {}).get("data_dir")
+        if data_dir is not None and not Path(data_dir).is_dir():
+            raise ConfigError(
+                f"data.data_dir: {data_dir} is not a directory; pre-stage the raw files there, or set it to null to "
+                "use a system copy or download them"
             )
 
     def _check_k_against_the_smallest_training_split(self) -> None:

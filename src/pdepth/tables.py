@@ -9,7 +9,7 @@ import xarray as xr
 from pdepth.cube import category_names
 from pdepth.data.prepared import SPLIT_NAMES
 
-# Per-example variables of metrics.nc, as columns after the consensus class (the README describes each).
+# Per-example variables of metrics.nc, as columns after the consensus class (docs/outputs.md describes each).
 SCORES = (
     "consensus_consistency",
     "prediction_entropy",

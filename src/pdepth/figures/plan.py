@@ -99,7 +99,7 @@ def planned_figures(study: Study) -> list[Planned]:
             for dataset, arch in found:
                 planned.append(Planned(spec.name, {"dataset": dataset, "arch": arch}))
             if not found:
-                reason = "needs an intervention with training.loss: zero_hinge (see the README, Interventions)"
+                reason = "needs an intervention with training.loss: zero_hinge (see docs/outputs.md, Interventions)"
                 planned.append(Planned(spec.name, {}, reason))
     if not any(p.figure == "label_noise_curves" for p in planned):
         planned.append(Planned("label_noise_curves", {}, "needs an intervention with label_noise > 0"))

@@ -1,5 +1,6 @@
 """One look for every figure: fonts, colours, captions in titles, 2-D histograms with a log colour scale."""
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -149,6 +150,24 @@ def save(fig: plt.Figure, png: Path, pdf: Path) -> None:
     if empty:
         plt.close(fig)
         raise EmptyPanel(f"{len(empty)} panel(s) without data: {empty}")
+    fit_titles(fig)
     fig.savefig(png, dpi=150, bbox_inches="tight")
     fig.savefig(pdf, bbox_inches="tight")
     plt.close(fig)
+
+
+def fit_titles(fig: plt.Figure) -> None:
+    """Wrap every title to the width of its panel, and the figure's title to the figure's: with ``bbox_inches="tight"``
+    a longer line widens the saved canvas and shrinks the plots in it."""
+    figure_points = fig.get_figwidth() * 72
+    for ax in fig.axes:
+        _wrap(ax.title, ax.get_position().width * figure_points)
+    if fig._suptitle is not None:
+        _wrap(fig._suptitle, figure_points)
+
+
+def _wrap(text, points: float) -> None:
+    """Wrap a matplotlib Text to ``points`` (an average character is about 0.55 of the font size wide)."""
+    columns = max(12, int(points / (0.55 * text.get_fontsize())))
+    lines = text.get_text().splitlines()
+    text.set_text("\n".join(textwrap.fill(line, columns) if line else line for line in lines))

@@ -29,6 +29,8 @@ def run(
         if not np.array_equal(outputs.example_index, examples.index):
             raise ValueError(f"{path} was trained on other examples than the study's; re-run its training")
     settings = json.loads(str(probes[0].settings))
+    searches = sorted({str(p.search) for p in probes})
+    searched = searches[0] if len(searches) == 1 else f"mixed ({', '.join(searches)})"
     mean, std = job.normalisation.resolve(examples)
     data = cube.build(
         example_index=examples.index,
@@ -57,8 +59,8 @@ def run(
             "design": jobs.design(job.holdout_fraction),
             "normalisation_mean": np.array(mean),
             "normalisation_std": np.array(std),
-            "probe_backend": settings["backend"],
-            "probe_settings": json.dumps(settings),
+            "probe_backend": searched,  # what ran, whatever probe.backend says (probe.exact_below)
+            "probe_settings": json.dumps(settings | {"search_used": searched}),
             "job": jobs.to_json(job),
             "training_job": str(runs[0].job),  # of seed 0; the others differ in their seed only
             "probe_job": str(probes[0].job),

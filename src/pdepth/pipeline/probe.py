@@ -31,6 +31,7 @@ class ProbeResults(NpzRecord):
     layer_dims: np.ndarray
     layer_reductions: np.ndarray
     settings: str  # JSON of the probe settings, pynndescent's parameters included
+    search: str  # the search that ran: exact, or pynndescent (probe.exact_below decides by the support's size)
     job: str = ""  # JSON of the probe job that made it (pdepth.jobs.ProbeJob)
 
 
@@ -75,9 +76,12 @@ def run(
     settings = settings_for(job, threads)
     num_classes = len(examples.classes)
     layers = embeddings.read_manifest(embedding_dir)
-    knn_pred, votes = probing.probe_layers(
-        Path(embedding_dir), layers, outputs.in_train, examples.labels, num_classes, settings
-    )
+    try:
+        knn_pred, votes = probing.probe_layers(
+            Path(embedding_dir), layers, outputs.in_train, examples.labels, num_classes, settings
+        )
+    except ValueError as exc:  # a NaN embedding, a support set of at most k examples
+        raise ValueError(f"{job.run} (its model {Path(run_outputs).with_name('model.pt')}): {exc}") from exc
     results = ProbeResults(
         knn_pred=knn_pred,
         votes=votes,
@@ -85,6 +89,7 @@ def run(
         layer_dims=np.array([layer.dim for layer in layers]),
         layer_reductions=np.array([layer.reduction for layer in layers]),
         settings=json.dumps(asdict(settings)),
+        search=settings.backend_for(int(outputs.in_train.sum())),
         job=jobs.to_json(job),
     )
     results.save(output)
