@@ -62,6 +62,17 @@ def test_a_record_on_a_full_disk_leaves_no_partial_file(full_disk):
     assert list(full_disk.iterdir()) == []
 
 
+def test_a_cube_on_a_full_disk_leaves_no_partial_file(full_disk):
+    import xarray as xr
+
+    from pdepth import cube
+
+    data = xr.Dataset({"votes": (("example",), np.random.default_rng(0).normal(size=1_000_000))})
+    with pytest.raises(StorageError, match=rf"cannot write {full_disk}/cube.nc"):
+        cube.write(data, full_disk / "cube.nc", encoding={})
+    assert list(full_disk.iterdir()) == []
+
+
 def test_embeddings_that_fit_are_unchanged_by_the_reservation(full_disk):
     torch.manual_seed(0)
     model = build("mlp", InputShape(1, 4, 4, 10), {"hidden_layers": 1, "width": 8})

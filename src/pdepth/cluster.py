@@ -28,6 +28,7 @@ class JobShape:
     probes: int
     classes: int
     epochs: float
+    snapshots: int  # eval passes over the held-out examples during training
     margin_examples: int
 
 
@@ -39,13 +40,15 @@ def job_shape(study: Study, variant_prefix: str, dataset: str, arch: str) -> Job
     height, width, channels = spec.image_shape
     classes = spec.num_classes
     split = study.config["metrics"]["input_margin"]["split"]
+    training = study.training(arch, dataset, variant)
     return JobShape(
         examples=n_train + n_test,
         train_examples=sizes.trained,
         pixels=height * width * channels,
         probes=architectures.get(arch).probes(study.model_options(arch)),
         classes=classes,
-        epochs=study.training(arch, dataset, variant).epochs,
+        epochs=training.epochs,
+        snapshots=1 + training.epochs * training.snapshots_per_epoch,
         margin_examples={"test": n_test, "all": n_train + n_test}.get(split, 0),
     )
 
@@ -64,7 +67,8 @@ def resources(
     speed = settings["images_per_second"].get(arch, architectures.get(arch).images_per_second)
     candidates = study.config["metrics"]["input_margin"]["candidates"] or 99
     seconds = {
-        "train": shape.epochs * shape.train_examples / speed,
+        "train": shape.epochs * shape.train_examples / speed  # and eval passes (a third of a training step each):
+        + (shape.snapshots * (shape.examples - shape.train_examples) + shape.examples) / (3 * speed),
         "probe": shape.examples / (3 * speed)  # the embeddings: forward passes only
         + shape.examples * shape.probes / settings["probe_examples_per_second"]
         + shape.margin_examples * candidates / speed,

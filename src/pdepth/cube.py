@@ -5,6 +5,7 @@ Layout (the contract between the stages): dims ``example`` (the study's examples
 """
 
 import datetime
+import errno
 import importlib.metadata
 import json
 import subprocess
@@ -15,6 +16,7 @@ import xarray as xr
 
 from pdepth.data.prepared import SPLIT_NAMES
 from pdepth.depth import UNDEFINED, depth_dtype, prediction_depth
+from pdepth.errors import storage_error
 
 COORD_NAMES = {
     "coarse_label": "coarse (superclass) label provided by the dataset",
@@ -191,10 +193,17 @@ def cube_encoding(cube: xr.Dataset) -> dict:
 
 
 def write(data: xr.Dataset, path: Path, encoding: dict | None = None) -> None:
-    """Write ``data`` through a temporary name; the cube's encoding unless another is given."""
+    """Write ``data`` through a temporary name, removed if the write fails (a full disk is a StorageError naming
+    ``path``); the cube's encoding unless another is given."""
     path = Path(path)
     partial = path.with_name(path.name + ".part")
-    data.to_netcdf(partial, engine="netcdf4", encoding=encoding if encoding is not None else cube_encoding(data))
+    try:
+        data.to_netcdf(partial, engine="netcdf4", encoding=encoding if encoding is not None else cube_encoding(data))
+    except BaseException as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError) or "HDF error" in str(exc):  # netCDF4 reports a full disk as an HDF error
+            raise storage_error(path, exc if isinstance(exc, OSError) else OSError(errno.ENOSPC, str(exc))) from exc
+        raise
     partial.replace(path)
 
 
