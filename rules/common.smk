@@ -12,7 +12,7 @@ from pdepth.checkout import import_first  # noqa: E402
 
 import_first(PACKAGE_ROOT)
 
-from pdepth import cluster, jobs  # noqa: E402
+from pdepth import cluster, jobs, paths  # noqa: E402
 from pdepth.logs import CORES  # noqa: E402
 from pdepth.study import Study  # noqa: E402
 
@@ -26,12 +26,12 @@ if workflow.local_exec and str(config["device"]).startswith("cuda"):
     pick_device(config["device"])
 # Jobs show progress bars only when they run alone on a terminal (pdepth.logs.progress_bars).
 os.environ[CORES] = str(workflow.cores)
-RESOURCES = "resources"
-RESULTS = "results"
-LOGS = "logs"
-SUMMARY = (
-    f"{RESULTS}/report"  # the report's tables: figure index, configuration, benchmarks
-)
+RESOURCES, RESULTS, LOGS, SUMMARY = (
+    paths.RESOURCES,
+    paths.RESULTS,
+    paths.LOGS,
+    paths.SUMMARY,
+)  # pdepth.paths
 # The results of a variant live under results/{variant}{dataset}/{arch}: "" for the 90:10 splits, "full/" for the
 # full-training-set models, "{name}/" for each intervention of the config (pdepth.study.Variant).
 VARIANT_PREFIXES = [variant.prefix for variant in STUDY.variants]
@@ -44,9 +44,8 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def model_file(name):
-    """A file of one (variant, dataset, arch): its cube, its figures."""
-    return f"{RESULTS}/{{variant}}{{dataset}}/{{arch}}/{name}"
+model_file = paths.model_file
+run_file = paths.run_file
 
 
 def model_files(name, models):
@@ -54,14 +53,9 @@ def model_files(name, models):
     return [model_file(name).format(variant=v, dataset=d, arch=a) for v, d, a in models]
 
 
-def run_file(name):
-    """A file of one training run (variant, dataset, arch, seed)."""
-    return model_file(f"seed{{seed}}/{name}")
-
-
 def block_files(name, seeds):
     """``name`` of every run of a block of seeds, for the models of the rule's (variant, dataset, arch)."""
-    return [run_file(name).replace("{seed}", str(seed)) for seed in seeds]
+    return [run_file(name, seed) for seed in seeds]
 
 
 def block_rule(stage, seeds):
@@ -76,13 +70,11 @@ def block_variants(variants):
 
 def block_log(stage, seeds):
     """The log of a per-run job (train, probe) of one block of seeds."""
-    return (
-        f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/{stage}_{jobs.block_label(seeds)}.log"
-    )
+    return paths.block_log(stage, jobs.block_label(seeds))
 
 
 def block_benchmark(stage, seeds):
-    return f"{LOGS}/benchmarks/{{variant}}{{dataset}}/{{arch}}/{stage}_{jobs.block_label(seeds)}.tsv"
+    return paths.block_benchmark(stage, jobs.block_label(seeds))
 
 
 def block_record(stage, seeds):

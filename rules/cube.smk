@@ -3,13 +3,13 @@
 
 rule cube:
     input:
-        prepared=f"{RESOURCES}/{{dataset}}.npz",
+        prepared=paths.prepared(),
         runs=all_seeds("run.npz"),
         probes=all_seeds("probes.npz"),
     output:
         model_file("cube.nc"),
     log:
-        f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/cube.log",
+        paths.model_log("cube"),
     localrule: True
     conda:
         "../envs/pdepth.yaml"

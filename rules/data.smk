@@ -3,7 +3,7 @@
 
 rule prepare_dataset:
     output:
-        f"{RESOURCES}/{{dataset}}.npz",
+        paths.prepared(),
     log:
         f"{LOGS}/{{dataset}}/prepare.log",
     localrule: True

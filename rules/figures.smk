@@ -6,9 +6,9 @@ from pdepth.figures import registry as figure_registry
 FIGURE_PLAN = figure_plan.planned_figures(STUDY)
 FIGURE_PATTERNS = {
     figure_registry.MODEL: model_file("figures/{name}"),
-    figure_registry.DATASET: f"{RESULTS}/figures/{{name}}_{{dataset}}",
-    figure_registry.ARCHITECTURE: f"{RESULTS}/figures/{{name}}_{{arch}}",
-    figure_registry.INTERVENTIONS: f"{RESULTS}/figures/{{name}}_{{dataset}}_{{arch}}",
+    figure_registry.DATASET: f"{paths.FIGURES}/{{name}}_{{dataset}}",
+    figure_registry.ARCHITECTURE: f"{paths.FIGURES}/{{name}}_{{arch}}",
+    figure_registry.INTERVENTIONS: f"{paths.FIGURES}/{{name}}_{{dataset}}_{{arch}}",
 }
 FIGURE_SCOPES_OF_ONE_DATASET = (
     figure_registry.MODEL,
@@ -53,7 +53,7 @@ def figure_inputs(spec):
         )
         files = {"cubes": used("cube"), "metrics": used("metrics")}
         if "prepared" in spec.uses:
-            files["prepared"] = f"{RESOURCES}/{wildcards.dataset}.npz"
+            files["prepared"] = paths.prepared(wildcards.dataset)
         return files
 
     return inputs

@@ -11,7 +11,7 @@ rule metrics:
     output:
         model_file("metrics.nc"),
     log:
-        f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/metrics.log",
+        paths.model_log("metrics"),
     localrule: True
     conda:
         "../envs/pdepth.yaml"

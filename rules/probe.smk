@@ -8,7 +8,7 @@ for _seeds, _variants in STUDY.seed_blocks().items():
         name:
             block_rule("probe", _seeds)
         input:
-            prepared=f"{RESOURCES}/{{dataset}}.npz",
+            prepared=paths.prepared(),
             weights=block_files("model.pt", _seeds),
             runs=block_files("run.npz", _seeds),
         output:

@@ -28,7 +28,7 @@ rule example_table:
         ),
         parquet=model_file("examples.parquet"),
     log:
-        f"{LOGS}/{{variant}}{{dataset}}/{{arch}}/examples.log",
+        paths.model_log("examples"),
     localrule: True
     conda:
         "../envs/pdepth.yaml"

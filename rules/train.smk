@@ -8,7 +8,7 @@ for _seeds, _variants in STUDY.seed_blocks().items():
         name:
             block_rule("train", _seeds)
         input:
-            prepared=f"{RESOURCES}/{{dataset}}.npz",
+            prepared=paths.prepared(),
         output:
             weights=block_files("model.pt", _seeds),
             outputs=block_files("run.npz", _seeds),

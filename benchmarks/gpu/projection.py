@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pdepth import cluster, jobs
+from pdepth import cluster, jobs, paths
 from pdepth.data import registry
 from pdepth.study import Study
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def per_seed_seconds(run: Path) -> pd.DataFrame:
     """(dataset, arch, stage) -> mean wall seconds per seed over the run's blocks of the 90:10 variant."""
     rows = []
-    for path in sorted((run / "logs/benchmarks").glob("*/*/*.tsv")):  # the 90:10 variant: {dataset}/{arch}/...
+    for path in sorted((run / paths.BENCHMARKS).glob("*/*/*.tsv")):  # the 90:10 variant: {dataset}/{arch}/...
         stage, _, label = path.stem.partition("_")
         seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[0])
         rows.append((path.parts[-3], path.parts[-2], stage, jobs.block_size(label), seconds / jobs.block_size(label)))

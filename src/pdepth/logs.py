@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from pdepth import paths
+
 CORES = "PDEPTH_WORKFLOW_CORES"  # set by the Snakefile: the cores Snakemake may use at once
 
 
@@ -24,7 +26,7 @@ def logged(log_path: str | Path | None, level: int = logging.INFO):
     for handler in handlers:
         handler.setFormatter(formatter)
     if log_path:
-        job = str(Path(log_path).with_suffix("")).removeprefix("logs/")
+        job = paths.job_name(log_path)
         console.setFormatter(logging.Formatter(f"%(asctime)s [{job}] %(levelname)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger("pdepth")
     root.setLevel(level)

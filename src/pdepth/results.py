@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from pdepth import paths
 from pdepth.data.prepared import Prepared
 
 
@@ -18,14 +19,14 @@ def open_results(
     ``resources_dir`` says otherwise; the cube's attributes are kept.
     """
     results_dir = Path(results_dir)
-    folder = results_dir / variant / dataset / arch
+    folder = paths.model_dir(results_dir, variant, dataset, arch)
     missing = [name for name in ("cube.nc", "metrics.nc") if not (folder / name).exists()]
     if missing:
         raise FileNotFoundError(
             f"{', '.join(missing)} not in {folder}: run the workflow for it first "
             f"(snakemake --cores 8 {dataset}, or a target under {folder})"
         )
-    prepared_file = Path(resources_dir or results_dir.parent / "resources") / f"{dataset}.npz"
+    prepared_file = Path(resources_dir or results_dir.parent / paths.RESOURCES) / f"{dataset}.npz"
     if not prepared_file.exists():
         raise FileNotFoundError(f"{prepared_file} (the prepared {dataset}) is missing: give resources_dir")
     with xr.open_dataset(folder / "cube.nc") as cube, xr.open_dataset(folder / "metrics.nc") as metrics:

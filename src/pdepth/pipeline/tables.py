@@ -8,7 +8,7 @@ import pandas as pd
 import xarray as xr
 import yaml
 
-from pdepth import claims, fidelity, tables
+from pdepth import claims, fidelity, paths, tables
 from pdepth.verdicts import HOLDS, Settings
 
 log = logging.getLogger(__name__)
@@ -80,9 +80,7 @@ def benchmark_table(files: list[str], csv_file: str) -> None:
     frames = []
     for path in files:
         frame = pd.read_csv(path, sep="\t")
-        parts = Path(path).with_suffix("").parts
-        job = "/".join(parts[parts.index("benchmarks") + 1 :])
-        frame.insert(0, "job", str(job))
+        frame.insert(0, "job", paths.benchmark_job(path))
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["job"])
     table.to_csv(csv_file, index=False, float_format="%.4g")

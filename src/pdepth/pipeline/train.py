@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pdepth import jobs
+from pdepth import jobs, paths
 from pdepth.augment import Normalizer
 from pdepth.checkpoint import Checkpointing
 from pdepth.device import configure_torch, pick_device
@@ -72,7 +72,7 @@ def run(
     )
     normalize = Normalizer(mean, std, device=device)
     checkpointing = Checkpointing(
-        Path(weights).with_name("checkpoint.pt"),
+        paths.checkpoint(weights),
         job.checkpoint_every,
         fingerprint(config, run.arch, job.model_options, run.seed, in_train, examples.index, examples.labels),
         keep_last,
