@@ -89,8 +89,18 @@ def test_a_submodule_named_like_an_added_probe_is_refused():
         {"images": toy()[1].double()},
         {"images": toy()[1].numpy()},
         {"images": torch.utils.data.DataLoader(toy()[1], batch_size=64)},
+        {"images": torch.utils.data.DataLoader(toy()[1], batch_size=64, sampler=range(N))},
     ],
-    ids=["tensor labels", "float labels", "tensor in_train", "0/1 in_train", "float64 images", "array", "loader"],
+    ids=[
+        "tensor labels",
+        "float labels",
+        "tensor in_train",
+        "0/1 in_train",
+        "float64 images",
+        "array",
+        "loader",
+        "in-order sampler",
+    ],
 )
 def test_inputs_of_another_form_give_the_well_formed_result(reference, change):
     result = probe(**change)

@@ -179,16 +179,15 @@ def probe_layers(
 def keeps_order(loader: torch.utils.data.DataLoader) -> bool:
     """Whether the loader yields its dataset's examples in order, once each: judged by the indices its batch
     sampler gives (a random sampler is refused without drawing from it)."""
-    sampler = getattr(loader.batch_sampler, "sampler", None)
+    if isinstance(loader.dataset, torch.utils.data.IterableDataset):
+        return True  # its order is its own (and its sampler never ends)
+    sampler = getattr(loader.batch_sampler, "sampler", loader.sampler)
     if isinstance(sampler, torch.utils.data.SequentialSampler):
         return True
     if isinstance(sampler, torch.utils.data.RandomSampler):
         return False
-    try:
-        indices = [index for batch in loader.batch_sampler for index in batch]
-    except TypeError:  # an iterable-style dataset: its order is its own
-        return True
-    return indices == list(range(len(loader.dataset)))
+    batches = loader.batch_sampler if loader.batch_sampler is not None else ([index] for index in loader.sampler)
+    return [index for batch in batches for index in batch] == list(range(len(loader.dataset)))
 
 
 def batches_of(images, batch_size: int, device: torch.device, dtype: torch.dtype) -> Iterator[torch.Tensor]:
@@ -251,7 +250,11 @@ def probe_model(
     ``in_train``, ``label``, ``layer_name``, ... as ``xarray.open_dataset`` gives the workflow's ``cube.nc``.
     """
     labels = checked_labels(labels)
-    if not isinstance(images, torch.utils.data.DataLoader) and len(images) != len(labels):
+    if (
+        hasattr(images, "__len__")
+        and not isinstance(images, torch.utils.data.DataLoader)
+        and len(images) != len(labels)
+    ):
         raise ValueError(f"images: {len(images)} images for {len(labels)} labels; pass one label per image")
     in_train = checked_in_train(in_train, len(labels), k)
     parameter = next(model.parameters(), torch.empty(0))
