@@ -75,7 +75,9 @@ def resources(
     }[stage]
     memory = {
         "train": 3 * data_mb,
-        "probe": max(data_mb + 2 * layer_mb, 4 * layer_mb + shape.examples * shape.probes * shape.classes * 2 / MB),
+        "probe": max(  # the embeddings, the probes, the input margins: one after the other
+            data_mb + 2 * layer_mb, 4 * layer_mb + shape.examples * shape.probes * shape.classes * 2 / MB, 2 * data_mb
+        ),
     }[stage]
     runtime = settings["min_runtime"] + settings["runtime_factor"] * seeds * seconds / 60
     return {

@@ -11,7 +11,7 @@ from pdepth.losses import LOSSES
 class TrainConfig:
     """Hyper-parameters of one training run (the ``training`` block of the config)."""
 
-    epochs: int = 10  # 0: the untrained network (initial weights, one snapshot)
+    epochs: int = 10  # 0: the untrained network (initial weights; snapshots: initialisation and the final row)
     batch_size: int = 128  # with full_batch: the chunk size in which the full-batch gradient is accumulated
     full_batch: bool = False  # one gradient step per epoch on the whole training split (0-Hinge intervention)
     loss: str = "cross_entropy"  # a key of pdepth.losses.LOSSES

@@ -20,7 +20,9 @@ def iteration_learned(
 
     ``snapshot_preds`` is (S, N), the last snapshot being the final model; an entry made ``snapshot_lag`` steps before
     its snapshot (a training forward pass) counts from the step it was made at. An example whose prediction never
-    changed (from initialisation on) is learned at step 0, as in the paper's footnote 7.
+    changed (from initialisation on) is learned at step 0, as in the paper's footnote 7; a training example has no
+    prediction (-1) before its first training batch, so one that never changed afterwards is learned at that batch's
+    step (docs/methods.md, "Iteration learned").
     """
     differs = snapshot_preds != snapshot_preds[-1]
     ever = differs.any(axis=0)

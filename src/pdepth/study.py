@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 
-from pdepth import architectures, jobs
+from pdepth import architectures, jobs, paths
 from pdepth.augment import Augmentation
 from pdepth.data import registry as datasets
 from pdepth.errors import ConfigError
@@ -140,7 +140,8 @@ class Study:
 
     def _check_data_dir(self) -> None:
         data_dir = self.config.get("data", {}).get("data_dir")
-        if data_dir is not None and not Path(data_dir).is_dir():
+        prepared = all(Path(paths.prepared(dataset)).exists() for dataset in self.datasets)  # the only reader is done
+        if data_dir is not None and not prepared and not Path(data_dir).is_dir():
             raise ConfigError(
                 f"data.data_dir: {data_dir} is not a directory; pre-stage the raw files there, or set it to null to "
                 "use a system copy or download them"

@@ -19,6 +19,7 @@ from pdepth.splits import train_mask
 from pdepth.training import HISTORY_COLUMNS, fit
 
 log = logging.getLogger(__name__)
+CHECKPOINT_FORMAT = 2  # 2: the recorded predictions of the training passes; a checkpoint of another format is not read
 
 
 def run_block(
@@ -74,7 +75,18 @@ def run(
     checkpointing = Checkpointing(
         paths.checkpoint(weights),
         job.checkpoint_every,
-        fingerprint(config, run.arch, job.model_options, run.seed, in_train, examples.index, examples.labels),
+        fingerprint(
+            CHECKPOINT_FORMAT,
+            config,
+            run.arch,
+            job.model_options,
+            run.seed,
+            mean,
+            std,
+            in_train,
+            examples.index,
+            examples.labels,
+        ),
         keep_last,
     )
     model, result = fit(
