@@ -6,9 +6,9 @@ FIDELITY_MODELS = [
     (dataset, arch) for dataset in STUDY.datasets for arch in STUDY.architectures
 ]
 FIDELITY_INTERVENTIONS = [
-    (dataset, arch, label, variant.prefix)
+    (dataset, arch, role, variant.prefix)
     for dataset, arch in FIDELITY_MODELS
-    for label, variant in figure_plan.margin_interventions(STUDY, dataset, arch).items()
+    for role, variant in figure_plan.margin_roles(STUDY, dataset, arch)
 ]
 
 
@@ -57,7 +57,7 @@ rule fidelity:
         "../envs/pdepth.yaml"
     params:
         models=FIDELITY_MODELS,
-        interventions=[(d, a, label) for d, a, label, _ in FIDELITY_INTERVENTIONS],
+        interventions=[(d, a, role) for d, a, role, _ in FIDELITY_INTERVENTIONS],
         settings=jobs.canonical(config["fidelity"]),
     script:
         "../scripts/fidelity.py"

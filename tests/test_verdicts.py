@@ -11,6 +11,7 @@ from scipy import integrate, stats
 from synthetic import GAIN_LAYER, difficulty_world, random_networks
 
 from pdepth import claims, crossfit, fidelity, verdicts
+from pdepth.study import CONTROL, HINGE
 from pdepth.verdicts import FAILS, HOLDS, INCONCLUSIVE, NOT_COMPARABLE, OUTSIDE, UNTESTABLE, WITHIN, Evidence, Settings
 
 SETTINGS = Settings(bootstrap=200, permutations=100, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
@@ -38,7 +39,7 @@ def every_claim(worlds, arch: str = "mlp", shifts=(0.0, 0.0, 0.0), hinge=None) -
         for name, c, s in zip(("fmnist", "svhn", "cifar10"), (cube, other, third), shifts, strict=True)
     }
     rows.append(fidelity.dataset_order_claim(arch, datasets, SETTINGS))
-    margins = hinge or {"0-Hinge (a)": metrics, "cross-entropy (b)": other_metrics}  # one distribution: no signal
+    margins = hinge or {HINGE: [metrics], CONTROL: [other_metrics]}  # one distribution: no signal
     rows.append(fidelity.margin_intervention_claim("fmnist", arch, margins, SETTINGS))
     return fidelity.table(rows, SETTINGS)
 
@@ -93,10 +94,10 @@ def test_a_planted_per_example_difficulty_is_found_by_every_claim_at_4_seeds():
     rng = np.random.default_rng(6)
     shape = worlds[0][1].output_margin.shape[:1] + (2,)
     hinge = {
-        "0-Hinge (a)": xr.Dataset({"output_margin": (("example", "seed"), 1e-4 * rng.lognormal(0, 1, shape))}),
-        "cross-entropy (b)": xr.Dataset({"output_margin": (("example", "seed"), 16 * rng.lognormal(0, 0.3, shape))}),
+        HINGE: [xr.Dataset({"output_margin": (("example", "seed"), 1e-4 * rng.lognormal(0, 1, shape))})],
+        CONTROL: [xr.Dataset({"output_margin": (("example", "seed"), 16 * rng.lognormal(0, 0.3, shape))})],
     }
-    for margins in hinge.values():
+    for (margins,) in hinge.values():
         margins.coords["example"] = worlds[0][1].example.values
     table = every_claim(worlds, arch="vgg16", shifts=(0.0, 0.5, 1.0), hinge=hinge)
     assert (table.direction == HOLDS).all(), table[["claim", "ours", "null", "ci_low", "p_holm", "detail"]].to_string()

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pdepth import claims, crossfit
+from pdepth import claims, crossfit, study
 from pdepth.verdicts import (
     NO_NUMBER,
     NOT_COMPARABLE,
@@ -403,11 +403,13 @@ def dataset_order_claim(arch: str, cubes: dict[str, xr.Dataset], settings: Setti
     return judged(ORDER, where, crossfit.dataset_order_test(ordered), settings, shown=means)
 
 
-def margin_intervention_claim(dataset: str, arch: str, margins: dict[str, xr.Dataset], settings: Settings) -> Claim:
+def margin_intervention_claim(
+    dataset: str, arch: str, margins: dict[str, list[xr.Dataset]], settings: Settings
+) -> Claim:
     """Section 3.3: the 0-Hinge loss gives output margins orders of magnitude below cross-entropy's, on the same
-    examples (the first 0-Hinge study's); every seed of every study of each role on them is a run."""
-    hinge = [m for label, m in margins.items() if label.startswith("0-Hinge")]
-    control = [m for label, m in margins.items() if label.startswith("cross-entropy")]
+    examples (the first 0-Hinge study's); every seed of every study of each role (``margins``: role -> the metrics
+    of its studies) on them is a run."""
+    hinge, control = margins.get(study.HINGE, []), margins.get(study.CONTROL, [])
     where = (dataset, arch)
     examples = hinge[0].example.values if hinge else np.array([])
 

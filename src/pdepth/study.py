@@ -14,6 +14,8 @@ from pdepth.schema import SCHEMA
 from pdepth.splits import holdout_size
 
 FULL = "full"
+# The roles of the margin interventions (Figure 6, right; the fidelity table's 0-Hinge row), by what they train.
+HINGE, CONTROL, UNTRAINED = "0-Hinge", "cross-entropy", "untrained"
 # Config maps keyed by an architecture or a dataset name, and the registry that knows those names.
 NAMED_MAPS = {
     "models": architectures,

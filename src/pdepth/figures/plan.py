@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 
 from pdepth.figures.registry import ARCHITECTURE, DATASET, FIGURES, MODEL, FigureSpec
-from pdepth.study import Study, Variant
+from pdepth.study import CONTROL, HINGE, UNTRAINED, Study, Variant
 
 DEFAULT_CORNER_CLASS = {"cifar10": "bird"}  # the paper's Figure 7
 CORNER_FIGURES = ("validation_vs_training_depth", "corner_probes")  # need examples both held out and trained on
@@ -58,16 +58,21 @@ def _full_ensemble(study: Study) -> str:
     )
 
 
-def margin_interventions(study: Study, dataset: str, arch: str) -> dict[str, Variant]:
-    """The variants of Figure 6 (right) on (dataset, arch): each 0-Hinge study, then the cross-entropy studies on the
-    same subset (its controls), then the untrained networks, labelled by role and name."""
+def margin_roles(study: Study, dataset: str, arch: str) -> list[tuple[str, Variant]]:
+    """The variants of Figure 6 (right) on (dataset, arch) with their role (pdepth.study): each 0-Hinge study, then
+    the cross-entropy studies on the same subset (its controls), then the untrained networks; none without 0-Hinge."""
     runs = [v for v in study.variants if v.is_intervention and dataset in v.datasets and arch in v.architectures]
     hinge = [v for v in runs if v.training.get("loss") == "zero_hinge"]
     untrained = [v for v in runs if v.training.get("epochs") == 0]
     subsets = [v.subset for v in hinge]
     controls = [v for v in runs if v not in hinge + untrained and v.label_noise == 0 and v.subset in subsets]
-    roles = [("0-Hinge", hinge), ("cross-entropy", controls), ("untrained", untrained)]
-    return {f"{role} ({v.name})": v for role, found in roles for v in found} if hinge else {}
+    roles = [(HINGE, hinge), (CONTROL, controls), (UNTRAINED, untrained)]
+    return [(role, v) for role, found in roles for v in found] if hinge else []
+
+
+def margin_interventions(study: Study, dataset: str, arch: str) -> dict[str, Variant]:
+    """The variants of Figure 6 (right), labelled by role and name for its legend."""
+    return {f"{role} ({v.name})": v for role, v in margin_roles(study, dataset, arch)}
 
 
 def planned_figures(study: Study) -> list[Planned]:

@@ -32,7 +32,7 @@ def fidelity_table(
     gain_folds: int,
 ) -> None:
     """``models``: (dataset, arch) of each 90:10-split cube and metrics file; ``interventions``: (dataset, arch,
-    label) of each margin intervention's metrics file."""
+    role) of each margin intervention's metrics file (roles: pdepth.study.HINGE, CONTROL, UNTRAINED)."""
     cubes = {key: xr.load_dataset(path) for key, path in zip(models, cube_files, strict=True)}
     metrics = {key: xr.load_dataset(path) for key, path in zip(models, metrics_files, strict=True)}
     rows = []
@@ -46,9 +46,11 @@ def fidelity_table(
         rows += fidelity.architecture_claims(dataset, found, settings)
     for arch in dict.fromkeys(a for _, a in models):
         rows.append(fidelity.dataset_order_claim(arch, {d: c for (d, a), c in cubes.items() if a == arch}, settings))
-    margins = {key: xr.load_dataset(path) for key, path in zip(interventions, intervention_metrics, strict=True)}
     for dataset, arch in dict.fromkeys((d, a) for d, a, _ in interventions) or [("all", "all")]:
-        found = {label: m for (d, a, label), m in margins.items() if (d, a) == (dataset, arch)}
+        found: dict[str, list[xr.Dataset]] = {}
+        for (d, a, role), path in zip(interventions, intervention_metrics, strict=True):
+            if (d, a) == (dataset, arch):
+                found.setdefault(role, []).append(xr.load_dataset(path))
         rows.append(fidelity.margin_intervention_claim(dataset, arch, found, settings))
     table = fidelity.table(rows, settings)
     table.to_csv(csv_file, index=False, float_format="%.4g")
