@@ -17,7 +17,7 @@ def prediction_depth(knn_pred: np.ndarray, pred: np.ndarray) -> np.ndarray:
     with the remaining shape. 0 when every probe agrees; UNDEFINED (-1) when even the last probe (layer L) disagrees.
     Arrays or torch tensors.
     """
-    knn_pred, pred = _array(knn_pred), _array(pred)
+    knn_pred, pred = to_numpy(knn_pred), to_numpy(pred)
     if knn_pred.ndim == 0 or knn_pred.shape[:-1] != pred.shape:
         raise ValueError(
             f"knn_pred {knn_pred.shape} and pred {pred.shape}: knn_pred has one probe class per layer along its last "
@@ -29,7 +29,7 @@ def prediction_depth(knn_pred: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return np.where(trailing > 0, n_layers - trailing, UNDEFINED).astype(depth_dtype(n_layers))
 
 
-def _array(value) -> np.ndarray:
+def to_numpy(value) -> np.ndarray:
     """A numpy array of an array, a list or a torch tensor (without importing torch)."""
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()

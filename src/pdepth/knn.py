@@ -103,14 +103,23 @@ class ProbeSettings(ProbeOptions):
         return {key: value for key, value in params.items() if value is not None}
 
 
+def check_support(k: int, support_size: int) -> None:
+    """A training point's k neighbours exclude itself, so the support needs more than k points (pynndescent would
+    otherwise return fewer neighbours, and the exact search fail)."""
+    if support_size <= k:
+        raise ValueError(
+            f"k={k} needs more than k training examples (in_train) to vote, got {support_size}: lower k or mark more "
+            "examples as trained on"
+        )
+
+
 def training_and_query_neighbours(
     embedding: np.ndarray, in_train: np.ndarray, settings: ProbeSettings
 ) -> tuple[Neighbours, Neighbours]:
     """k neighbours, within this seed's training split, of (training points without themselves, all other points)."""
     train_idx = np.flatnonzero(in_train)
     k = settings.k
-    if len(train_idx) <= k:  # a training point's k neighbours exclude itself; pynndescent would return fewer
-        raise ValueError(f"k={k} needs more than k training examples (in_train) to vote, got {len(train_idx)}")
+    check_support(k, len(train_idx))
     finite = np.isfinite(embedding).all(axis=1)
     if not finite.all():
         bad = np.flatnonzero(~finite)

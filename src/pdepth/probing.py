@@ -20,6 +20,7 @@ from torch import nn
 from tqdm import tqdm
 
 from pdepth import cube, embeddings, knn, schema
+from pdepth.depth import to_numpy
 from pdepth.device import usable_cpus
 from pdepth.models import INPUT, SOFTMAX, ProbedModel
 from pdepth.reduction import Reducer
@@ -51,10 +52,8 @@ def settings(k: int, backend: str, device: str | torch.device = "cpu", random_st
 
 def as_array(value, name: str) -> np.ndarray:
     """A numpy array of a list, an array or a torch tensor (on any device)."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
     try:
-        return np.asarray(value)
+        return to_numpy(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name}: cannot be read as an array ({exc}); pass a numpy array or a torch tensor") from exc
 
@@ -89,11 +88,7 @@ def checked_in_train(in_train, n: int, k: int) -> np.ndarray:
         flags = flags.astype(bool)
     if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
         raise ValueError(f"k: the number of neighbours, an integer of at least 1; got {k!r}")
-    if flags.sum() <= k:
-        raise ValueError(
-            f"k={k} needs more than k training examples (in_train) to vote, got {int(flags.sum())}: lower k or mark "
-            "more examples as trained on"
-        )
+    knn.check_support(k, int(flags.sum()))
     return flags
 
 

@@ -14,7 +14,7 @@ from pdepth.device import configure_torch, pick_device, usable_cpus
 from pdepth.examples import Examples
 from pdepth.jobs import ProbeBlock, ProbeJob
 from pdepth.pipeline import embed, margins
-from pdepth.pipeline.trained import load_trained
+from pdepth.pipeline.trained import each_seed, load_trained
 from pdepth.records import NpzRecord
 from pdepth.runs import RunOutputs
 
@@ -57,10 +57,8 @@ def run_block(
     first = block.runs[0].embed
     device = pick_device(first.device)
     examples = first.examples.load(prepared)  # every seed of a block sees the same examples
-    for n, (seed_run, weight, outputs, probe_file, margin_file) in enumerate(
-        zip(block.runs, weights, run_outputs, probe_files, margin_files, strict=True), 1
-    ):
-        log.info("%s: %d of %d in this job", seed_run.probe.run, n, len(block.runs))
+    runs = each_seed(block.runs, lambda seed_run: seed_run.probe.run, weights, run_outputs, probe_files, margin_files)
+    for seed_run, weight, outputs, probe_file, margin_file in runs:
         trained = load_trained(examples, seed_run.embed.normalisation, device, weight)
         with tempfile.TemporaryDirectory(prefix="embeddings-", dir=Path(probe_file).parent) as folder:
             embed.run(seed_run.embed, trained, Path(folder), progress)

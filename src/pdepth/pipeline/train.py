@@ -14,6 +14,7 @@ from pdepth.augment import Normalizer
 from pdepth.checkpoint import Checkpointing
 from pdepth.device import configure_torch, pick_device
 from pdepth.examples import Examples
+from pdepth.pipeline.trained import each_seed
 from pdepth.runs import RunOutputs
 from pdepth.splits import train_mask
 from pdepth.training import HISTORY_COLUMNS, fit
@@ -38,8 +39,7 @@ def run_block(
     examples = block.runs[0].examples.load(prepared)  # every seed of a block sees the same examples
     several = len(block.runs) > 1
     done = []
-    for n, (job, weight, output, history) in enumerate(zip(block.runs, weights, outputs, histories, strict=True), 1):
-        log.info("%s: %d of %d in this job", job.run, n, len(block.runs))
+    for job, weight, output, history in each_seed(block.runs, lambda job: job.run, weights, outputs, histories):
         done.append(run(job, examples, weight, output, history, progress, keep_last=several))
     for checkpointing in done:
         checkpointing.remove()  # the final outputs of every seed exist: nothing left to resume

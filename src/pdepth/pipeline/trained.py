@@ -1,5 +1,7 @@
 """What the stages that run a trained model share: its examples, its weights on the device, its normalisation."""
 
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +11,8 @@ from pdepth.augment import Normalizer
 from pdepth.examples import Examples
 from pdepth.jobs import Normalisation
 from pdepth.models import ProbedModel, build
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,3 +31,10 @@ def load_trained(examples: Examples, normalisation: Normalisation, device: torch
     model.eval()
     normalize = Normalizer(*normalisation.resolve(examples), device=device)
     return TrainedModel(examples, model, normalize, device)
+
+
+def each_seed(runs: tuple, run_of: Callable, *files: list) -> Iterator[tuple]:
+    """The records of a block's seeds with their files, each seed announced in the job's log as it starts."""
+    for n, (record, *its_files) in enumerate(zip(runs, *files, strict=True), 1):
+        log.info("%s: %d of %d in this job", run_of(record), n, len(runs))
+        yield record, *its_files
