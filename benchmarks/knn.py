@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pdepth import embeddings, knn
-from pdepth.augment import Normalizer
 from pdepth.data import registry
+from pdepth.data.augment import Normalizer
+from pdepth.data.examples import Examples
 from pdepth.data.sources import SourceOptions
+from pdepth.data.splits import train_mask
 from pdepth.device import configure_torch, usable_cpus
-from pdepth.examples import Examples
-from pdepth.splits import train_mask
-from pdepth.training import TrainConfig, fit
+from pdepth.probing import embeddings, knn
+from pdepth.training.loop import TrainConfig, fit
 
 
 class PeakRSS:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pdepth import knn
 from pdepth.data.prepared import Prepared
-from pdepth.splits import train_mask
+from pdepth.data.splits import train_mask
+from pdepth.probing import knn
 
 
 def main():

@@ -1,4 +1,4 @@
-"""How much does bounding the probe width (pdepth.reduction) change the probes and the prediction depth?
+"""How much does bounding the probe width (pdepth.probing.reduction) change the probes and the prediction depth?
 
 Trains a convolutional network on a real Fashion-MNIST subset, extracts every probe without reduction and with each
 ``--max-dims`` bound, probes all of them with the exact k-NN backend (so that only the reduction differs), and prints,
@@ -14,16 +14,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pdepth import embeddings, knn
-from pdepth.augment import Normalizer
 from pdepth.data import registry
+from pdepth.data.augment import Normalizer
+from pdepth.data.examples import Examples
 from pdepth.data.sources import SourceOptions
-from pdepth.depth import UNDEFINED, prediction_depth
+from pdepth.data.splits import train_mask
 from pdepth.device import configure_torch, usable_cpus
-from pdepth.examples import Examples
-from pdepth.reduction import Reducer
-from pdepth.splits import train_mask
-from pdepth.training import TrainConfig, fit
+from pdepth.probing import embeddings, knn
+from pdepth.probing.depth import UNDEFINED, prediction_depth
+from pdepth.probing.reduction import Reducer
+from pdepth.training.loop import TrainConfig, fit
 
 
 def main():

@@ -19,9 +19,9 @@ import time
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
+from pdepth.config.study import Study
 from pdepth.device import configure_torch, pick_device, usable_cpus
 from pdepth.models import InputShape, build
-from pdepth.study import Study
 
 FMNIST = InputShape(1, 28, 28, 10)
 

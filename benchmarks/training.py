@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pdepth.augment import Normalizer
+from pdepth.config.study import Study
+from pdepth.data.augment import Normalizer
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.device import configure_torch, pick_device, usable_cpus
 from pdepth.models import InputShape, build
-from pdepth.study import Study
-from pdepth.training import TrainConfig, predict_logits, sgd, train
+from pdepth.training.loop import TrainConfig, predict_logits, sgd, train
 
 ROOT = Path(__file__).resolve().parents[1]
 FMNIST = InputShape(1, 28, 28, 10)

@@ -8,13 +8,17 @@ import sys
 # checkout is this file's parent folder (workflow.basedir is the outer workflow's when pdepth is used as a module).
 PACKAGE_ROOT = os.path.normpath(f"{workflow.current_basedir}/../src")
 sys.path.insert(0, PACKAGE_ROOT)
-from pdepth.checkout import import_first  # noqa: E402
+from pdepth.workflow.checkout import import_first  # noqa: E402
 
 import_first(PACKAGE_ROOT)
 
-from pdepth import cluster, jobs, paths  # noqa: E402
-from pdepth.logs import CORES  # noqa: E402
-from pdepth.study import Study  # noqa: E402
+from pdepth.workflow import cluster
+
+from pdepth.config import jobs
+
+from pdepth import paths  # noqa: E402
+from pdepth.workflow.logs import CORES  # noqa: E402
+from pdepth.config.study import Study  # noqa: E402
 
 # The config, checked before any job: YAML slips by key, then the schema (which fills in the defaults), then what the
 # schema cannot say (names of datasets, architectures and options; k against the training splits).
@@ -24,7 +28,7 @@ if workflow.local_exec and str(config["device"]).startswith("cuda"):
     from pdepth.device import pick_device
 
     pick_device(config["device"])
-# Jobs show progress bars only when they run alone on a terminal (pdepth.logs.progress_bars).
+# Jobs show progress bars only when they run alone on a terminal (pdepth.workflow.logs.progress_bars).
 os.environ[CORES] = str(workflow.cores)
 RESOURCES, RESULTS, LOGS, SUMMARY = (
     paths.RESOURCES,
@@ -33,7 +37,7 @@ RESOURCES, RESULTS, LOGS, SUMMARY = (
     paths.SUMMARY,
 )  # pdepth.paths
 # The results of a variant live under results/{variant}{dataset}/{arch}: "" for the 90:10 splits, "full/" for the
-# full-training-set models, "{name}/" for each intervention of the config (pdepth.study.Variant).
+# full-training-set models, "{name}/" for each intervention of the config (pdepth.config.study.Variant).
 VARIANT_PREFIXES = [variant.prefix for variant in STUDY.variants]
 
 
@@ -78,7 +82,7 @@ def block_benchmark(stage, seeds):
 
 
 def block_record(stage, seeds):
-    """Rule params: the record of the block's job (pdepth.jobs) for its wildcards, as canonical plain data, so that
+    """Rule params: the record of the block's job (pdepth.config.jobs) for its wildcards, as canonical plain data, so that
     a job re-runs exactly when a value it uses changes."""
     return lambda wildcards: jobs.params(
         STUDY.block_job(stage, seeds, **dict(wildcards.items()))
@@ -86,14 +90,14 @@ def block_record(stage, seeds):
 
 
 def job_record(stage):
-    """Rule params: the record of the rule's job (pdepth.jobs) for its wildcards, as canonical plain data."""
+    """Rule params: the record of the rule's job (pdepth.config.jobs) for its wildcards, as canonical plain data."""
     return lambda wildcards: jobs.params(STUDY.job(stage, **dict(wildcards.items())))
 
 
 @functools.cache
 def model_resources(stage, variant, dataset, arch, attempt, seeds):
     """mem_mb and runtime of a per-run job: the same for every block of a model's size, so computed once
-    (pdepth.cluster)."""
+    (pdepth.workflow.cluster)."""
     return cluster.resources(STUDY, stage, variant, dataset, arch, attempt, seeds)
 
 

@@ -1,7 +1,7 @@
 """Snakemake adapter of pdepth.pipeline.tables.example_table."""
 
-from pdepth.logs import logged
 from pdepth.pipeline import tables
+from pdepth.workflow.logs import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):

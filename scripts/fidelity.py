@@ -1,8 +1,8 @@
 """Snakemake adapter of pdepth.pipeline.tables.fidelity_table."""
 
-from pdepth.fidelity import settings_of
-from pdepth.logs import logged
+from pdepth.fidelity.table import settings_of
 from pdepth.pipeline import tables
+from pdepth.workflow.logs import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):

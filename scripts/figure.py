@@ -2,8 +2,8 @@
 
 import matplotlib
 
-from pdepth.logs import logged
 from pdepth.pipeline import figures
+from pdepth.workflow.logs import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 matplotlib.use("Agg")  # a job draws to files only

@@ -1,9 +1,9 @@
 """Snakemake adapter of pdepth.pipeline.probe: reads only its job's record (params), files, threads and resources."""
 
-from pdepth import jobs
-from pdepth.gpu_slots import claimed_gpus
-from pdepth.logs import logged, progress_bars
+from pdepth.config import jobs
 from pdepth.pipeline import probe
+from pdepth.workflow.gpu_slots import claimed_gpus
+from pdepth.workflow.logs import logged, progress_bars
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]), claimed_gpus(sm.resources.get("gpu", 0)):

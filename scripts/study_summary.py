@@ -1,7 +1,7 @@
 """Snakemake adapter: the report's figure index, configuration and benchmark table (pdepth.pipeline.tables)."""
 
-from pdepth.logs import logged
 from pdepth.pipeline import tables
+from pdepth.workflow.logs import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):

@@ -4,9 +4,9 @@ difficulty at all), built through the real cube and metrics code, and planted si
 import numpy as np
 import xarray as xr
 
-from pdepth import cube as cube_module
-from pdepth import metrics as metrics_module
 from pdepth.data.prepared import TEST, TRAIN
+from pdepth.metrics import per_example as metrics_module
+from pdepth.outputs import cube as cube_module
 
 CLASSES = tuple(f"c{i}" for i in range(10))
 

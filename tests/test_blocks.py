@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from conftest import smoke_config
+from pdepth.config.study import Study
 from pdepth.pipeline import probe, train
 from pdepth.records import load_npz
-from pdepth.study import Study
 
 pytestmark = pytest.mark.slow
 SEEDS = {"block": (0, 1), "alone": (1,)}

@@ -1,4 +1,5 @@
-"""Cluster job sizes (pdepth.cluster) and one GPU per job on a multi-GPU machine (pdepth.gpu_slots)."""
+"""Cluster job sizes (pdepth.workflow.cluster) and one GPU per job on a multi-GPU machine
+(pdepth.workflow.gpu_slots)."""
 
 import multiprocessing
 import os
@@ -6,8 +7,8 @@ import os
 import pytest
 
 from conftest import ROOT
-from pdepth import cluster, gpu_slots
-from pdepth.study import Study
+from pdepth.config.study import Study
+from pdepth.workflow import cluster, gpu_slots
 
 
 def paper_study() -> Study:

@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from conftest import ROOT, smoke_config, snakemake, snakemake_command
-from pdepth.study import Study
+from pdepth.config.study import Study
 
 
 @pytest.mark.parametrize(

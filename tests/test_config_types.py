@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
-from pdepth import schema
-from pdepth.config_types import check_types
+from pdepth.config import schema
+from pdepth.config.checks import check_types
 from pdepth.errors import ConfigError
 
 SCHEMA = schema.load()

@@ -3,7 +3,7 @@
 import numpy as np
 import xarray as xr
 
-from pdepth import cube
+from pdepth.outputs import cube
 
 
 def test_cube_round_trip_with_coarse_labels(tmp_path):
@@ -47,9 +47,10 @@ def test_cube_round_trip_with_coarse_labels(tmp_path):
 def test_largest_k_and_deepest_mlp_of_the_schema_round_trip_without_overflow(tmp_path):
     """Votes and depths are stored in types that hold every value the schema accepts (k up to its maximum, the
     deepest MLP's probe count): k = 1000 votes read back as a confidence of 1, the deepest depth stays positive."""
-    from pdepth import knn, schema
-    from pdepth.architectures import ARCHITECTURES
+    from pdepth.config import schema
     from pdepth.models import registry
+    from pdepth.models.architectures import ARCHITECTURES
+    from pdepth.probing import knn
 
     properties = schema.load()["properties"]
     k = properties["probe"]["properties"]["k"]["maximum"]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pdepth.depth import UNDEFINED, prediction_depth
+from pdepth.probing.depth import UNDEFINED, prediction_depth
 
 
 def depth(probes, pred):

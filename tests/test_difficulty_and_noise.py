@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
-from pdepth import difficulty, ensemble, metrics
-from pdepth.ensemble import class_counts
-from pdepth.label_noise import corrupt_labels
+from pdepth.data.label_noise import corrupt_labels
+from pdepth.metrics import consistency as ensemble
+from pdepth.metrics import corners as difficulty
+from pdepth.metrics import per_example as metrics
+from pdepth.metrics.consistency import class_counts
 
 
 def test_corners_on_a_hand_made_point_set():

@@ -3,9 +3,9 @@
 import numpy as np
 import torch
 
-from pdepth import embeddings
-from pdepth.augment import Normalizer
+from pdepth.data.augment import Normalizer
 from pdepth.models import InputShape, build
+from pdepth.probing import embeddings
 
 
 def make_mlp(channels=1, size=28, layers=3, width=16):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pdepth import ensemble
+from pdepth.metrics import consistency as ensemble
 
 LABELS = np.array([1, 0, 3, 2])
 PRED = np.array(

@@ -7,11 +7,12 @@ import pytest
 import xarray as xr
 
 from conftest import ROOT
-from pdepth import claims, crossfit, fidelity
-from pdepth import cube as cube_module
+from pdepth.config.study import Study
+from pdepth.fidelity import claims, crossfit
+from pdepth.fidelity import table as fidelity
+from pdepth.fidelity.verdicts import FAILS, HOLDS, UNTESTABLE, Settings
 from pdepth.figures import plan, style
-from pdepth.study import Study
-from pdepth.verdicts import FAILS, HOLDS, UNTESTABLE, Settings
+from pdepth.outputs import cube as cube_module
 
 
 def tiny_cube(pd: np.ndarray, in_train: np.ndarray, pred: np.ndarray, labels: np.ndarray, layers: int = 4):

@@ -1,5 +1,6 @@
 """No stale results: after a finished smoke run, a changed setting re-runs exactly the jobs that use it (Snakemake's
-params trigger sees each job's record, pdepth.jobs), and a config re-written in another order or style re-runs none."""
+params trigger sees each job's record, pdepth.config.jobs), and a config
+re-written in another order or style re-runs none."""
 
 import re
 

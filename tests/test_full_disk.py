@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from pdepth import embeddings
-from pdepth.augment import Normalizer
+from pdepth.data.augment import Normalizer
 from pdepth.errors import StorageError
 from pdepth.models import InputShape, build
+from pdepth.probing import embeddings
 from pdepth.records import save_npz
 
 
@@ -37,8 +37,8 @@ def test_embeddings_on_a_full_disk_fail_with_the_path_not_a_sigbus(full_disk):
     """The old memory-mapped writes died by SIGBUS with an empty log; run in a child process to see a signal."""
     script = f"""
 import torch
-from pdepth import embeddings
-from pdepth.augment import Normalizer
+from pdepth.probing import embeddings
+from pdepth.data.augment import Normalizer
 from pdepth.errors import StorageError
 from pdepth.models import InputShape, build
 torch.manual_seed(0)
@@ -65,7 +65,7 @@ def test_a_record_on_a_full_disk_leaves_no_partial_file(full_disk):
 def test_a_cube_on_a_full_disk_leaves_no_partial_file(full_disk):
     import xarray as xr
 
-    from pdepth import cube
+    from pdepth.outputs import cube
 
     data = xr.Dataset({"votes": (("example",), np.random.default_rng(0).normal(size=1_000_000))})
     with pytest.raises(StorageError, match=rf"cannot write {full_disk}/cube.nc"):

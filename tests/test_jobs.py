@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, reordered
-from pdepth import jobs
-from pdepth.study import Study
+from pdepth.config import jobs
+from pdepth.config.study import Study
 
 STAGES = ("train", "embed", "margins", "probe")
 
@@ -73,7 +73,7 @@ def test_params_do_not_depend_on_the_order_of_keys_in_the_config():
 def test_the_configuration_layer_imports_neither_torch_nor_matplotlib():
     """What the Snakefile imports to plan the DAG (the study, its job records, job sizes, the figure plan)."""
     code = (
-        "import sys; import pdepth.study, pdepth.jobs, pdepth.cluster, pdepth.figures.plan; "
+        "import sys; import pdepth.config.study, pdepth.config.jobs, pdepth.workflow.cluster, pdepth.figures.plan; "
         "print(sorted(m for m in ('torch', 'matplotlib', 'xarray') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

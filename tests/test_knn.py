@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from pdepth.depth import UNDEFINED, prediction_depth
-from pdepth.knn import Neighbours, ProbeSettings, drop_self, exact_neighbours, probe, vote
+from pdepth.probing.depth import UNDEFINED, prediction_depth
+from pdepth.probing.knn import Neighbours, ProbeSettings, drop_self, exact_neighbours, probe, vote
 
 EXACT = ProbeSettings.defaults(k=1, backend="exact")
 

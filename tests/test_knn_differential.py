@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from pdepth import embeddings
-from pdepth.augment import Normalizer
-from pdepth.depth import prediction_depth
-from pdepth.examples import Examples
-from pdepth.knn import ProbeSettings, probe
-from pdepth.splits import train_mask
-from pdepth.training import TrainConfig, fit
+from pdepth.data.augment import Normalizer
+from pdepth.data.examples import Examples
+from pdepth.data.splits import train_mask
+from pdepth.probing import embeddings
+from pdepth.probing.depth import prediction_depth
+from pdepth.probing.knn import ProbeSettings, probe
+from pdepth.training.loop import TrainConfig, fit
 
 CPU = torch.device("cpu")
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from pdepth.augment import Normalizer
-from pdepth.learning import iteration_learned, learning_curve, rescale_iterations
-from pdepth.losses import zero_hinge
-from pdepth.margins import input_margin, output_margin
+from pdepth.data.augment import Normalizer
+from pdepth.metrics.learning import iteration_learned, learning_curve, rescale_iterations
+from pdepth.metrics.margins import input_margin, output_margin
+from pdepth.training.losses import zero_hinge
 
 SNAPSHOTS = np.array(
     [  # rows: snapshots at steps 0, 10, 20, 30 (the last is the final model); columns: 4 examples

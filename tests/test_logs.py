@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from pdepth import logs
+from pdepth.workflow import logs
 
 
 class Terminal(io.StringIO):
@@ -28,6 +28,8 @@ def test_console_lines_name_their_job_and_the_file_keeps_the_module(monkeypatch,
     monkeypatch.setattr("sys.stderr", console)
     monkeypatch.chdir(tmp_path)
     with logs.logged("logs/fmnist/mlp/train_seed3.log"):
-        logging.getLogger("pdepth.training").info("epoch 1/10  loss 0.5")
+        logging.getLogger("pdepth.training.loop").info("epoch 1/10  loss 0.5")
     assert "[fmnist/mlp/train_seed3] INFO: epoch 1/10  loss 0.5" in console.getvalue()
-    assert "INFO pdepth.training: epoch 1/10  loss 0.5" in (tmp_path / "logs/fmnist/mlp/train_seed3.log").read_text()
+    assert (
+        "INFO pdepth.training.loop: epoch 1/10  loss 0.5" in (tmp_path / "logs/fmnist/mlp/train_seed3.log").read_text()
+    )

@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from pdepth import embeddings
-from pdepth.architectures import ARCHITECTURES
-from pdepth.augment import Normalizer
+from pdepth.data.augment import Normalizer
 from pdepth.errors import ConfigError
 from pdepth.models import MODELS, InputShape, build
+from pdepth.models.architectures import ARCHITECTURES
+from pdepth.probing import embeddings
 
 RESNET_PROBES = ["input", "stem", *(f"layer{s}.{b}" for s in range(1, 5) for b in range(2)), "pool", "softmax"]
 
@@ -91,8 +91,8 @@ def test_extraction_keeps_batch_norm_statistics(arch, tmp_path):
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
 def test_catalog_agrees_with_the_built_model(arch):
-    """pdepth.architectures (torch-free: the Snakefile sizes jobs with it) has every builder, and its probe count is
-    the built model's, at the defaults and at other options."""
+    """pdepth.models.architectures (torch-free: the Snakefile sizes jobs with it) has every builder, and its probe count
+    is the built model's, at the defaults and at other options."""
     assert set(MODELS) == set(ARCHITECTURES)
     catalog = ARCHITECTURES[arch]
     for given in ({}, {"hidden_layers": 2, "width": 8} if arch == "mlp" else {"width": 0.125}):

@@ -21,7 +21,7 @@ USE = textwrap.dedent(
     x = torch.randn(120, 1, 2, 2)
     result = pdepth.probe_model(model, x, (x.sum((1, 2, 3)) > 0).long().numpy(), np.arange(120) < 100, progress=False)
     print("layers", *result.layer_name.values)
-    from pdepth import schema
+    from pdepth.config import schema
     from pdepth.figures import style
     assert schema.SCHEMA.is_file() and style.STYLE.is_file()
     providers = md.packages_distributions()

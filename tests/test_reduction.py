@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from pdepth.reduction import Reducer
+from pdepth.probing.reduction import Reducer
 
 
 def test_narrow_activations_pass_unchanged():

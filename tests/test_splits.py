@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from pdepth.data.prepared import TEST, TRAIN
+from pdepth.data.splits import train_mask
 from pdepth.errors import ConfigError
-from pdepth.splits import train_mask
 
 ORIG = np.repeat([TRAIN, TEST], [60000, 10000]).astype(np.uint8)
 

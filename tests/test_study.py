@@ -4,9 +4,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from pdepth.augment import Augmentation
+from pdepth.config.study import Study
+from pdepth.data.augment import Augmentation
 from pdepth.errors import ConfigError
-from pdepth.study import Study
 
 BASE = {
     "datasets": ["fmnist", "cifar10", "svhn"],

@@ -7,16 +7,16 @@ import pytest
 import torch
 
 import generated_data as gen
-from pdepth.augment import Augmentation, Normalizer, augment
-from pdepth.checkpoint import Checkpointing
 from pdepth.data import registry
+from pdepth.data.augment import Augmentation, Normalizer, augment
+from pdepth.data.examples import Examples
 from pdepth.data.sources import SourceOptions
+from pdepth.data.splits import train_mask
 from pdepth.errors import TrainingDiverged
-from pdepth.examples import Examples
-from pdepth.learning import iteration_learned
+from pdepth.metrics.learning import iteration_learned
 from pdepth.models import build
-from pdepth.splits import train_mask
-from pdepth.training import NOT_SEEN, TrainConfig, fit, init_seed, lr_factor
+from pdepth.training.checkpoint import Checkpointing
+from pdepth.training.loop import NOT_SEEN, TrainConfig, fit, init_seed, lr_factor
 
 CPU = torch.device("cpu")
 

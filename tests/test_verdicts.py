@@ -10,9 +10,20 @@ import xarray as xr
 from scipy import integrate, stats
 from synthetic import GAIN_LAYER, difficulty_world, random_networks
 
-from pdepth import claims, crossfit, fidelity, verdicts
-from pdepth.study import CONTROL, HINGE
-from pdepth.verdicts import FAILS, HOLDS, INCONCLUSIVE, NOT_COMPARABLE, OUTSIDE, UNTESTABLE, WITHIN, Evidence, Settings
+from pdepth.config.study import CONTROL, HINGE
+from pdepth.fidelity import claims, crossfit, verdicts
+from pdepth.fidelity import table as fidelity
+from pdepth.fidelity.verdicts import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_COMPARABLE,
+    OUTSIDE,
+    UNTESTABLE,
+    WITHIN,
+    Evidence,
+    Settings,
+)
 
 SETTINGS = Settings(bootstrap=200, permutations=100, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
 FLOOR = claims.Floor(min_held_out=2, quantile=0.05, min_bin_examples=20)

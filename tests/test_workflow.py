@@ -11,10 +11,13 @@ import xarray as xr
 from matplotlib import image
 
 from conftest import SMOKE, snakemake
-from pdepth import difficulty, fidelity, tables, verdicts
-from pdepth.depth import prediction_depth
+from pdepth.config.study import Study
+from pdepth.fidelity import table as fidelity
+from pdepth.fidelity import verdicts
 from pdepth.figures import plan
-from pdepth.study import Study
+from pdepth.metrics import corners as difficulty
+from pdepth.outputs import tables
+from pdepth.probing.depth import prediction_depth
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from pdepth import cluster, jobs, paths
+from pdepth import paths
+from pdepth.config import jobs
+from pdepth.config.study import Study
 from pdepth.data import registry
-from pdepth.study import Study
+from pdepth.workflow import cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 

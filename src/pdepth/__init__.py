@@ -12,16 +12,16 @@ __version__ = "0.2.0"
 __all__ = ["knn_probe", "open_results", "prediction_depth", "probe_model"]
 
 _HOMES = {
-    "knn_probe": "pdepth.probing",
-    "probe_model": "pdepth.probing",
-    "prediction_depth": "pdepth.depth",
-    "open_results": "pdepth.results",
+    "knn_probe": "pdepth.probing.api",
+    "probe_model": "pdepth.probing.api",
+    "prediction_depth": "pdepth.probing.depth",
+    "open_results": "pdepth.outputs.results",
 }
 
 if TYPE_CHECKING:
-    from pdepth.depth import prediction_depth
-    from pdepth.probing import knn_probe, probe_model
-    from pdepth.results import open_results
+    from pdepth.outputs.results import open_results
+    from pdepth.probing.api import knn_probe, probe_model
+    from pdepth.probing.depth import prediction_depth
 
 
 def __getattr__(name: str):

@@ -34,7 +34,7 @@ def model_log(name: str) -> str:
 
 
 def block_log(stage: str, label: str) -> str:
-    """The log of a per-run job (train, probe) of the block of seeds ``label`` (pdepth.jobs.block_label)."""
+    """The log of a per-run job (train, probe) of the block of seeds ``label`` (pdepth.config.jobs.block_label)."""
     return model_log(f"{stage}_{label}")
 
 

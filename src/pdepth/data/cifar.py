@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdepth.augment import Augmentation
+from pdepth.data.augment import Augmentation
 from pdepth.data.prepared import Prepared
 from pdepth.data.registry import DatasetSpec, register
 from pdepth.data.sources import RawFile

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pdepth.augment import Augmentation
+from pdepth.data.augment import Augmentation
 from pdepth.data.prepared import Prepared
 from pdepth.data.sources import RawFile, SourceOptions, locate
 from pdepth.errors import ConfigError

@@ -4,8 +4,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from pdepth import claims
-from pdepth.claims import PerDepth
+from pdepth.fidelity import claims
+from pdepth.fidelity.claims import PerDepth
 from pdepth.figures.style import (
     PALETTE,
     consensus_groups,

@@ -4,7 +4,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from pdepth import difficulty
 from pdepth.data.prepared import Prepared
 from pdepth.figures.style import (
     PALETTE,
@@ -16,6 +15,7 @@ from pdepth.figures.style import (
     layer_axis,
     show_image,
 )
+from pdepth.metrics import corners as difficulty
 
 CORNER_TITLES = {
     "easy": "easy",

@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from pdepth import claims, crossfit
 from pdepth.data.prepared import Prepared
+from pdepth.fidelity import claims, crossfit
 from pdepth.figures.style import class_names, count, density, layer_axis, model_title, seeds_per, show_image, title
 
 

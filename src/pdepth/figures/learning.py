@@ -4,10 +4,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from pdepth import claims
 from pdepth.data.prepared import TEST, TRAIN
+from pdepth.fidelity import claims
 from pdepth.figures.style import GROUP_COLOURS, PALETTE, describe, groups, layer_axis, marker_sizes, seeds_per, title
-from pdepth.learning import CURVE_GROUPS
+from pdepth.metrics.learning import CURVE_GROUPS
 
 
 def inference_learning_curve(cube: xr.Dataset) -> plt.Figure:

@@ -4,8 +4,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from pdepth import claims
 from pdepth.data.prepared import TEST
+from pdepth.fidelity import claims
 from pdepth.figures.style import PALETTE, density, depth_edges, describe, layer_axis, model_title
 
 MARGINS = {"output": "output margin (logit units)", "input": "input margin (L2, [0, 1] pixel space)"}

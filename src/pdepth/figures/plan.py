@@ -3,8 +3,8 @@
 
 from dataclasses import dataclass
 
+from pdepth.config.study import CONTROL, HINGE, UNTRAINED, Study, Variant
 from pdepth.figures.registry import ARCHITECTURE, DATASET, FIGURES, MODEL, FigureSpec
-from pdepth.study import CONTROL, HINGE, UNTRAINED, Study, Variant
 
 DEFAULT_CORNER_CLASS = {"cifar10": "bird"}  # the paper's Figure 7
 CORNER_FIGURES = ("validation_vs_training_depth", "corner_probes")  # need examples both held out and trained on
@@ -59,8 +59,9 @@ def _full_ensemble(study: Study) -> str:
 
 
 def margin_roles(study: Study, dataset: str, arch: str) -> list[tuple[str, Variant]]:
-    """The variants of Figure 6 (right) on (dataset, arch) with their role (pdepth.study): each 0-Hinge study, then
-    the cross-entropy studies on the same subset (its controls), then the untrained networks; none without 0-Hinge."""
+    """The variants of Figure 6 (right) on (dataset, arch) with their role (pdepth.config.study): each 0-Hinge study,
+    then the cross-entropy studies on the same subset (its controls), then the untrained networks; none without
+    0-Hinge."""
     runs = [v for v in study.variants if v.is_intervention and dataset in v.datasets and arch in v.architectures]
     hinge = [v for v in runs if v.training.get("loss") == "zero_hinge"]
     untrained = [v for v in runs if v.training.get("epochs") == 0]

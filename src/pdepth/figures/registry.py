@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pdepth.study import FULL
+from pdepth.config.study import FULL
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
     import xarray as xr
 
-    from pdepth.claims import Floor
     from pdepth.data.prepared import Prepared
+    from pdepth.fidelity.claims import Floor
 
 MODEL, DATASET, ARCHITECTURE, INTERVENTIONS = "model", "dataset", "architecture", "interventions"
 
@@ -35,7 +35,7 @@ def _drawing(module: str):
 
 
 def _floor(options: dict) -> Floor:
-    from pdepth.claims import Floor
+    from pdepth.fidelity.claims import Floor
 
     return Floor(**options["floor"])
 

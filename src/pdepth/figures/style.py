@@ -8,10 +8,10 @@ import numpy as np
 import xarray as xr
 from matplotlib.colors import LogNorm
 
-from pdepth import cube as cubes
-from pdepth.architectures import ARCHITECTURES
 from pdepth.data import registry as datasets
 from pdepth.data.prepared import TEST, TRAIN
+from pdepth.models.architectures import ARCHITECTURES
+from pdepth.outputs import cube as cubes
 
 STYLE = Path(__file__).with_name("pdepth.mplstyle")
 # Okabe-Ito: distinguishable by colour-blind readers.

@@ -1,12 +1,18 @@
-"""Models of the study and where their k-NN probes sit. Importing this package registers every architecture
-of ``pdepth.architectures``."""
+"""Models of the study and where their k-NN probes sit. ``architectures`` describes them without torch; the names
+below (from ``registry``) import torch on first use, each architecture's module registering its builder."""
 
-import importlib
-
-from pdepth.architectures import ARCHITECTURES
-from pdepth.models.registry import INPUT, MODELS, SOFTMAX, InputShape, ProbedModel, build
-
-for _arch in ARCHITECTURES.values():
-    importlib.import_module(_arch.module)  # registers its builder
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 __all__ = ["INPUT", "MODELS", "SOFTMAX", "InputShape", "ProbedModel", "build"]
+
+if TYPE_CHECKING:
+    from pdepth.models.registry import INPUT, MODELS, SOFTMAX, InputShape, ProbedModel, build
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        registry = import_module("pdepth.models.registry")
+        registry.register_all()
+        return getattr(registry, name)
+    raise AttributeError(f"module 'pdepth.models' has no attribute {name!r}")

@@ -2,10 +2,11 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 
 from torch import nn
 
-from pdepth import architectures
+from pdepth.models import architectures
 
 INPUT = "input"  # probe on the flattened input, as fed to the network
 SOFTMAX = "softmax"  # probe on the softmax of the logits
@@ -38,6 +39,14 @@ def register(name: str):
     return decorator
 
 
+def register_all() -> None:
+    """Import every architecture's module, each registering its builder."""
+    for arch in architectures.ARCHITECTURES.values():
+        import_module(arch.module)
+
+
 def build(name: str, shape: InputShape, options: dict | None = None) -> ProbedModel:
-    """Architecture ``name`` for inputs of ``shape``; options not given take pdepth.architectures' defaults."""
-    return MODELS[name](shape, architectures.get(name).resolve(options))
+    """Architecture ``name`` for inputs of ``shape``; options not given take pdepth.models.architectures' defaults."""
+    spec = architectures.get(name)
+    import_module(spec.module)
+    return MODELS[name](shape, spec.resolve(options))

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pdepth import cube, jobs
+from pdepth.config import jobs
+from pdepth.outputs import cube
 from pdepth.pipeline.probe import ProbeResults
-from pdepth.runs import RunOutputs
+from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
 

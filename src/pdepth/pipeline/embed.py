@@ -3,10 +3,10 @@
 import logging
 from pathlib import Path
 
-from pdepth import embeddings
-from pdepth.jobs import EmbedJob
+from pdepth.config.jobs import EmbedJob
 from pdepth.pipeline.trained import TrainedModel
-from pdepth.reduction import Reducer
+from pdepth.probing import embeddings
+from pdepth.probing.reduction import Reducer
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from pdepth import cube as cubes
-from pdepth import metrics
-from pdepth.jobs import MetricsJob
+from pdepth.config.jobs import MetricsJob
+from pdepth.metrics import per_example as metrics
+from pdepth.outputs import cube as cubes
 from pdepth.pipeline.probe import ProbeResults
 from pdepth.records import load_npz
-from pdepth.runs import RunOutputs
+from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
 

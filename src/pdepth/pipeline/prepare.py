@@ -3,10 +3,10 @@
 import logging
 from pathlib import Path
 
+from pdepth.config.jobs import PrepareJob
 from pdepth.data import registry
 from pdepth.data.prepared import SPLIT_NAMES
 from pdepth.data.sources import SourceOptions
-from pdepth.jobs import PrepareJob
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pdepth import embeddings, jobs, knn, probing
+from pdepth.config import jobs
+from pdepth.config.jobs import ProbeBlock, ProbeJob
+from pdepth.data.examples import Examples
 from pdepth.device import configure_torch, pick_device, usable_cpus
-from pdepth.examples import Examples
-from pdepth.jobs import ProbeBlock, ProbeJob
-from pdepth.pipeline import embed, margins
+from pdepth.pipeline import embed
+from pdepth.pipeline import input_margins as margins
 from pdepth.pipeline.trained import each_seed, load_trained
+from pdepth.probing import api as probing
+from pdepth.probing import embeddings, knn
 from pdepth.records import NpzRecord
-from pdepth.runs import RunOutputs
+from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ class ProbeResults(NpzRecord):
     layer_reductions: np.ndarray
     settings: str  # JSON of the probe settings, pynndescent's parameters included
     search: str  # the search that ran: exact, or pynndescent (probe.exact_below decides by the support's size)
-    job: str = ""  # JSON of the probe job that made it (pdepth.jobs.ProbeJob)
+    job: str = ""  # JSON of the probe job that made it (pdepth.config.jobs.ProbeJob)
 
 
 def settings_for(job: ProbeJob, threads: int) -> knn.ProbeSettings:

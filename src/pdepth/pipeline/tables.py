@@ -8,8 +8,11 @@ import pandas as pd
 import xarray as xr
 import yaml
 
-from pdepth import claims, fidelity, paths, tables
-from pdepth.verdicts import HOLDS, Settings
+from pdepth import paths
+from pdepth.fidelity import claims
+from pdepth.fidelity import table as fidelity
+from pdepth.fidelity.verdicts import HOLDS, Settings
+from pdepth.outputs import tables
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ def fidelity_table(
     gain_folds: int,
 ) -> None:
     """``models``: (dataset, arch) of each 90:10-split cube and metrics file; ``interventions``: (dataset, arch,
-    role) of each margin intervention's metrics file (roles: pdepth.study.HINGE, CONTROL, UNTRAINED)."""
+    role) of each margin intervention's metrics file (roles: pdepth.config.study.HINGE, CONTROL, UNTRAINED)."""
     cubes = {key: xr.load_dataset(path) for key, path in zip(models, cube_files, strict=True)}
     metrics = {key: xr.load_dataset(path) for key, path in zip(models, metrics_files, strict=True)}
     rows = []

@@ -9,15 +9,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pdepth import jobs, paths
-from pdepth.augment import Normalizer
-from pdepth.checkpoint import Checkpointing
+from pdepth import paths
+from pdepth.config import jobs
+from pdepth.data.augment import Normalizer
+from pdepth.data.examples import Examples
+from pdepth.data.splits import train_mask
 from pdepth.device import configure_torch, pick_device
-from pdepth.examples import Examples
 from pdepth.pipeline.trained import each_seed
-from pdepth.runs import RunOutputs
-from pdepth.splits import train_mask
-from pdepth.training import HISTORY_COLUMNS, fit
+from pdepth.training.checkpoint import Checkpointing
+from pdepth.training.loop import HISTORY_COLUMNS, fit
+from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = 2  # 2: the recorded predictions of the training passes; a checkpoint of another format is not read

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from pdepth.augment import Normalizer
-from pdepth.examples import Examples
-from pdepth.jobs import Normalisation
+from pdepth.config.jobs import Normalisation
+from pdepth.data.augment import Normalizer
+from pdepth.data.examples import Examples
 from pdepth.models import ProbedModel, build
 
 log = logging.getLogger(__name__)

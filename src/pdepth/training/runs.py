@@ -15,7 +15,7 @@ class RunOutputs(NpzRecord):
     snapshot_preds: np.ndarray  # (S, N) int16, predicted class at each snapshot (-1: none yet); last: final model
     snapshot_steps: np.ndarray  # (S,) optimiser steps before each snapshot
     snapshot_lag: np.ndarray  # (S, N) steps between each prediction and its snapshot (training forward passes)
-    job: str = ""  # JSON of the training job that made it (pdepth.jobs.TrainJob)
+    job: str = ""  # JSON of the training job that made it (pdepth.config.jobs.TrainJob)
 
     @property
     def pred(self) -> np.ndarray:

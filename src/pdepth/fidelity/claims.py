@@ -1,5 +1,5 @@
 """The paper's quantitative relations as the figures draw them, from cubes and metrics files (arrays only, never
-models). The fidelity table tests them across seeds (``pdepth.crossfit``).
+models). The fidelity table tests them across seeds (``pdepth.fidelity.crossfit``).
 
 "Held out" appearances are (example, seed) pairs where the example was not in the seed's training split.
 """
@@ -12,7 +12,7 @@ import xarray as xr
 from scipy import stats
 
 from pdepth.data.prepared import TEST
-from pdepth.verdicts import weighted_pearson
+from pdepth.fidelity.verdicts import weighted_pearson
 
 
 @dataclass

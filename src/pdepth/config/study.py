@@ -1,17 +1,20 @@
 """Typed view of the study configuration (``config.yaml`` after schema validation), and the record of each of its
-jobs (``Study.job``, pdepth.jobs). Imports neither torch nor matplotlib: the Snakefile builds it for every DAG."""
+jobs (``Study.job``, pdepth.config.jobs). Imports neither torch nor matplotlib: the Snakefile builds it for every
+DAG."""
 
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 
-from pdepth import architectures, jobs, paths
-from pdepth.augment import Augmentation
+from pdepth import paths
+from pdepth.config import jobs
+from pdepth.config.schema import SCHEMA
 from pdepth.data import registry as datasets
+from pdepth.data.augment import Augmentation
+from pdepth.data.splits import holdout_size
 from pdepth.errors import ConfigError
-from pdepth.hparams import TrainConfig
-from pdepth.schema import SCHEMA
-from pdepth.splits import holdout_size
+from pdepth.models import architectures
+from pdepth.training.hparams import TrainConfig
 
 FULL = "full"
 # The roles of the margin interventions (Figure 6, right; the fidelity table's 0-Hinge row), by what they train.
@@ -94,7 +97,7 @@ class Study:
         import yaml
         from snakemake.utils import validate
 
-        from pdepth.config_types import check_schema, check_types
+        from pdepth.config.checks import check_schema, check_types
 
         rules = yaml.safe_load(Path(schema).read_text())
         check_types(config, rules)
@@ -258,7 +261,7 @@ class Study:
         return replace(datasets.get(dataset).augmentation, **override)
 
     def model_options(self, arch: str) -> dict:
-        """The architecture's options: its defaults (pdepth.architectures) updated by the config's ``models``."""
+        """The architecture's options: its defaults (pdepth.models.architectures) updated by the config's ``models``."""
         return architectures.get(arch).resolve(self.config.get("models", {}).get(arch))
 
     def training(self, arch: str, dataset: str, variant: Variant | None = None) -> TrainConfig:
@@ -291,7 +294,7 @@ class Study:
         )
 
     def job(self, stage: str, dataset: str, variant: str = "", arch: str = "", seed: int | str | None = None):
-        """The record of one job of ``stage`` (pdepth.jobs) for its wildcards: ``variant`` is a results prefix."""
+        """The record of one job of ``stage`` (pdepth.config.jobs) for its wildcards (``variant``: a results prefix)."""
         if stage == "prepare":
             return self._prepare_job(dataset)
         chosen = self.variant(variant)

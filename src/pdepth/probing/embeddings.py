@@ -11,10 +11,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from pdepth.augment import Normalizer
+from pdepth.data.augment import Normalizer
 from pdepth.models import INPUT, SOFTMAX, ProbedModel
+from pdepth.probing.reduction import Reducer
 from pdepth.records import allocate
-from pdepth.reduction import Reducer
 
 MANIFEST = "layers.json"
 
@@ -65,7 +65,7 @@ def write_probes(
     ``names``: ``input`` (the batch as fed to the model), submodules (their outputs, from forward hooks, so the model's
     own forward pass is the only one) or, where one is not a submodule, nodes of torchvision's feature extraction, and
     ``softmax`` (of the model's output). The model's state (weights, batch-norm statistics, train/eval mode) is left as
-    it was. ``reducer`` bounds the width of each probe before it is written (see pdepth.reduction).
+    it was. ``reducer`` bounds the width of each probe before it is written (see pdepth.probing.reduction).
     """
     reducer = reducer or Reducer(None, 0, "project")  # max_dim None: nothing is reduced
     out_dir = Path(out_dir)

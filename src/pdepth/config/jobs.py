@@ -1,5 +1,5 @@
 """What each job of the workflow computes: a frozen record per job, built once from the validated config
-(``pdepth.study.Study.job``) and nothing else.
+(``pdepth.config.study.Study.job``) and nothing else.
 
 A rule passes its job's record as ``params`` in canonical plain data (``params``: sorted keys, lists for tuples), so
 Snakemake's params trigger re-runs a job exactly when a value it uses changes, and never for a re-ordered config.
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pdepth.hparams import TrainConfig
+from pdepth.training.hparams import TrainConfig
 
 if TYPE_CHECKING:
-    from pdepth.examples import Examples
+    from pdepth.data.examples import Examples
 
 
 def canonical(value):
@@ -100,7 +100,7 @@ class ExampleSet:
     label_noise_seed: int = 0
 
     def load(self, prepared: Path | str) -> Examples:
-        from pdepth.examples import Examples
+        from pdepth.data.examples import Examples
 
         examples = Examples.load(prepared, {"train": self.train, "test": self.test, "seed": self.subset_seed})
         if self.label_noise > 0:
@@ -133,7 +133,7 @@ class TrainJob:
 
 @dataclass(frozen=True)
 class Reduction:
-    """How probes wider than ``max_dim`` are reduced before the k-NN search (pdepth.reduction)."""
+    """How probes wider than ``max_dim`` are reduced before the k-NN search (pdepth.probing.reduction)."""
 
     max_dim: int | None
     method: str
@@ -169,7 +169,7 @@ class MarginsJob:
 
 @dataclass(frozen=True)
 class ProbeOptions:
-    """The k-NN search of every probe (pdepth.knn)."""
+    """The k-NN search of every probe (pdepth.probing.knn)."""
 
     k: int
     backend: str

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pdepth.config.jobs import MarginsJob
 from pdepth.data.prepared import TEST
-from pdepth.jobs import MarginsJob
-from pdepth.margins import input_margin
+from pdepth.metrics.margins import input_margin
 from pdepth.pipeline.trained import TrainedModel
 from pdepth.records import save_npz
 

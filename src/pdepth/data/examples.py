@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pdepth.data.label_noise import corrupt_labels
 from pdepth.data.prepared import TRAIN, Prepared, subset_indices
-from pdepth.label_noise import corrupt_labels
 from pdepth.models import InputShape
 
 
@@ -52,7 +52,7 @@ class Examples:
         )
 
     def with_label_noise(self, fraction: float, seed: int) -> "Examples":
-        """These examples with ``fraction`` of the original training set's labels replaced (pdepth.label_noise)."""
+        """These examples with ``fraction`` of the original training set's labels replaced (pdepth.data.label_noise)."""
         given, mislabelled = corrupt_labels(
             self.clean_labels, self.orig_split == TRAIN, fraction, len(self.classes), seed
         )

@@ -9,9 +9,9 @@ sizes) gives the measured defaults and how to re-measure them from the benchmark
 import math
 from dataclasses import dataclass
 
-from pdepth import architectures
+from pdepth.config.study import Study
 from pdepth.data import registry as datasets
-from pdepth.study import Study
+from pdepth.models import architectures
 
 STAGES = ("train", "probe")  # probe: the embeddings, their k-NN probes and the input margins, in one job
 MB = 2**20

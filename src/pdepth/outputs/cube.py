@@ -15,8 +15,8 @@ import numpy as np
 import xarray as xr
 
 from pdepth.data.prepared import SPLIT_NAMES
-from pdepth.depth import UNDEFINED, depth_dtype, prediction_depth
 from pdepth.errors import storage_error
+from pdepth.probing.depth import UNDEFINED, depth_dtype, prediction_depth
 
 COORD_NAMES = {
     "coarse_label": "coarse (superclass) label provided by the dataset",
@@ -141,7 +141,7 @@ def build(
             "layer_reduction": (
                 "layer",
                 np.asarray(layer_reductions, dtype=str),
-                {"long_name": "reduction applied to the activation before probing (pdepth.reduction)"},
+                {"long_name": "reduction applied to the activation before probing (pdepth.probing.reduction)"},
             ),
             "depth": (
                 "layer",

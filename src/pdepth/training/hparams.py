@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass, fields
 
-from pdepth.augment import Augmentation
+from pdepth.data.augment import Augmentation
 from pdepth.errors import ConfigError
-from pdepth.losses import LOSSES
+from pdepth.training.losses import LOSSES
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,7 @@ class TrainConfig:
     epochs: int = 10  # 0: the untrained network (initial weights; snapshots: initialisation and the final row)
     batch_size: int = 128  # with full_batch: the chunk size in which the full-batch gradient is accumulated
     full_batch: bool = False  # one gradient step per epoch on the whole training split (0-Hinge intervention)
-    loss: str = "cross_entropy"  # a key of pdepth.losses.LOSSES
+    loss: str = "cross_entropy"  # a key of pdepth.training.losses.LOSSES
     lr: float = 0.05
     momentum: float = 0.9
     nesterov: bool = True

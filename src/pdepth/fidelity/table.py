@@ -1,7 +1,8 @@
 """The fidelity table: each quantitative claim of the paper that a run can test, one row per claim and (dataset,
-architecture). A row has our estimate tested across seeds (``pdepth.crossfit``) with its interval over runs and
+architecture). A row has our estimate tested across seeds (``pdepth.fidelity.crossfit``) with its interval over runs and
 examples, the null value and what the null keeps, a one-sided p-value and its Holm adjustment over every row tested,
-and two verdicts (``pdepth.verdicts``): ``direction`` (holds / fails / inconclusive / not testable) and ``vs_paper``
+and two verdicts
+(``pdepth.fidelity.verdicts``): ``direction`` (holds / fails / inconclusive / not testable) and ``vs_paper``
 (our reading of the paper's own number against it, only where dataset, architecture and reading match)."""
 
 import itertools
@@ -11,8 +12,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pdepth import claims, crossfit, study
-from pdepth.verdicts import (
+from pdepth.config import study
+from pdepth.fidelity import claims, crossfit
+from pdepth.fidelity.verdicts import (
     NO_NUMBER,
     NOT_COMPARABLE,
     UNTESTABLE,

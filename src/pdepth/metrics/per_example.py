@@ -11,11 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from pdepth import claims, difficulty, ensemble
-from pdepth.cube import category_names
 from pdepth.data.prepared import TEST, TRAIN
-from pdepth.learning import CURVE_GROUPS, iteration_learned, learning_curve, rescale_iterations
-from pdepth.margins import output_margin
+from pdepth.fidelity import claims
+from pdepth.metrics import consistency as ensemble
+from pdepth.metrics import corners as difficulty
+from pdepth.metrics.learning import CURVE_GROUPS, iteration_learned, learning_curve, rescale_iterations
+from pdepth.metrics.margins import output_margin
+from pdepth.outputs.cube import category_names
 
 
 @dataclass

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pdepth.cube import category_names
 from pdepth.data.prepared import SPLIT_NAMES
+from pdepth.outputs.cube import category_names
 
 # Per-example variables of metrics.nc, as columns after the consensus class (docs/outputs.md describes each).
 SCORES = (

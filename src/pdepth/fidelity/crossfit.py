@@ -1,4 +1,4 @@
-"""The paper's claims as tests that fail where the paper's idea is absent (``pdepth.verdicts``).
+"""The paper's claims as tests that fail where the paper's idea is absent (``pdepth.fidelity.verdicts``).
 
 Depth is measured against the network's own prediction, so correctness, margins, iteration learned and consistency
 measured on the *same* network are coupled to it by definition. A claim about examples is therefore tested across
@@ -18,10 +18,12 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
-from pdepth import claims, difficulty, ensemble
-from pdepth.cube import category_names
 from pdepth.data.prepared import TEST
-from pdepth.verdicts import Test, between_groups_pearson, estimate, shuffler, weighted_pearson
+from pdepth.fidelity import claims
+from pdepth.fidelity.verdicts import Test, between_groups_pearson, estimate, shuffler, weighted_pearson
+from pdepth.metrics import consistency as ensemble
+from pdepth.metrics import corners as difficulty
+from pdepth.outputs.cube import category_names
 
 CROSS_SEED = (3, "cross-seed pairs, with one seed left out for run-to-run variation")
 

@@ -1,7 +1,8 @@
 """Prediction depth of any classifier, outside the workflow: k-NN probes on its layers, the cube of one seed.
 
-The workflow's stages use the same pieces: :func:`pdepth.embeddings.write_probes`, :func:`pdepth.knn.probe`,
-:func:`pdepth.cube.build` (which computes the depth with :func:`pdepth.depth.prediction_depth`).
+The workflow's stages use the same pieces: :func:`pdepth.probing.embeddings.write_probes`,
+:func:`pdepth.probing.knn.probe`, :func:`pdepth.outputs.cube.build` (which computes the depth with
+:func:`pdepth.probing.depth.prediction_depth`).
 """
 
 import json
@@ -19,11 +20,13 @@ import xarray as xr
 from torch import nn
 from tqdm import tqdm
 
-from pdepth import cube, embeddings, knn, schema
-from pdepth.depth import to_numpy
+from pdepth.config import schema
 from pdepth.device import usable_cpus
 from pdepth.models import INPUT, SOFTMAX, ProbedModel
-from pdepth.reduction import Reducer
+from pdepth.outputs import cube
+from pdepth.probing import embeddings, knn
+from pdepth.probing.depth import to_numpy
+from pdepth.probing.reduction import Reducer
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from pdepth.augment import Normalizer
+from pdepth.data.augment import Normalizer
 
 
 def output_margin(logits: np.ndarray) -> np.ndarray:

@@ -13,14 +13,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from pdepth.augment import Normalizer
-from pdepth.checkpoint import Checkpointing
+from pdepth.data.augment import Normalizer
+from pdepth.data.examples import Examples
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.errors import TrainingDiverged
-from pdepth.examples import Examples
-from pdepth.hparams import TrainConfig
-from pdepth.losses import LOSSES
 from pdepth.models import ProbedModel, build
+from pdepth.training.checkpoint import Checkpointing
+from pdepth.training.hparams import TrainConfig
+from pdepth.training.losses import LOSSES
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Per-example views of difficulty next to the cube: consistency, learning, margins, corners."""

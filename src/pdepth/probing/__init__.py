@@ -1,0 +1,1 @@
+"""k-NN probes and prediction depth: embeddings, neighbour search, reduction, the public probing API."""

@@ -1,0 +1,1 @@
+"""Training runs: hyper-parameters, losses, the loop with its recorded predictions, checkpoints."""
