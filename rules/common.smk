@@ -12,13 +12,12 @@ from pdepth.workflow.checkout import import_first  # noqa: E402
 
 import_first(PACKAGE_ROOT)
 
-from pdepth.workflow import cluster
-
-from pdepth.config import jobs
-
 from pdepth import paths  # noqa: E402
-from pdepth.workflow.logs import CORES  # noqa: E402
+from pdepth.config import jobs  # noqa: E402
 from pdepth.config.study import Study  # noqa: E402
+from pdepth.workflow import cluster  # noqa: E402
+from pdepth.workflow.logs import CORES  # noqa: E402
+from pdepth.workflow.stages import STAGES  # noqa: E402
 
 # The config, checked before any job: YAML slips by key, then the schema (which fills in the defaults), then what the
 # schema cannot say (names of datasets, architectures and options; k against the training splits).
@@ -60,6 +59,16 @@ def model_files(name, models):
 def block_files(name, seeds):
     """``name`` of every run of a block of seeds, for the models of the rule's (variant, dataset, arch)."""
     return [run_file(name, seed) for seed in seeds]
+
+
+def block_inputs(stage, seeds):
+    """Named rule inputs of a per-run stage: each of its input files for every seed of the block."""
+    return {key: block_files(name, seeds) for key, name in stage.inputs.items()}
+
+
+def block_outputs(stage, seeds):
+    """Named rule outputs of a per-run stage: each of its files for every seed of the block."""
+    return {key: block_files(name, seeds) for key, name in stage.outputs.items()}
 
 
 def block_rule(stage, seeds):
@@ -163,5 +172,5 @@ def every_benchmark():
         )
         for variant, dataset, arch in STUDY.runs()
         for seeds in STUDY.blocks(variant)
-        for stage in cluster.STAGES
+        for stage in STAGES
     ]

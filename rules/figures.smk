@@ -102,8 +102,8 @@ for _spec in figure_registry.FIGURES.values():
         params:
             figure=_spec.name,
             labels=lambda wildcards, spec=_spec: figure_sources(spec, wildcards)[0],
-            options=lambda wildcards: jobs.canonical(
-                figure_plan.options(STUDY, wildcards.get("dataset", ""))
+            options=lambda wildcards: jobs.params(
+                STUDY.figure_options(wildcards.get("dataset", ""))
             ),
         script:
             "../scripts/figure.py"

@@ -58,7 +58,7 @@ rule fidelity:
     params:
         models=FIDELITY_MODELS,
         interventions=[(d, a, role) for d, a, role, _ in FIDELITY_INTERVENTIONS],
-        settings=jobs.canonical(config["fidelity"]),
+        job=jobs.params(STUDY.fidelity_job()),
     script:
         "../scripts/fidelity.py"
 

@@ -1,6 +1,6 @@
 """Snakemake adapter of pdepth.pipeline.tables.fidelity_table."""
 
-from pdepth.fidelity.table import settings_of
+from pdepth.config import jobs
 from pdepth.pipeline import tables
 from pdepth.workflow.logs import logged
 
@@ -13,5 +13,5 @@ with logged(sm.log[0]):
         [tuple(i) for i in sm.params.interventions],
         list(sm.input.interventions),
         sm.output[0],
-        *settings_of(sm.params.settings),
+        jobs.from_params(jobs.FidelityJob, sm.params.job),
     )

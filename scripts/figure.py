@@ -2,6 +2,7 @@
 
 import matplotlib
 
+from pdepth.config import jobs
 from pdepth.pipeline import figures
 from pdepth.workflow.logs import logged
 
@@ -14,7 +15,7 @@ with logged(sm.log[0]):
         list(sm.input.cubes),
         list(sm.input.get("metrics", [])),
         sm.input.get("prepared"),
-        dict(sm.params.options),
+        jobs.from_params(jobs.FigureOptions, sm.params.options),
         sm.output.png,
         sm.output.pdf,
     )

@@ -53,22 +53,12 @@ def random_networks(
 def built_cube(labels, orig_split, in_train, pred, knn_pred, k: int, architecture: str) -> xr.Dataset:
     """The cube of these probe classes (each probe's k votes all for its class), through the real code."""
     n, seeds, layers = knn_pred.shape
+    votes = k * np.eye(len(CLASSES), dtype=np.int64)[knn_pred]
     return cube_module.build(
-        example_index=np.arange(n),
-        labels=labels,
-        orig_split=orig_split,
-        orig_index=np.arange(n),
-        classes=CLASSES,
-        seeds=list(range(seeds)),
-        in_train=in_train,
-        pred=pred,
-        knn_pred=knn_pred,
-        votes=k * np.eye(len(CLASSES), dtype=np.int64)[knn_pred],
-        layer_names=[f"layer{i}" for i in range(layers)],
-        layer_dims=[8] * layers,
-        layer_reductions=["none"] * layers,
-        k=k,
-        attrs={"dataset": "synthetic", "architecture": architecture, "variant": "split", "probe_backend": "exact"},
+        cube_module.ExampleCoords(np.arange(n), labels, CLASSES, orig_split, np.arange(n)),
+        cube_module.SeedResults(list(range(seeds)), in_train, pred, knn_pred, votes),
+        cube_module.Probes([f"layer{i}" for i in range(layers)], [8] * layers, ["none"] * layers, k),
+        {"dataset": "synthetic", "architecture": architecture, "variant": "split", "probe_backend": "exact"},
     )
 
 

@@ -44,6 +44,8 @@ from pdepth.config.study import Study
         ({"seds": 4}, "unknown key 'seds'; did you mean 'seeds'?"),
         ({"probe.backnd": "exact"}, "probe: unknown key 'backnd'; did you mean 'backend'?"),
         ({"probe.backend": "annoy"}, "probe.backend: 'annoy' is not one of ['pynndescent', 'exact']"),
+        ({"training.default.schedule": "cosin"}, "training.schedule must be one of ['cosine', 'linear', 'constant']"),
+        ({"training.mlp.loss": "hinge"}, "training.loss must be one of ['cross_entropy', 'zero_hinge'], got 'hinge'"),
         ({"data.data_dir": "/nonexistent/fmnist"}, "data.data_dir: /nonexistent/fmnist is not a directory"),
     ],
 )

@@ -15,22 +15,17 @@ def test_cube_round_trip_with_coarse_labels(tmp_path):
     votes[np.arange(2)[:, None], 0, np.arange(3)[None, :], knn_pred[:, 0, :]] = 2  # 2 of 3 votes for the probe's class
     votes[..., :] += (votes == 0).astype(np.uint8)  # the remaining vote for the other class
     built = cube.build(
-        example_index=np.array([5, 9]),
-        labels=np.array([0, 0]),
-        orig_split=np.array([0, 1]),
-        orig_index=np.array([5, 0]),
-        classes=classes,
-        seeds=[0],
-        in_train=np.array([[True], [False]]),
-        pred=pred,
-        knn_pred=knn_pred,
-        votes=votes,
-        layer_names=["input", "hidden.0", "softmax"],
-        layer_dims=[4, 2, 2],
-        layer_reductions=["none", "none", "none"],
-        k=k,
-        attrs={"dataset": "toy"},
-        categorical_coords={"coarse_label": (np.array([1, 0]), ("animals", "vehicles"))},
+        cube.ExampleCoords(
+            index=np.array([5, 9]),
+            labels=np.array([0, 0]),
+            classes=classes,
+            orig_split=np.array([0, 1]),
+            orig_index=np.array([5, 0]),
+            categorical={"coarse_label": (np.array([1, 0]), ("animals", "vehicles"))},
+        ),
+        cube.SeedResults([0], np.array([[True], [False]]), pred, knn_pred, votes),
+        cube.Probes(["input", "hidden.0", "softmax"], [4, 2, 2], ["none"] * 3, k),
+        {"dataset": "toy"},
     )
     cube.write(built, tmp_path / "cube.nc")
     read = xr.open_dataset(tmp_path / "cube.nc")
@@ -64,21 +59,10 @@ def test_largest_k_and_deepest_mlp_of_the_schema_round_trip_without_overflow(tmp
     votes = np.zeros((2, 1, layers, 2), knn.vote_dtype(k))
     np.put_along_axis(votes, knn_pred[..., None].astype(np.int64), k, axis=-1)  # all k votes for the probe's class
     built = cube.build(
-        example_index=np.arange(2),
-        labels=np.array([1, 1]),
-        orig_split=np.array([0, 1]),
-        orig_index=np.arange(2),
-        classes=("a", "b"),
-        seeds=[0],
-        in_train=np.array([[True], [False]]),
-        pred=np.ones((2, 1), np.int16),
-        knn_pred=knn_pred,
-        votes=votes,
-        layer_names=[f"p{i}" for i in range(layers)],
-        layer_dims=[2] * layers,
-        layer_reductions=["none"] * layers,
-        k=k,
-        attrs={"dataset": "toy"},
+        cube.ExampleCoords(np.arange(2), np.array([1, 1]), ("a", "b"), np.array([0, 1]), np.arange(2)),
+        cube.SeedResults([0], np.array([[True], [False]]), np.ones((2, 1), np.int16), knn_pred, votes),
+        cube.Probes([f"p{i}" for i in range(layers)], [2] * layers, ["none"] * layers, k),
+        {"dataset": "toy"},
     )
     cube.write(built, tmp_path / "cube.nc")
     read = xr.open_dataset(tmp_path / "cube.nc")

@@ -7,11 +7,13 @@ import pytest
 import xarray as xr
 
 from conftest import ROOT
+from pdepth.config.jobs import Floor
 from pdepth.config.study import Study
 from pdepth.fidelity import claims, crossfit
 from pdepth.fidelity import table as fidelity
-from pdepth.fidelity.verdicts import FAILS, HOLDS, UNTESTABLE, Settings
+from pdepth.fidelity.verdicts import FAILS, HOLDS, UNTESTABLE, FidelitySettings
 from pdepth.figures import plan, style
+from pdepth.figures.registry import HOLDOUT
 from pdepth.outputs import cube as cube_module
 
 
@@ -85,10 +87,10 @@ def test_consensus_consistency_floor_per_depth_bin():
             "n_held_out": ("example", np.array([2, 2, 2, 2, 2, 2, 2, 1])),
         }
     )
-    floor = claims.consensus_consistency_floor(metrics, claims.Floor(min_held_out=2, quantile=0.0, min_bin_examples=1))
+    floor = claims.consensus_consistency_floor(metrics, Floor(min_held_out=2, quantile=0.0, min_bin_examples=1))
     np.testing.assert_array_equal(floor.depth, [0, 1, 3])  # 0.5 -> 1 (np.rint gave 0); the last one held out once
     np.testing.assert_allclose(floor.mean, [0.9, 0.5, 0.1])
-    larger_bins = claims.Floor(min_held_out=2, quantile=0.0, min_bin_examples=2)
+    larger_bins = Floor(min_held_out=2, quantile=0.0, min_bin_examples=2)
     np.testing.assert_array_equal(claims.consensus_consistency_floor(metrics, larger_bins).depth, [0, 1])
 
 
@@ -113,7 +115,7 @@ def test_default_config_draws_every_figure_but_the_full_training_set_one():
     assert {p.figure for p in planned if not p.skipped} == set(plan.FIGURES) - set(skipped)
     with_full = plan.planned_figures(study(full_train_seeds=3))
     assert not [p for p in with_full if p.skipped]
-    corners = [p for p in with_full if p.figure in plan.CORNER_FIGURES]
+    corners = [p for p in with_full if HOLDOUT in plan.FIGURES[p.figure].needs]
     assert corners and all(p.keys["variant"] == "" for p in corners)  # never full/: it has no holdout
 
 
@@ -164,7 +166,7 @@ def test_long_titles_wrap_instead_of_widening_the_canvas(tmp_path):
 
 def test_dataset_order_claim():
     rng = np.random.default_rng(0)
-    settings = Settings(bootstrap=200, permutations=200, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
+    settings = FidelitySettings(bootstrap=200, permutations=200, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
 
     def cube(mean, seeds=2):
         pd = rng.normal(mean, 0.5, (100, 1)).clip(0) + rng.normal(0, 0.05, (100, seeds))  # two runs of each

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,54 @@ def test_a_wheel_in_a_fresh_venv_brings_what_probe_model_needs(tmp_path):
     lines = dict(line.split(" ", 1) if " " in line else (line, "") for line in result.stdout.splitlines())
     assert lines["layers"] == "input 1 2 softmax"
     assert set(lines["undeclared"].split()) <= set(USED_WHEN_PRESENT)
+
+
+def _imports(path: Path, package_root: Path) -> set[str]:
+    """The pdepth modules a module imports at its top level or in functions (not under TYPE_CHECKING)."""
+    import ast
+
+    found = set()
+    tree = ast.parse(path.read_text())
+    guarded = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in ast.walk(block)
+    }
+    for node in ast.walk(tree):
+        if id(node) in guarded:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pdepth"):
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                is_module = (package_root / (candidate.replace(".", "/") + ".py")).exists()
+                found.add(candidate if is_module else node.module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("pdepth")}
+    return found
+
+
+def test_no_module_imports_a_module_that_imports_it():
+    """The wings of src/pdepth/ (docs/layout.md) form no import cycle between modules."""
+    src = ROOT / "src"
+    graph = {}
+    for path in (src / "pdepth").rglob("*.py"):
+        name = ".".join(path.relative_to(src).with_suffix("").parts).removesuffix(".__init__")
+        graph[name] = {m for m in _imports(path, src) if m != name and not name.startswith(m + ".")}
+    visiting, done, cycles = [], set(), []
+
+    def visit(module: str) -> None:
+        if module in visiting:
+            cycles.append(visiting[visiting.index(module) :] + [module])
+            return
+        if module in done or module not in graph:
+            return
+        visiting.append(module)
+        for child in sorted(graph[module]):
+            visit(child)
+        visiting.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+    assert cycles == []

@@ -20,7 +20,7 @@ CONFIG = {
     "architectures": ["mlp"],
     "seeds": 1,
     "checkpoint_every": 1,
-    "threads": {"train": 2, "embed": 2, "probe": 2},
+    "threads": {"train": 2, "probe": 2},
     "data": {"subset": {"train": 12000, "test": 2000, "seed": 0}},
     "models": {"mlp": {"hidden_layers": 7, "width": 512}},
     "training": {"default": {"epochs": 4, "batch_size": 128}},

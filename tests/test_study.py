@@ -1,5 +1,6 @@
 """The typed view of the config: per-dataset augmentation and normalisation, variants of the design."""
 
+import copy
 from types import SimpleNamespace
 
 import pytest
@@ -18,32 +19,37 @@ BASE = {
 }
 
 
+def checked(config: dict) -> Study:
+    """The study of ``config`` after validation (which fills in the defaults in place)."""
+    return Study.checked(copy.deepcopy(config))
+
+
 def test_augmentation_defaults_per_dataset_and_overrides():
-    study = Study(BASE)
+    study = checked(BASE)
     assert study.augmentation("cifar10") == Augmentation(crop_padding=4, flip=True)
     assert study.augmentation("fmnist") == Augmentation() and study.augmentation("svhn") == Augmentation()
-    changed = Study({**BASE, "data": {"augmentation": {"cifar10": {"flip": False}, "svhn": {"crop_padding": 2}}}})
+    changed = checked({**BASE, "data": {"augmentation": {"cifar10": {"flip": False}, "svhn": {"crop_padding": 2}}}})
     assert changed.augmentation("cifar10") == Augmentation(crop_padding=4, flip=False)
     assert changed.augmentation("svhn") == Augmentation(crop_padding=2)
 
 
 def test_training_merges_default_arch_and_dataset_augmentation():
-    config = Study(BASE).training("mlp", "cifar10")
+    config = checked(BASE).training("mlp", "cifar10")
     assert (config.epochs, config.lr, config.augmentation) == (2, 0.01, Augmentation(4, True))
-    assert not Study(BASE).training("mlp", "fmnist").augmentation.active
+    assert not checked(BASE).training("mlp", "fmnist").augmentation.active
 
 
 def test_normalisation_is_computed_unless_configured():
     computed = SimpleNamespace(mean=(0.1, 0.2, 0.3), std=(0.4, 0.5, 0.6))  # an Examples' statistics
-    assert Study(BASE).normalisation("cifar10").resolve(computed) == (computed.mean, computed.std)
-    study = Study({**BASE, "data": {"normalisation": {"cifar10": {"mean": [0.5, 0.5, 0.5]}}}})
+    assert checked(BASE).normalisation("cifar10").resolve(computed) == (computed.mean, computed.std)
+    study = checked({**BASE, "data": {"normalisation": {"cifar10": {"mean": [0.5, 0.5, 0.5]}}}})
     assert study.normalisation("cifar10").resolve(computed) == ((0.5, 0.5, 0.5), (0.4, 0.5, 0.6))
 
 
 def test_variants_and_their_results_prefixes():
-    study = Study(BASE)
+    study = checked(BASE)
     assert [(v.prefix, v.seeds, v.holdout_fraction) for v in study.variants] == [("", (0, 1, 2), 0.1)]
-    full = Study({**BASE, "full_train_seeds": 2})
+    full = checked({**BASE, "full_train_seeds": 2})
     assert [(v.prefix, v.seeds, v.holdout_fraction) for v in full.variants] == [
         ("", (0, 1, 2), 0.1),
         ("full/", (0, 1), 0.0),

@@ -10,6 +10,7 @@ import xarray as xr
 from scipy import integrate, stats
 from synthetic import GAIN_LAYER, difficulty_world, random_networks
 
+from pdepth.config.jobs import Floor
 from pdepth.config.study import CONTROL, HINGE
 from pdepth.fidelity import claims, crossfit, verdicts
 from pdepth.fidelity import table as fidelity
@@ -22,11 +23,11 @@ from pdepth.fidelity.verdicts import (
     UNTESTABLE,
     WITHIN,
     Evidence,
-    Settings,
+    FidelitySettings,
 )
 
-SETTINGS = Settings(bootstrap=200, permutations=100, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
-FLOOR = claims.Floor(min_held_out=2, quantile=0.05, min_bin_examples=20)
+SETTINGS = FidelitySettings(bootstrap=200, permutations=100, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
+FLOOR = Floor(min_held_out=2, quantile=0.05, min_bin_examples=20)
 FOLDS = 4
 PER_EXAMPLE = {fidelity.SEEDS.text, fidelity.ACCURACY.text, fidelity.LEARNED.text, fidelity.GAIN.text}
 PER_EXAMPLE |= {spec.text for spec in fidelity.MARGINS.values()} | {
@@ -118,7 +119,7 @@ def test_a_planted_per_example_difficulty_is_found_by_every_claim_at_4_seeds():
 
 def test_the_floor_needs_enough_other_seeds():
     (cube, metrics), *_ = planted_worlds()
-    four = claims.Floor(min_held_out=4, quantile=0.05, min_bin_examples=20)
+    four = Floor(min_held_out=4, quantile=0.05, min_bin_examples=20)
     row = fidelity.model_claims("fmnist", "mlp", cube, metrics, SETTINGS, four, FOLDS)[2]
     assert row.claim == fidelity.FLOOR.text and "not testable with 4 run(s): needs ≥ 5" in row.detail
 
@@ -140,7 +141,7 @@ def test_intervals_cover_the_population_value_with_run_to_run_variation():
     n, seeds, beta, spread, noise = 1000, 4, 0.6, 0.13, 1.0
     truth = cross_seed_population_r(beta, spread, noise)
     base, base_metrics = random_networks(0, n_train=0, n_test=n, seeds=seeds)
-    settings = Settings(bootstrap=100, permutations=10, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
+    settings = FidelitySettings(bootstrap=100, permutations=10, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
     rng = np.random.default_rng(7)
     covered = 0
     for _ in range(100):

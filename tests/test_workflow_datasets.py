@@ -25,7 +25,7 @@ def micro(tmp_path_factory):
         "architectures": ["mlp"],
         "seeds": SEEDS,
         "full_train_seeds": FULL_SEEDS,
-        "threads": {"train": 1, "embed": 1, "probe": 1},
+        "threads": {"train": 1, "probe": 1},
         "data": {
             "data_dir": str(staged),
             "use_system_copies": False,

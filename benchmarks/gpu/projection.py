@@ -19,6 +19,7 @@ from pdepth.config import jobs
 from pdepth.config.study import Study
 from pdepth.data import registry
 from pdepth.workflow import cluster
+from pdepth.workflow.stages import STAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +58,7 @@ def main():
     dataset = study.datasets[0]
     hours = defaultdict(float)
     for variant, paper_dataset, arch in paper.runs():
-        for stage in cluster.STAGES:
+        for stage in STAGES:
             row = measured[(measured.arch == arch) & (measured.stage == stage) & (measured.dataset == dataset)]
             if row.empty:
                 continue

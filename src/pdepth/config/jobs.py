@@ -215,6 +215,48 @@ class MetricsJob:
 
 
 @dataclass(frozen=True)
+class FidelitySettings:
+    """How hard each claim is tested (config block ``fidelity``)."""
+
+    bootstrap: int  # resamples of the examples
+    permutations: int  # draws of a permutation null, where the null has no closed form
+    confidence: float  # of the interval; a "holds" needs a Holm-adjusted one-sided p below (1 - confidence) / 2
+    seed: int
+    run_groups: int  # the runs are left out in at most this many groups (the jackknife's cost)
+    seed_pairs: int  # at most this many ordered seed pairs per cross-seed statistic
+
+    @property
+    def alpha(self) -> float:
+        return (1 - self.confidence) / 2
+
+
+@dataclass(frozen=True)
+class Floor:
+    """How the consensus-consistency floor of Figure 4 (left) is measured (config block ``fidelity.floor``)."""
+
+    min_held_out: int  # examples with fewer held-out appearances are left out (their score is coarse, or 1 by design)
+    quantile: float  # the floor: this quantile of consensus-consistency per depth bin
+    min_bin_examples: int  # depth bins with fewer examples are left out
+
+
+@dataclass(frozen=True)
+class FidelityJob:
+    settings: FidelitySettings
+    floor: Floor
+    gain_folds: int  # Section 4's gain: seeds in this many groups, each scored with the corner chosen on the others
+
+
+@dataclass(frozen=True)
+class FigureOptions:
+    """How a figure of one dataset is drawn (config block ``figures``, and the fidelity table's floor and pairs)."""
+
+    corner_class: str  # Figure 7: the class whose examples it shows at each corner
+    examples_per_class: int  # Figure 1 (left): images per class on each side
+    floor: Floor
+    seed_pairs: int
+
+
+@dataclass(frozen=True)
 class PrepareJob:
     dataset: str
     data_dir: str | None

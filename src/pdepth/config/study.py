@@ -8,13 +8,14 @@ from pathlib import Path
 
 from pdepth import paths
 from pdepth.config import jobs
-from pdepth.config.schema import SCHEMA
+from pdepth.config.schema import SCHEMA, defaults
 from pdepth.data import registry as datasets
 from pdepth.data.augment import Augmentation
 from pdepth.data.splits import holdout_size
 from pdepth.errors import ConfigError
 from pdepth.models import architectures
 from pdepth.training.hparams import TrainConfig
+from pdepth.workflow.stages import STAGES
 
 FULL = "full"
 # The roles of the margin interventions (Figure 6, right; the fidelity table's 0-Hinge row), by what they train.
@@ -40,9 +41,9 @@ def _floats(values) -> tuple[float, ...] | None:
 def derive_defaults(config: dict) -> None:
     """Fill in the defaults that depend on other keys (schema default null), in place: the floor's
     ``min_held_out`` is 3, or 2 for a study of fewer than 3 seeds."""
-    floor = config.get("fidelity", {}).get("floor")
-    if floor is not None and floor.get("min_held_out") is None:
-        floor["min_held_out"] = 3 if config.get("seeds", 0) >= 3 else 2
+    floor = config["fidelity"]["floor"]
+    if floor["min_held_out"] is None:
+        floor["min_held_out"] = 3 if config["seeds"] >= 3 else 2
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class Study:
                 block = block.get(part, {})
             for name in set(block) - ({"default"} if key == "training" else set()):
                 registry.get(name, where=key)
-        for dataset, name in self.config.get("figures", {}).get("corner_class", {}).items():
+        for dataset, name in self.config["figures"]["corner_class"].items():
             classes = datasets.get(dataset).classes
             if name not in classes:
                 raise ConfigError(
@@ -135,7 +136,7 @@ class Study:
         self._check_data_dir()
         for variant, dataset, arch in self.runs():
             self.training(arch, dataset, variant)
-        min_held_out = self.config.get("fidelity", {}).get("floor", {}).get("min_held_out") or 0
+        min_held_out = self.config["fidelity"]["floor"]["min_held_out"]
         if min_held_out > len(self.seeds) >= 2:  # one seed draws no ensemble figure and tests no floor
             raise ConfigError(
                 f"fidelity.floor.min_held_out ({min_held_out}) is more than seeds ({len(self.seeds)}): no example can "
@@ -144,7 +145,7 @@ class Study:
             )
 
     def _check_data_dir(self) -> None:
-        data_dir = self.config.get("data", {}).get("data_dir")
+        data_dir = self.config["data"]["data_dir"]
         prepared = all(Path(paths.prepared(dataset)).exists() for dataset in self.datasets)  # the only reader is done
         if data_dir is not None and not prepared and not Path(data_dir).is_dir():
             raise ConfigError(
@@ -154,9 +155,7 @@ class Study:
 
     def _check_k_against_the_smallest_training_split(self) -> None:
         """A training example's k neighbours exclude itself: every training split needs more than k examples."""
-        k = self.config.get("probe", {}).get("k")
-        if k is None:
-            return
+        k = self.config["probe"]["k"]
         for variant, dataset, _ in self.runs():
             trained = self.split_sizes(variant, dataset).trained
             if trained <= k:
@@ -188,29 +187,29 @@ class Study:
         config's interventions."""
         everywhere = {"datasets": tuple(self.datasets), "architectures": tuple(self.architectures)}
         found = [Variant("", tuple(self.seeds), self.holdout_fraction, **everywhere)]
-        if self.config.get("full_train_seeds", 0) > 0:
+        if self.config["full_train_seeds"] > 0:
             found.append(Variant(FULL, tuple(range(self.config["full_train_seeds"])), 0.0, **everywhere))
-        for name, spec in sorted(self.config.get("interventions", {}).items()):  # by name: not the YAML order
-            if name == FULL:
-                raise ConfigError(f"interventions.{name}: the name is reserved for the full-training-set models")
-            for key, known in (("datasets", self.datasets), ("architectures", self.architectures)):
-                unknown = set(spec.get(key, [])) - set(known)
-                if unknown:
-                    raise ConfigError(f"interventions.{name}.{key}: {sorted(unknown)} are not in the study's {key}")
-            found.append(
-                Variant(
-                    name,
-                    tuple(range(spec["seeds"])),
-                    spec.get("holdout_fraction", self.holdout_fraction),
-                    datasets=tuple(spec.get("datasets", self.datasets)),
-                    architectures=tuple(spec.get("architectures", self.architectures)),
-                    label_noise=spec.get("label_noise", 0.0),
-                    label_noise_seed=spec.get("label_noise_seed", 0),
-                    subset=spec.get("subset"),
-                    training=dict(spec.get("training", {})),
-                )
-            )
+        for name, spec in sorted(self.config["interventions"].items()):  # by name: not the YAML order
+            found.append(self._intervention(name, spec))
         return found
+
+    def _intervention(self, name: str, spec: dict) -> Variant:
+        """An intervention of the config: what it leaves out is the study's (datasets, architectures, holdout) or
+        Variant's defaults (no label noise, the study's subset and training)."""
+        if name == FULL:
+            raise ConfigError(f"interventions.{name}: the name is reserved for the full-training-set models")
+        inherited = {
+            "holdout_fraction": self.holdout_fraction,
+            "datasets": self.datasets,
+            "architectures": self.architectures,
+        }
+        for key in ("datasets", "architectures"):
+            unknown = set(spec.get(key, ())) - set(inherited[key])
+            if unknown:
+                raise ConfigError(f"interventions.{name}.{key}: {sorted(unknown)} are not in the study's {key}")
+        values = inherited | {key: value for key, value in spec.items() if key != "seeds"}
+        values["datasets"], values["architectures"] = tuple(values["datasets"]), tuple(values["architectures"])
+        return Variant(name, tuple(range(spec["seeds"])), **values)
 
     def runs(self) -> list[tuple[Variant, str, str]]:
         """Every (variant, dataset, architecture) the study trains models for."""
@@ -226,14 +225,14 @@ class Study:
     def subset(self, variant: Variant | None = None) -> dict:
         """Subset of each original split to use: {train: n|None, test: n|None, seed: s}."""
         if variant is not None and variant.subset is not None:
-            return {"train": None, "test": None, "seed": 0, **variant.subset}
+            return defaults("data.subset") | variant.subset
         return dict(self.config["data"]["subset"])
 
     def split_sizes(self, variant: Variant, dataset: str) -> "SplitSizes":
         """Examples of ``dataset`` a variant's models see, from the registry's sizes and the variant's subset."""
         subset = self.subset(variant)
         n_train, n_test = (
-            min(subset.get(split) or size, size)
+            min(subset[split] or size, size)
             for split, size in zip(("train", "test"), datasets.get(dataset).sizes, strict=True)
         )
         return SplitSizes(n_train, n_test, n_train - holdout_size(n_train, variant.holdout_fraction))
@@ -243,26 +242,51 @@ class Study:
         subset = self.subset(variant)
         return jobs.ExampleSet(
             dataset,
-            train=subset.get("train"),
-            test=subset.get("test"),
-            subset_seed=subset.get("seed", 0),
+            train=subset["train"],
+            test=subset["test"],
+            subset_seed=subset["seed"],
             label_noise=float(variant.label_noise),
             label_noise_seed=variant.label_noise_seed,
         )
 
     def normalisation(self, dataset: str) -> jobs.Normalisation:
         """The config's per-channel (mean, std) of ``dataset``; what it leaves out is the original training set's."""
-        override = self.config["data"].get("normalisation", {}).get(dataset, {})
+        override = self.config["data"]["normalisation"].get(dataset, {})
         return jobs.Normalisation(_floats(override.get("mean")), _floats(override.get("std")))
 
     def augmentation(self, dataset: str) -> Augmentation:
         """The dataset's registry default (crop+flip for CIFAR, none otherwise), updated by the config."""
-        override = self.config["data"].get("augmentation", {}).get(dataset, {})
+        override = self.config["data"]["augmentation"].get(dataset, {})
         return replace(datasets.get(dataset).augmentation, **override)
+
+    def fidelity_job(self) -> jobs.FidelityJob:
+        """How the fidelity table tests the paper's claims (the config's ``fidelity``)."""
+        block = self.config["fidelity"]
+        tested = {f.name: block[f.name] for f in fields(jobs.FidelitySettings)}
+        return jobs.FidelityJob(jobs.FidelitySettings(**tested), jobs.Floor(**block["floor"]), block["gain_folds"])
+
+    def figure_options(self, dataset: str) -> jobs.FigureOptions:
+        """How the figures of ``dataset`` are drawn (the config's ``figures``; the fidelity table's floor)."""
+        block = self.config["figures"]
+        fidelity = self.fidelity_job()
+        return jobs.FigureOptions(
+            corner_class=block["corner_class"].get(dataset) or datasets.get(dataset).figure_class if dataset else "",
+            examples_per_class=block["examples_per_class"],
+            floor=fidelity.floor,
+            seed_pairs=fidelity.settings.seed_pairs,
+        )
+
+    def threads(self, stage: str) -> int:
+        """Threads of a per-run stage's job (the config's ``threads``)."""
+        return self.config["threads"][stage]
+
+    def gpus(self, stage: str) -> int:
+        """GPUs a per-run stage's job asks for (the config's ``gpus``: the ``gpu`` resource)."""
+        return self.config["gpus"][stage]
 
     def model_options(self, arch: str) -> dict:
         """The architecture's options: its defaults (pdepth.models.architectures) updated by the config's ``models``."""
-        return architectures.get(arch).resolve(self.config.get("models", {}).get(arch))
+        return architectures.get(arch).resolve(self.config["models"].get(arch))
 
     def training(self, arch: str, dataset: str, variant: Variant | None = None) -> TrainConfig:
         values = dict(self.config["training"]["default"])
@@ -283,70 +307,90 @@ class Study:
         return found
 
     def block_job(self, stage: str, seeds: tuple[int, ...], dataset: str, variant: str, arch: str):
-        """The record of the ``train`` or ``probe`` job of a block of seeds: one record per seed, as its own job."""
-        if stage == "train":
-            return jobs.TrainBlock(tuple(self.job("train", dataset, variant, arch, seed) for seed in seeds))
-        return jobs.ProbeBlock(
-            tuple(
-                jobs.ProbeRun(*(self.job(part, dataset, variant, arch, seed) for part in ("embed", "probe", "margins")))
-                for seed in seeds
-            )
-        )
+        """The record of a per-run job (pdepth.workflow.stages) over a block of seeds: one record per seed."""
+        spec = STAGES[stage]
+        return spec.block_record(tuple(spec.seed_record(self, dataset, variant, arch, seed) for seed in seeds))
 
     def job(self, stage: str, dataset: str, variant: str = "", arch: str = "", seed: int | str | None = None):
         """The record of one job of ``stage`` (pdepth.config.jobs) for its wildcards (``variant``: a results prefix)."""
         if stage == "prepare":
             return self._prepare_job(dataset)
-        chosen = self.variant(variant)
         if stage in ("cube", "metrics"):
-            model = jobs.Model(chosen.name, dataset, arch)
-            if stage == "metrics":
-                block = self.config["metrics"]
-                return jobs.MetricsJob(model, block["corner_examples"], block["gain_layer"].get(arch))
-            return jobs.CubeJob(
-                model,
-                chosen.seeds,
-                float(chosen.holdout_fraction),
-                self.example_set(dataset, chosen),
-                self.normalisation(dataset),
-            )
-        run = jobs.Run(chosen.name, dataset, arch, int(seed))
-        examples = self.example_set(dataset, chosen)
-        device = self.config["device"]
+            return {"cube": self.cube_job, "metrics": self.metrics_job}[stage](dataset, variant, arch)
+        builders = {
+            "train": self.train_job,
+            "embed": self.embed_job,
+            "margins": self.margins_job,
+            "probe": self.probe_job,
+        }
+        if stage not in builders:
+            raise ValueError(f"no job record for stage {stage!r}")
+        return builders[stage](dataset, variant, arch, int(seed))
+
+    def cube_job(self, dataset: str, variant: str, arch: str) -> jobs.CubeJob:
+        chosen = self.variant(variant)
+        return jobs.CubeJob(
+            jobs.Model(chosen.name, dataset, arch),
+            chosen.seeds,
+            float(chosen.holdout_fraction),
+            self.example_set(dataset, chosen),
+            self.normalisation(dataset),
+        )
+
+    def metrics_job(self, dataset: str, variant: str, arch: str) -> jobs.MetricsJob:
+        block = self.config["metrics"]
+        model = jobs.Model(self.variant(variant).name, dataset, arch)
+        return jobs.MetricsJob(model, block["corner_examples"], block["gain_layer"].get(arch))
+
+    def _run(self, dataset: str, variant: str, arch: str, seed: int) -> tuple[Variant, jobs.Run, jobs.ExampleSet]:
+        chosen = self.variant(variant)
+        return chosen, jobs.Run(chosen.name, dataset, arch, int(seed)), self.example_set(dataset, chosen)
+
+    def train_job(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.TrainJob:
+        chosen, run, examples = self._run(dataset, variant, arch, seed)
+        return jobs.TrainJob(
+            run,
+            examples,
+            float(chosen.holdout_fraction),
+            self.model_options(arch),
+            self.training(arch, dataset, chosen),
+            self.normalisation(dataset),
+            self.config["device"],
+            self.config["checkpoint_every"],
+        )
+
+    def embed_job(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.EmbedJob:
+        chosen, run, examples = self._run(dataset, variant, arch, seed)
         probe = self.config["probe"]
-        if stage == "train":
-            return jobs.TrainJob(
-                run,
-                examples,
-                float(chosen.holdout_fraction),
-                self.model_options(arch),
-                self.training(arch, dataset, chosen),
-                self.normalisation(dataset),
-                device,
-                self.config["checkpoint_every"],
-            )
-        if stage == "embed":
-            reduction = jobs.Reduction(
-                probe["max_dim"], probe["reduction"], probe["reduction_seed"], probe["embedding_dtype"]
-            )
-            batch_size = self.training(arch, dataset, chosen).eval_batch_size
-            return jobs.EmbedJob(run, examples, self.normalisation(dataset), device, batch_size, reduction)
-        if stage == "margins":
-            margin = jobs.InputMargin(**self.config["metrics"]["input_margin"])
-            return jobs.MarginsJob(run, examples, self.normalisation(dataset), device, margin)
-        if stage == "probe":
-            options = {f.name: probe[f.name] for f in fields(jobs.ProbeOptions)}
-            return jobs.ProbeJob(run, examples, device, jobs.ProbeOptions(**options))
-        raise ValueError(f"no job record for stage {stage!r}")
+        reduction = jobs.Reduction(
+            probe["max_dim"], probe["reduction"], probe["reduction_seed"], probe["embedding_dtype"]
+        )
+        batch_size = self.training(arch, dataset, chosen).eval_batch_size
+        return jobs.EmbedJob(run, examples, self.normalisation(dataset), self.config["device"], batch_size, reduction)
+
+    def margins_job(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.MarginsJob:
+        _, run, examples = self._run(dataset, variant, arch, seed)
+        margin = jobs.InputMargin(**self.config["metrics"]["input_margin"])
+        return jobs.MarginsJob(run, examples, self.normalisation(dataset), self.config["device"], margin)
+
+    def probe_job(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.ProbeJob:
+        _, run, examples = self._run(dataset, variant, arch, seed)
+        options = {f.name: self.config["probe"][f.name] for f in fields(jobs.ProbeOptions)}
+        return jobs.ProbeJob(run, examples, self.config["device"], jobs.ProbeOptions(**options))
+
+    def probe_run(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.ProbeRun:
+        """One seed's part of a probe job: its embeddings, their probes, its input margins."""
+        wildcards = (dataset, variant, arch, seed)
+        return jobs.ProbeRun(self.embed_job(*wildcards), self.probe_job(*wildcards), self.margins_job(*wildcards))
 
     def _prepare_job(self, dataset: str) -> jobs.PrepareJob:
         data = self.config["data"]
         return jobs.PrepareJob(
             dataset,
-            data_dir=data.get("data_dir"),
+            data_dir=data["data_dir"],
             use_system_copies=data["use_system_copies"],
             download=data["download"],
             mirrors=tuple(data["mirrors"].get(dataset, [])),
             retries=data["retries"],
-            checksums=dict(data.get("checksums", {}).get(dataset, {})),
+            checksums=dict(data["checksums"].get(dataset, {})),
         )

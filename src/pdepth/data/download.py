@@ -21,7 +21,7 @@ def download(
     md5: str,
     *,
     decompressed_md5: bool = False,
-    retries: int = 3,
+    retries: int,
     backoff_s: float = 2.0,
     timeout_s: float = 60.0,
 ) -> Path:

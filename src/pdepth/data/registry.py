@@ -24,6 +24,11 @@ class DatasetSpec:
     sizes: tuple[int, int] = (0, 0)  # examples in the original (train, test) sets, for sizing cluster jobs
     image_shape: tuple[int, int, int] = (0, 0, 0)  # (H, W, C)
     title: str = ""  # its name in papers and figures (Fashion-MNIST); empty: ``name``
+    corner_class: str = ""  # whose examples Figure 7 shows (figures.corner_class overrides it); empty: the first class
+
+    @property
+    def figure_class(self) -> str:
+        return self.corner_class or self.classes[0]
 
     @property
     def num_classes(self) -> int:

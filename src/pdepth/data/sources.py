@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from pdepth.config.schema import defaults
 from pdepth.data.checksum import md5_of
 from pdepth.data.download import download
 from pdepth.errors import DataError
@@ -30,7 +31,7 @@ class SourceOptions:
     download_dir: Path | None = None
     download: bool = True
     mirrors: tuple[str, ...] = ()  # base URLs tried before the official ones
-    retries: int = 3
+    retries: int = defaults("data")["retries"]
     backoff_s: float = 2.0
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from pdepth.config.jobs import Floor
 from pdepth.data.prepared import TEST
 from pdepth.fidelity.verdicts import weighted_pearson
 
@@ -22,15 +23,6 @@ class PerDepth:
     depth: np.ndarray  # (D,) the depths with at least one appearance
     mean: np.ndarray  # (D,)
     fraction: np.ndarray  # (D,) share of the counted appearances at this depth
-
-
-@dataclass(frozen=True)
-class Floor:
-    """How the consensus-consistency floor of Figure 4 (left) is measured (config block ``fidelity``)."""
-
-    min_held_out: int  # examples with fewer held-out appearances are left out (their score is coarse, or 1 by design)
-    quantile: float  # the floor: this quantile of consensus-consistency per depth bin
-    min_bin_examples: int  # depth bins with fewer examples are left out
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
+from pdepth.config.jobs import Floor
 from pdepth.data.prepared import TEST
 from pdepth.fidelity import claims
 from pdepth.fidelity.verdicts import Test, between_groups_pearson, estimate, shuffler, weighted_pearson
@@ -180,7 +181,7 @@ def margin_reading(cube: xr.Dataset, metrics: xr.Dataset, margin: str) -> Test:
     return Test(statistic, None, units=len(depth), runs=depth.shape[1])
 
 
-def floor_test(cube: xr.Dataset, floor: claims.Floor, depth_seeds: int) -> Test:
+def floor_test(cube: xr.Dataset, floor: Floor, depth_seeds: int) -> Test:
     """Figure 4 (left), across seeds: seed s's depth against the consensus-consistency of the *other* seeds'
     held-out predictions (at least ``floor.min_held_out`` of them), per held-out appearance of the first
     ``depth_seeds`` seeds (the cost grows with the appearances); the floor is the ``floor.quantile`` per depth with

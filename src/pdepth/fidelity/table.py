@@ -13,13 +13,13 @@ import pandas as pd
 import xarray as xr
 
 from pdepth.config import study
-from pdepth.fidelity import claims, crossfit
+from pdepth.config.jobs import FidelitySettings, Floor
+from pdepth.fidelity import crossfit
 from pdepth.fidelity.verdicts import (
     NO_NUMBER,
     NOT_COMPARABLE,
     UNTESTABLE,
     Evidence,
-    Settings,
     Test,
     assess,
     direction,
@@ -166,13 +166,6 @@ MODEL_CLAIMS = tuple(spec.text for spec in (SEEDS, ACCURACY, FLOOR, LEARNED, *MA
 CLAIMS = (*MODEL_CLAIMS, *(spec.text for spec in ARCHITECTURES.values()), ORDER.text, HINGE.text)
 
 
-def settings_of(block: dict) -> tuple[Settings, claims.Floor, int]:
-    """The config's ``fidelity`` block (schema-validated, defaults filled): test settings, the floor, the
-    cross-fitting folds of the Section 4 gain."""
-    tested = {key: value for key, value in block.items() if key not in ("floor", "gain_folds")}
-    return Settings(**tested), claims.Floor(**block["floor"]), block["gain_folds"]
-
-
 @dataclass
 class Claim:
     claim: str
@@ -221,7 +214,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
 
 
-def compared(spec: ClaimSpec, where: tuple[str, str], reading: Test | None, settings: Settings) -> Comparison:
+def compared(spec: ClaimSpec, where: tuple[str, str], reading: Test | None, settings: FidelitySettings) -> Comparison:
     """Our reading of the paper's number, only where dataset and architecture match it; else why not."""
     number = spec.number_for(*where)
     if number is None:
@@ -245,7 +238,7 @@ def judged(
     spec: ClaimSpec,
     where: tuple[str, str],
     test: Test | None,
-    settings: Settings,
+    settings: FidelitySettings,
     reading: Test | None = None,
     shown: str = "",
     detail: str = "",
@@ -302,8 +295,8 @@ def model_claims(
     arch: str,
     cube: xr.Dataset,
     metrics: xr.Dataset,
-    settings: Settings,
-    floor: claims.Floor,
+    settings: FidelitySettings,
+    floor: Floor,
     gain_folds: int,
 ) -> list[Claim]:
     """The claims one 90:10-split ensemble can test."""
@@ -380,7 +373,7 @@ def _pct(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.0%}"
 
 
-def architecture_claims(dataset: str, cubes: dict[str, xr.Dataset], settings: Settings) -> list[Claim]:
+def architecture_claims(dataset: str, cubes: dict[str, xr.Dataset], settings: FidelitySettings) -> list[Claim]:
     """Figure 2: depth correlates between architectures, seed i of one against seed j ≠ i of the other."""
     return [
         judged(
@@ -394,7 +387,7 @@ def architecture_claims(dataset: str, cubes: dict[str, xr.Dataset], settings: Se
     ]
 
 
-def dataset_order_claim(arch: str, cubes: dict[str, xr.Dataset], settings: Settings) -> Claim:
+def dataset_order_claim(arch: str, cubes: dict[str, xr.Dataset], settings: FidelitySettings) -> Claim:
     """Figure 1 (right): mean depth orders the datasets as FMNIST < SVHN < CIFAR10 < CIFAR100."""
     ordered = {d: cubes[d] for d in PAPER_DATASET_ORDER if d in cubes}
     where = ("all", arch)
@@ -406,7 +399,7 @@ def dataset_order_claim(arch: str, cubes: dict[str, xr.Dataset], settings: Setti
 
 
 def margin_intervention_claim(
-    dataset: str, arch: str, margins: dict[str, list[xr.Dataset]], settings: Settings
+    dataset: str, arch: str, margins: dict[str, list[xr.Dataset]], settings: FidelitySettings
 ) -> Claim:
     """Section 3.3: the 0-Hinge loss gives output margins orders of magnitude below cross-entropy's, on the same
     examples (the first 0-Hinge study's); every seed of every study of each role (``margins``: role -> the metrics
@@ -435,7 +428,7 @@ def margin_intervention_claim(
     )
 
 
-def table(rows: list[Claim], settings: Settings) -> pd.DataFrame:
+def table(rows: list[Claim], settings: FidelitySettings) -> pd.DataFrame:
     """The rows with Holm's adjustment over every row that has a p-value, and each row's direction."""
     adjusted = holm(np.array([row.p_value for row in rows]))
     tested = int(np.isfinite(adjusted).sum())

@@ -23,24 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from pdepth.config.jobs import FidelitySettings
+
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "fails", "inconclusive", "not testable"
 WITHIN, OUTSIDE, NO_NUMBER, NOT_COMPARABLE = "within", "outside", "no number in the paper", "not comparable"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How hard each claim is tested (config block ``fidelity``; defaults in the schema)."""
-
-    bootstrap: int  # resamples of the examples
-    permutations: int  # draws of a permutation null, where the null has no closed form
-    confidence: float  # of the interval; a "holds" needs a Holm-adjusted one-sided p below (1 - confidence) / 2
-    seed: int
-    run_groups: int  # the runs are left out in at most this many groups (the jackknife's cost)
-    seed_pairs: int  # at most this many ordered seed pairs per cross-seed statistic
-
-    @property
-    def alpha(self) -> float:
-        return (1 - self.confidence) / 2
 
 
 Statistic = Callable[[np.ndarray, np.ndarray], float]  # (example weights (units,), kept runs (runs,) bool) -> value
@@ -131,7 +117,7 @@ def examples_used(test: Test) -> int:
     return test.units if test.examples is None else test.examples
 
 
-def assess(test: Test, side: int, negligible: float, settings: Settings) -> Evidence:
+def assess(test: Test, side: int, negligible: float, settings: FidelitySettings) -> Evidence:
     """Estimate, interval over runs and examples, null value and the one-sided p-value of "the effect beyond the
     null is no larger than ``negligible``" (t, :func:`degrees_of_freedom`), for a claim whose effect has sign
     ``side`` (+1: above the null, -1: below)."""
@@ -166,7 +152,7 @@ def assess(test: Test, side: int, negligible: float, settings: Settings) -> Evid
     return Evidence(value, low, high, null, p_value, examples_used(test), test.runs)
 
 
-def run_variance(test: Test, settings: Settings) -> tuple[int, float]:
+def run_variance(test: Test, settings: FidelitySettings) -> tuple[int, float]:
     """(groups, the run-to-run part of the estimate's variance): a grouped delete-one jackknife over the runs, or
     the variance of the mean of ``test.parts``; NaN where the statistic is undefined with a group left out."""
     if test.parts is not None:
@@ -207,7 +193,7 @@ def holm(p_values: np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def direction(evidence: Evidence, side: int, negligible: float, p_adjusted: float, settings: Settings) -> str:
+def direction(evidence: Evidence, side: int, negligible: float, p_adjusted: float, settings: FidelitySettings) -> str:
     """holds: the adjusted p-value of "no effect beyond the null larger than ``negligible``" is below alpha; fails:
     the whole interval is short of that (the effect is negligible or opposite); inconclusive otherwise."""
     if not evidence.testable or not np.isfinite(evidence.null):

@@ -4,10 +4,21 @@
 from dataclasses import dataclass
 
 from pdepth.config.study import CONTROL, HINGE, UNTRAINED, Study, Variant
-from pdepth.figures.registry import ARCHITECTURE, DATASET, FIGURES, MODEL, FigureSpec
+from pdepth.figures.registry import (
+    ARCHITECTURE,
+    ARCHITECTURES,
+    DATASET,
+    ENSEMBLE,
+    EVERY,
+    FIGURES,
+    FULL_ENSEMBLE,
+    HOLDOUT,
+    MODEL,
+    NOISY,
+    PAIRS,
+    FigureSpec,
+)
 
-DEFAULT_CORNER_CLASS = {"cifar10": "bird"}  # the paper's Figure 7
-CORNER_FIGURES = ("validation_vs_training_depth", "corner_probes")  # need examples both held out and trained on
 FULL_ENSEMBLE_SEEDS = 3  # Figure 4 (middle): the depth in one model against a consensus of at least 2 others
 
 
@@ -29,18 +40,30 @@ def _ensemble(variant: Variant) -> str:
     return "" if len(variant.seeds) >= 2 else f"needs at least 2 seeds ({variant.name or 'split'} has 1)"
 
 
-def _model_requirement(figure: str, variant: Variant) -> str | None:
-    """Why a model figure is not drawn for ``variant`` ("" if it is); None if the figure is not for it at all."""
-    main = not variant.is_intervention
-    if figure == "knn_accuracy":
-        return ""
-    if figure == "label_noise_curves":
-        return "" if variant.label_noise > 0 else None
-    if figure in ("margins_vs_depth", "depth_examples"):
-        return "" if main else None
-    if figure in CORNER_FIGURES and variant.holdout_fraction == 0:
-        return None  # no example is ever both held out and in a training split: no corners
-    return _ensemble(variant) if main else None
+def _covers(spec: FigureSpec, variant: Variant) -> bool:
+    """Whether a model figure is drawn for ``variant`` at all (FigureSpec.covers)."""
+    if spec.covers == EVERY:
+        return True
+    if spec.covers == NOISY:
+        return variant.label_noise > 0
+    return not variant.is_intervention
+
+
+def _unmet(spec: FigureSpec, study: Study, variant: Variant) -> str | None:
+    """Why ``spec`` is not drawn for ``variant`` (its first unmet need; "" if none); None if it is not for it."""
+    for need in spec.needs:
+        if need == HOLDOUT and variant.holdout_fraction == 0:
+            return None  # no example is ever both held out and in a training split: no corners
+        reason = {
+            ENSEMBLE: lambda: _ensemble(variant),
+            ARCHITECTURES: lambda: "" if len(study.architectures) >= 2 else "needs at least 2 architectures",
+            PAIRS: lambda: "" if len(study.architectures) >= 2 else _ensemble(variant),
+            FULL_ENSEMBLE: lambda: _full_ensemble(study),
+            HOLDOUT: lambda: "",
+        }[need]()
+        if reason:
+            return reason
+    return ""
 
 
 def source_variant(study: Study, spec: FigureSpec) -> Variant | None:
@@ -83,22 +106,18 @@ def planned_figures(study: Study) -> list[Planned]:
     for spec in FIGURES.values():
         if spec.scope == MODEL:
             for variant, dataset, arch in study.runs():
-                reason = _model_requirement(spec.name, variant)
+                reason = _unmet(spec, study, variant) if _covers(spec, variant) else None
                 if reason is not None:
                     keys = {"variant": variant.prefix, "dataset": dataset, "arch": arch}
                     planned.append(Planned(spec.name, keys, reason))
+            if not any(p.figure == spec.name for p in planned):
+                planned.append(Planned(spec.name, {}, f"needs {spec.covers}"))
         elif spec.scope == DATASET:
             for dataset in study.datasets:
-                reason = _ensemble(main) if spec.name == "depth_agreement" and len(study.architectures) < 2 else ""
-                if spec.name == "mean_depth_pairs" and len(study.architectures) < 2:
-                    reason = "needs at least 2 architectures"
-                planned.append(Planned(spec.name, {"dataset": dataset}, reason))
+                planned.append(Planned(spec.name, {"dataset": dataset}, _unmet(spec, study, main)))
         elif spec.scope == ARCHITECTURE:
             for arch in study.architectures:
-                reason = {"pd_distribution": "", "depth_predicts_consensus": _full_ensemble(study)}.get(
-                    spec.name, _ensemble(main)
-                )
-                planned.append(Planned(spec.name, {"arch": arch}, reason))
+                planned.append(Planned(spec.name, {"arch": arch}, _unmet(spec, study, main)))
         else:
             combos = [(d, a) for d in study.datasets for a in study.architectures]
             found = [(d, a) for d, a in combos if margin_interventions(study, d, a)]
@@ -107,18 +126,4 @@ def planned_figures(study: Study) -> list[Planned]:
             if not found:
                 reason = "needs an intervention with training.loss: zero_hinge (see docs/outputs.md, Interventions)"
                 planned.append(Planned(spec.name, {}, reason))
-    if not any(p.figure == "label_noise_curves" for p in planned):
-        planned.append(Planned("label_noise_curves", {}, "needs an intervention with label_noise > 0"))
     return planned
-
-
-def options(study: Study, dataset: str) -> dict:
-    """Drawing options of the config's ``figures`` block for one dataset."""
-    block = study.config.get("figures", {})
-    corner_class = block.get("corner_class", {}).get(dataset, DEFAULT_CORNER_CLASS.get(dataset))
-    return {
-        "corner_class": corner_class,
-        "examples_per_class": block.get("examples_per_class", 4),
-        "floor": study.config["fidelity"]["floor"],
-        "seed_pairs": study.config["fidelity"]["seed_pairs"],
-    }

@@ -22,22 +22,24 @@ if TYPE_CHECKING:
     import matplotlib.pyplot as plt
     import xarray as xr
 
+    from pdepth.config.jobs import FigureOptions
     from pdepth.data.prepared import Prepared
-    from pdepth.fidelity.claims import Floor
 
 MODEL, DATASET, ARCHITECTURE, INTERVENTIONS = "model", "dataset", "architecture", "interventions"
+# Which variants a model figure is drawn for (FigureSpec.covers; a figure that covers none is skipped: "needs ...").
+EVERY, SPLITS, NOISY = "any variant", "the 90:10 or full-training-set splits", "an intervention with label_noise > 0"
+# What a figure needs of the config (pdepth.figures.plan says why a figure it cannot draw is skipped):
+ENSEMBLE = "ensemble"  # at least 2 seeds
+HOLDOUT = "holdout"  # examples both held out and trained on (not drawn for a full-training-set variant)
+ARCHITECTURES = "architectures"  # at least 2 architectures
+PAIRS = "pairs"  # two models to compare: 2 architectures, or 2 seeds
+FULL_ENSEMBLE = "full ensemble"  # full-training-set models: one against the consensus of at least 2 others
 
 
 def _drawing(module: str):
     """A drawing module of pdepth.figures, imported when a figure is drawn: they import matplotlib, which the
     Snakefile (it reads this registry to plan the DAG) must not."""
     return importlib.import_module(f"pdepth.figures.{module}")
-
-
-def _floor(options: dict) -> Floor:
-    from pdepth.fidelity.claims import Floor
-
-    return Floor(**options["floor"])
 
 
 @dataclass
@@ -47,7 +49,7 @@ class Inputs:
     cubes: dict[str, xr.Dataset]
     metrics: dict[str, xr.Dataset] = field(default_factory=dict)
     prepared: Prepared | None = None
-    options: dict = field(default_factory=dict)
+    options: FigureOptions | None = None
 
     @property
     def cube(self) -> xr.Dataset:
@@ -66,6 +68,8 @@ class FigureSpec:
     uses: tuple[str, ...]  # among "cube", "metrics", "prepared"
     draw: Callable[[Inputs], plt.Figure]
     variant: str = ""  # the name of the design a dataset or architecture figure reads: "" (90:10 splits) or FULL
+    covers: str = SPLITS  # a model figure: the variants it is drawn for (EVERY, SPLITS, NOISY)
+    needs: tuple[str, ...] = ()  # what it needs of the config, checked in this order (ENSEMBLE, HOLDOUT, ...)
 
 
 FIGURES = {
@@ -83,14 +87,15 @@ FIGURES = {
             "Figure 1 (left)",
             MODEL,
             ("metrics", "prepared"),
-            lambda i: _drawing("depth").depth_examples(i.model_metrics, i.prepared, i.options["examples_per_class"]),
+            lambda i: _drawing("depth").depth_examples(i.model_metrics, i.prepared, i.options.examples_per_class),
         ),
         FigureSpec(
             "depth_agreement",
             "Figure 2 (left)",
             DATASET,
             ("cube",),
-            lambda i: _drawing("depth").depth_agreement(i.cubes, i.options["seed_pairs"]),
+            lambda i: _drawing("depth").depth_agreement(i.cubes, i.options.seed_pairs),
+            needs=(PAIRS,),
         ),
         FigureSpec(
             "mean_depth_pairs",
@@ -98,6 +103,7 @@ FIGURES = {
             DATASET,
             ("cube", "metrics"),
             lambda i: _drawing("depth").mean_depth_pairs(i.cubes, i.metrics),
+            needs=(ARCHITECTURES,),
         ),
         FigureSpec(
             "consistency_vs_depth",
@@ -105,15 +111,15 @@ FIGURES = {
             MODEL,
             ("cube", "metrics"),
             lambda i: _drawing("consistency").consistency_vs_depth(i.cube, i.model_metrics),
+            needs=(ENSEMBLE,),
         ),
         FigureSpec(
             "consensus_consistency_vs_depth",
             "Figure 4 (left)",
             MODEL,
             ("cube", "metrics"),
-            lambda i: _drawing("consistency").consensus_consistency_vs_depth(
-                i.cube, i.model_metrics, _floor(i.options)
-            ),
+            lambda i: _drawing("consistency").consensus_consistency_vs_depth(i.cube, i.model_metrics, i.options.floor),
+            needs=(ENSEMBLE,),
         ),
         FigureSpec(
             "depth_predicts_consensus",
@@ -122,6 +128,7 @@ FIGURES = {
             ("cube", "metrics"),
             lambda i: _drawing("consistency").depth_predicts_consensus(i.cubes, i.metrics),
             variant=FULL,
+            needs=(FULL_ENSEMBLE,),
         ),
         FigureSpec(
             "depth_predicts_accuracy",
@@ -129,6 +136,7 @@ FIGURES = {
             ARCHITECTURE,
             ("cube",),
             lambda i: _drawing("consistency").depth_predicts_accuracy(i.cubes),
+            needs=(ENSEMBLE,),
         ),
         FigureSpec(
             "iteration_learned",
@@ -136,6 +144,7 @@ FIGURES = {
             ARCHITECTURE,
             ("cube", "metrics"),
             lambda i: _drawing("learning").iteration_learned_by_depth(i.cubes, i.metrics),
+            needs=(ENSEMBLE,),
         ),
         FigureSpec(
             "label_noise_curves",
@@ -143,6 +152,7 @@ FIGURES = {
             MODEL,
             ("cube", "metrics"),
             lambda i: _drawing("learning").label_noise_curves(i.cube, i.model_metrics),
+            covers=NOISY,
         ),
         FigureSpec(
             "margins_vs_depth",
@@ -164,8 +174,9 @@ FIGURES = {
             MODEL,
             ("cube", "metrics", "prepared"),
             lambda i: _drawing("corners").validation_vs_training_depth(
-                i.cube, i.model_metrics, i.prepared, i.options["corner_class"]
+                i.cube, i.model_metrics, i.prepared, i.options.corner_class
             ),
+            needs=(HOLDOUT, ENSEMBLE),
         ),
         FigureSpec(
             "corner_probes",
@@ -173,6 +184,7 @@ FIGURES = {
             MODEL,
             ("cube", "metrics"),
             lambda i: _drawing("corners").corner_probes(i.cube, i.model_metrics),
+            needs=(HOLDOUT, ENSEMBLE),
         ),
         FigureSpec(
             "knn_accuracy",
@@ -180,6 +192,7 @@ FIGURES = {
             MODEL,
             ("cube",),
             lambda i: _drawing("learning").inference_learning_curve(i.cube),
+            covers=EVERY,
         ),
     )
 }

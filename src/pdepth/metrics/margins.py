@@ -5,6 +5,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from pdepth.config.schema import defaults
 from pdepth.data.augment import Normalizer
 
 
@@ -18,7 +19,7 @@ def input_margin(
     model: nn.Module,
     images: torch.Tensor,
     normalize: Normalizer,
-    batch_size: int = 256,
+    batch_size: int = defaults("metrics.input_margin")["batch_size"],
     candidates: int | None = None,
     progress: bool = False,
 ) -> np.ndarray:

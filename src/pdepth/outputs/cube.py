@@ -9,6 +9,7 @@ import errno
 import importlib.metadata
 import json
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,140 +27,177 @@ COORD_NAMES = {
 PACKAGES = ("pdepth", "torch", "torchvision", "pynndescent", "numpy", "xarray", "netCDF4", "snakemake")
 
 
-def build(
-    example_index: np.ndarray,
-    labels: np.ndarray,
-    orig_split: np.ndarray | None,  # None (a model probed outside the workflow): no orig_split, no orig_index
-    orig_index: np.ndarray | None,
-    classes: tuple[str, ...],
-    seeds: list[int],
-    in_train: np.ndarray,  # (N, S) bool
-    pred: np.ndarray,  # (N, S)
-    knn_pred: np.ndarray,  # (N, S, L+1)
-    votes: np.ndarray,  # (N, S, L+1, C) counts out of k
-    layer_names: list[str],
-    layer_dims: list[int],
-    layer_reductions: list[str],
-    k: int,
-    attrs: dict,
-    categorical_coords: dict[str, tuple[np.ndarray, tuple[str, ...]]] | None = None,
-    flags: dict[str, np.ndarray] | None = None,
-) -> xr.Dataset:
-    """Assemble the cube; prediction depth is computed here from ``knn_pred`` and ``pred``."""
-    pd = prediction_depth(knn_pred, pred)
-    knn_votes = np.take_along_axis(votes, knn_pred[..., None].astype(np.int64), axis=-1)[..., 0]
-    true_votes = np.take_along_axis(
-        votes, np.broadcast_to(labels[:, None, None, None], votes.shape[:3] + (1,)), axis=-1
-    )[..., 0]
-    n_layers = len(layer_names)
-    class_type = np.min_scalar_type(-len(classes))  # signed: -1 marks "no class" downstream
-    undefined = float((pd == UNDEFINED).mean())
-    cube = xr.Dataset(
-        data_vars={
-            "in_train": (
-                ("example", "seed"),
-                in_train.astype(bool),
-                {"long_name": "example is in this seed's training split"},
-            ),
-            "pred": (
-                ("example", "seed"),
-                pred.astype(class_type),
-                {"long_name": "class predicted by the trained network (argmax of its logits)"},
-            ),
-            "knn_pred": (
-                ("example", "seed", "layer"),
-                knn_pred.astype(class_type),
-                {
-                    "long_name": f"class predicted by the k-NN probe (k={k}) on this seed's training split",
-                    "tie_break": "among the classes with most votes, the class of the nearest neighbour among them",
-                },
-            ),
-            "knn_conf": (
-                ("example", "seed", "layer"),
-                knn_votes.astype(np.float32) / k,
-                {"long_name": "fraction of the k votes for the probe's class", "units": "1"},
-            ),
-            "knn_true_conf": (
-                ("example", "seed", "layer"),
-                true_votes.astype(np.float32) / k,
-                {"long_name": "fraction of the k votes for the ground-truth class", "units": "1"},
-            ),
-            "pd": (
-                ("example", "seed"),
-                np.where(pd == UNDEFINED, np.nan, pd).astype(np.float32),
-                {
-                    "long_name": "prediction depth",
-                    "comment": "smallest layer l such that the k-NN probes at every layer >= l agree with pred; "
-                    "0 when all agree; missing (NaN) when even the last probe disagrees with the network",
-                    "undefined_fraction": undefined,
-                },
-            ),
-        },
-        coords={
-            "example": (
-                "example",
-                example_index.astype(np.int32),
-                {"long_name": "index of the example in the prepared dataset (original train set, then test set)"},
-            ),
-            "label": (
-                "example",
-                labels.astype(class_type),
-                category_attrs("ground-truth class, as given to the models", classes),
-            ),
-            **(
-                {}
-                if orig_split is None
-                else {
-                    "orig_split": (
-                        "example",
-                        orig_split.astype(np.int8),
-                        category_attrs("split of the original dataset", SPLIT_NAMES),
-                    ),
-                    "orig_index": (
-                        "example",
-                        orig_index.astype(np.int32),
-                        {"long_name": "index within the original split"},
-                    ),
-                }
-            ),
-            **{
-                name: ("example", values.astype(np.int8), category_attrs(COORD_NAMES.get(name, name), names))
-                for name, (values, names) in (categorical_coords or {}).items()
-            },
-            **{
-                name: ("example", values.astype(bool), {"long_name": COORD_NAMES.get(name, name)})
-                for name, values in (flags or {}).items()
-            },
-            "seed": ("seed", np.asarray(seeds, dtype=np.int32), {"long_name": "training seed"}),
-            "layer": ("layer", np.arange(n_layers, dtype=depth_dtype(n_layers)), {"long_name": "probe index"}),
-            "layer_name": ("layer", np.asarray(layer_names, dtype=str), {"long_name": "probe placement"}),
-            "layer_dim": (
-                "layer",
-                np.asarray(layer_dims, dtype=np.int32),
-                {"long_name": "dimension of the embedding the probe searches"},
-            ),
-            "layer_reduction": (
-                "layer",
-                np.asarray(layer_reductions, dtype=str),
-                {"long_name": "reduction applied to the activation before probing (pdepth.probing.reduction)"},
-            ),
-            "depth": (
-                "layer",
-                np.arange(n_layers, dtype=depth_dtype(n_layers)),
-                {"long_name": "depth of the probe (0 = input, L = softmax)"},
-            ),
-        },
+@dataclass(frozen=True)
+class ExampleCoords:
+    """The cube's examples: their index in the prepared dataset, their label (an index into ``classes``), and the
+    coordinates the workflow adds."""
+
+    index: np.ndarray
+    labels: np.ndarray
+    classes: tuple[str, ...]
+    orig_split: np.ndarray | None = None  # None (a model probed outside the workflow): no orig_split, no orig_index
+    orig_index: np.ndarray | None = None
+    categorical: dict[str, tuple[np.ndarray, tuple[str, ...]]] = field(default_factory=dict)  # values, class names
+    flags: dict[str, np.ndarray] = field(default_factory=dict)  # booleans
+
+
+@dataclass(frozen=True)
+class SeedResults:
+    """Every example's classes per seed: the trained network's, and its k-NN probes' with their votes."""
+
+    seeds: list[int]
+    in_train: np.ndarray  # (N, S) bool
+    pred: np.ndarray  # (N, S)
+    knn_pred: np.ndarray  # (N, S, L+1)
+    votes: np.ndarray  # (N, S, L+1, C) counts out of k
+
+    @classmethod
+    def stacked(cls, seeds, in_train, pred, knn_pred, votes) -> "SeedResults":
+        """From one array of each per seed, stacked along the seed axis."""
+        return cls(list(seeds), *(np.stack(arrays, axis=1) for arrays in (in_train, pred, knn_pred, votes)))
+
+
+@dataclass(frozen=True)
+class Probes:
+    """The probes, one of each list per layer (the same for every seed), and their number of neighbours."""
+
+    names: list[str]
+    dims: list[int]
+    reductions: list[str]
+    k: int
+
+
+def build(examples: ExampleCoords, results: SeedResults, probes: Probes, attrs: dict) -> xr.Dataset:
+    """Assemble the cube; prediction depth is computed here from the probes' and the networks' classes."""
+    class_type = np.min_scalar_type(-len(examples.classes))  # signed: -1 marks "no class" downstream
+    return xr.Dataset(
+        data_vars=network_variables(results, class_type)
+        | probe_variables(results, examples.labels, probes.k, class_type)
+        | depth_variables(results),
+        coords=example_coords(examples, class_type) | seed_coords(results) | layer_coords(probes),
         attrs={
             "title": "prediction depth cube",
             "Conventions": "CF-1.10",
-            "k": k,
-            "class_names": ", ".join(classes),
+            "k": probes.k,
+            "class_names": ", ".join(examples.classes),
             "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             **versions(),
             **attrs,
         },
     )
-    return cube
+
+
+def network_variables(results: SeedResults, class_type: np.dtype) -> dict:
+    """Each seed's training split and its network's classes."""
+    return {
+        "in_train": (
+            ("example", "seed"),
+            results.in_train.astype(bool),
+            {"long_name": "example is in this seed's training split"},
+        ),
+        "pred": (
+            ("example", "seed"),
+            results.pred.astype(class_type),
+            {"long_name": "class predicted by the trained network (argmax of its logits)"},
+        ),
+    }
+
+
+def probe_variables(results: SeedResults, labels: np.ndarray, k: int, class_type: np.dtype) -> dict:
+    """The probes' classes, and their share of the k votes and that of the ground-truth class."""
+    votes = results.votes
+    knn_votes = np.take_along_axis(votes, results.knn_pred[..., None].astype(np.int64), axis=-1)[..., 0]
+    true_votes = np.take_along_axis(
+        votes, np.broadcast_to(labels[:, None, None, None], votes.shape[:3] + (1,)), axis=-1
+    )[..., 0]
+    by_probe = ("example", "seed", "layer")
+    return {
+        "knn_pred": (
+            by_probe,
+            results.knn_pred.astype(class_type),
+            {
+                "long_name": f"class predicted by the k-NN probe (k={k}) on this seed's training split",
+                "tie_break": "among the classes with most votes, the class of the nearest neighbour among them",
+            },
+        ),
+        "knn_conf": (
+            by_probe,
+            knn_votes.astype(np.float32) / k,
+            {"long_name": "fraction of the k votes for the probe's class", "units": "1"},
+        ),
+        "knn_true_conf": (
+            by_probe,
+            true_votes.astype(np.float32) / k,
+            {"long_name": "fraction of the k votes for the ground-truth class", "units": "1"},
+        ),
+    }
+
+
+def depth_variables(results: SeedResults) -> dict:
+    """The prediction depth of every (example, seed), NaN where undefined."""
+    pd = prediction_depth(results.knn_pred, results.pred)
+    attrs = {
+        "long_name": "prediction depth",
+        "comment": "smallest layer l such that the k-NN probes at every layer >= l agree with pred; "
+        "0 when all agree; missing (NaN) when even the last probe disagrees with the network",
+        "undefined_fraction": float((pd == UNDEFINED).mean()),
+    }
+    return {"pd": (("example", "seed"), np.where(pd == UNDEFINED, np.nan, pd).astype(np.float32), attrs)}
+
+
+def example_coords(examples: ExampleCoords, class_type: np.dtype) -> dict:
+    """Per example: its index, label, original split and index (in the workflow), and any further coordinates."""
+    coords = {
+        "example": (
+            "example",
+            examples.index.astype(np.int32),
+            {"long_name": "index of the example in the prepared dataset (original train set, then test set)"},
+        ),
+        "label": (
+            "example",
+            examples.labels.astype(class_type),
+            category_attrs("ground-truth class, as given to the models", examples.classes),
+        ),
+    }
+    if examples.orig_split is not None:
+        coords["orig_split"] = (
+            "example",
+            examples.orig_split.astype(np.int8),
+            category_attrs("split of the original dataset", SPLIT_NAMES),
+        )
+        coords["orig_index"] = (
+            "example",
+            examples.orig_index.astype(np.int32),
+            {"long_name": "index within the original split"},
+        )
+    for name, (values, names) in examples.categorical.items():
+        coords[name] = ("example", values.astype(np.int8), category_attrs(COORD_NAMES.get(name, name), names))
+    for name, values in examples.flags.items():
+        coords[name] = ("example", values.astype(bool), {"long_name": COORD_NAMES.get(name, name)})
+    return coords
+
+
+def seed_coords(results: SeedResults) -> dict:
+    return {"seed": ("seed", np.asarray(results.seeds, dtype=np.int32), {"long_name": "training seed"})}
+
+
+def layer_coords(probes: Probes) -> dict:
+    probe_index = np.arange(len(probes.names), dtype=depth_dtype(len(probes.names)))
+    return {
+        "layer": ("layer", probe_index, {"long_name": "probe index"}),
+        "layer_name": ("layer", np.asarray(probes.names, dtype=str), {"long_name": "probe placement"}),
+        "layer_dim": (
+            "layer",
+            np.asarray(probes.dims, dtype=np.int32),
+            {"long_name": "dimension of the embedding the probe searches"},
+        ),
+        "layer_reduction": (
+            "layer",
+            np.asarray(probes.reductions, dtype=str),
+            {"long_name": "reduction applied to the activation before probing (pdepth.probing.reduction)"},
+        ),
+        "depth": ("layer", probe_index.copy(), {"long_name": "depth of the probe (0 = input, L = softmax)"}),
+    }
 
 
 def category_attrs(long_name: str, names: tuple[str, ...]) -> dict:

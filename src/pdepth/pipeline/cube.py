@@ -5,8 +5,10 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
 from pdepth.config import jobs
+from pdepth.data.examples import Examples
 from pdepth.outputs import cube
 from pdepth.pipeline.probe import ProbeResults
 from pdepth.training.runs import RunOutputs
@@ -23,7 +25,6 @@ def run(
     workflow_dir: Path | None = None,
 ):
     examples = job.examples.load(prepared)
-    noisy = job.examples.label_noise > 0
     runs = [RunOutputs.load(path) for path in run_files]
     probes = [ProbeResults.load(path) for path in probe_files]
     for path, outputs in zip(run_files, runs, strict=True):
@@ -34,26 +35,21 @@ def run(
     searched = searches[0] if len(searches) == 1 else f"mixed ({', '.join(searches)})"
     mean, std = job.normalisation.resolve(examples)
     data = cube.build(
-        example_index=examples.index,
-        labels=examples.labels,
-        orig_split=examples.orig_split,
-        orig_index=examples.orig_index,
-        classes=examples.classes,
-        seeds=list(job.seeds),
-        in_train=np.stack([r.in_train for r in runs], axis=1),
-        pred=np.stack([r.pred for r in runs], axis=1),
-        knn_pred=np.stack([p.knn_pred for p in probes], axis=1),
-        votes=np.stack([p.votes for p in probes], axis=1),
-        layer_names=[str(name) for name in probes[0].layer_names],
-        layer_dims=[int(d) for d in probes[0].layer_dims],
-        layer_reductions=[str(r) for r in probes[0].layer_reductions],
-        k=settings["k"],
-        categorical_coords={
-            name: (values, examples.extra_classes.get(name, ())) for name, values in examples.extra.items()
-        }
-        | ({"clean_label": (examples.clean_labels, examples.classes)} if noisy else {}),
-        flags={"mislabelled": examples.mislabelled} if noisy else None,
-        attrs={
+        example_coords(examples, noisy=job.examples.label_noise > 0),
+        cube.SeedResults.stacked(
+            job.seeds,
+            [r.in_train for r in runs],
+            [r.pred for r in runs],
+            [p.knn_pred for p in probes],
+            [p.votes for p in probes],
+        ),
+        cube.Probes(
+            names=[str(name) for name in probes[0].layer_names],
+            dims=[int(d) for d in probes[0].layer_dims],
+            reductions=[str(r) for r in probes[0].layer_reductions],
+            k=settings["k"],
+        ),
+        {
             "dataset": job.model.dataset,
             "architecture": job.model.arch,
             "variant": job.model.variant or "split",
@@ -69,6 +65,28 @@ def run(
         },
     )
     cube.write(data, output)
+    log_summary(output, data)
+    return data
+
+
+def example_coords(examples: Examples, noisy: bool) -> cube.ExampleCoords:
+    """The cube's examples, with the dataset's extra coordinates and, under label noise, the clean labels and which
+    examples are mislabelled."""
+    categorical = {name: (values, examples.extra_classes.get(name, ())) for name, values in examples.extra.items()}
+    if noisy:
+        categorical["clean_label"] = (examples.clean_labels, examples.classes)
+    return cube.ExampleCoords(
+        examples.index,
+        examples.labels,
+        examples.classes,
+        examples.orig_split,
+        examples.orig_index,
+        categorical=categorical,
+        flags={"mislabelled": examples.mislabelled} if noisy else {},
+    )
+
+
+def log_summary(output: Path, data: xr.Dataset) -> None:
     pd = data["pd"]
     log.info(
         "%s: %d examples x %d seeds x %d layers; mean pd (train) %.3f, (held out) %.3f; undefined %.4f",
@@ -80,4 +98,3 @@ def run(
         float(pd.where(~data.in_train).mean()),
         pd.attrs["undefined_fraction"],
     )
-    return data

@@ -2,6 +2,7 @@
 
 import xarray as xr
 
+from pdepth.config.jobs import FigureOptions
 from pdepth.data.prepared import Prepared
 from pdepth.figures import style
 from pdepth.figures.registry import FIGURES, Inputs
@@ -13,7 +14,7 @@ def render(
     cubes: list[str],
     metrics: list[str],
     prepared: str | None,
-    options: dict,
+    options: FigureOptions,
     png: str,
     pdf: str,
 ) -> None:

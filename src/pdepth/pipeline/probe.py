@@ -13,8 +13,7 @@ from pdepth.config import jobs
 from pdepth.config.jobs import ProbeBlock, ProbeJob
 from pdepth.data.examples import Examples
 from pdepth.device import configure_torch, pick_device, usable_cpus
-from pdepth.pipeline import embed
-from pdepth.pipeline import input_margins as margins
+from pdepth.pipeline import embed, input_margins
 from pdepth.pipeline.trained import each_seed, load_trained
 from pdepth.probing import api as probing
 from pdepth.probing import embeddings, knn
@@ -48,9 +47,9 @@ def run_block(
     block: ProbeBlock,
     prepared: Path,
     weights: list[Path],
-    run_outputs: list[Path],
-    probe_files: list[Path],
-    margin_files: list[Path],
+    runs: list[Path],
+    probes: list[Path],
+    margins: list[Path],
     threads: int,
     progress: bool = True,
 ) -> None:
@@ -60,13 +59,13 @@ def run_block(
     first = block.runs[0].embed
     device = pick_device(first.device)
     examples = first.examples.load(prepared)  # every seed of a block sees the same examples
-    runs = each_seed(block.runs, lambda seed_run: seed_run.probe.run, weights, run_outputs, probe_files, margin_files)
-    for seed_run, weight, outputs, probe_file, margin_file in runs:
+    files = each_seed(block.runs, lambda seed_run: seed_run.probe.run, weights, runs, probes, margins)
+    for seed_run, weight, outputs, probe_file, margin_file in files:
         trained = load_trained(examples, seed_run.embed.normalisation, device, weight)
         with tempfile.TemporaryDirectory(prefix="embeddings-", dir=Path(probe_file).parent) as folder:
             embed.run(seed_run.embed, trained, Path(folder), progress)
             run(seed_run.probe, examples, outputs, Path(folder), probe_file, threads)
-        margins.run(seed_run.margins, trained, margin_file, progress)
+        input_margins.run(seed_run.margins, trained, margin_file, progress)
 
 
 def run(

@@ -9,9 +9,9 @@ import xarray as xr
 import yaml
 
 from pdepth import paths
-from pdepth.fidelity import claims
+from pdepth.config.jobs import FidelityJob
 from pdepth.fidelity import table as fidelity
-from pdepth.fidelity.verdicts import HOLDS, Settings
+from pdepth.fidelity.verdicts import HOLDS
 from pdepth.outputs import tables
 
 log = logging.getLogger(__name__)
@@ -30,12 +30,11 @@ def fidelity_table(
     interventions: list[tuple[str, str, str]],
     intervention_metrics: list[str],
     csv_file: str,
-    settings: Settings,
-    floor: claims.Floor,
-    gain_folds: int,
+    job: FidelityJob,
 ) -> None:
     """``models``: (dataset, arch) of each 90:10-split cube and metrics file; ``interventions``: (dataset, arch,
     role) of each margin intervention's metrics file (roles: pdepth.config.study.HINGE, CONTROL, UNTRAINED)."""
+    settings, floor, gain_folds = job.settings, job.floor, job.gain_folds
     cubes = {key: xr.load_dataset(path) for key, path in zip(models, cube_files, strict=True)}
     metrics = {key: xr.load_dataset(path) for key, path in zip(models, metrics_files, strict=True)}
     rows = []

@@ -29,7 +29,7 @@ def run_block(
     prepared: Path,
     weights: list[Path],
     outputs: list[Path],
-    histories: list[Path],
+    history: list[Path],
     threads: int,
     progress: bool = True,
 ) -> None:
@@ -40,8 +40,8 @@ def run_block(
     examples = block.runs[0].examples.load(prepared)  # every seed of a block sees the same examples
     several = len(block.runs) > 1
     done = []
-    for job, weight, output, history in each_seed(block.runs, lambda job: job.run, weights, outputs, histories):
-        done.append(run(job, examples, weight, output, history, progress, keep_last=several))
+    for job, weight, output, history_file in each_seed(block.runs, lambda job: job.run, weights, outputs, history):
+        done.append(run(job, examples, weight, output, history_file, progress, keep_last=several))
     for checkpointing in done:
         checkpointing.remove()  # the final outputs of every seed exist: nothing left to resume
 

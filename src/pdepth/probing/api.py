@@ -31,7 +31,7 @@ from pdepth.probing.reduction import Reducer
 log = logging.getLogger(__name__)
 
 PROBE = schema.defaults("probe")  # the study's defaults: k, max_dim, reduction, ...
-BACKENDS = ("auto", "exact", "pynndescent")
+BACKENDS = ("auto", *schema.choices("probe.backend"))
 SKIPPED = (nn.Dropout, nn.Identity, nn.Flatten)  # their output has the neighbours of their input
 
 
@@ -217,6 +217,19 @@ def batches_of(images, batch_size: int, device: torch.device, dtype: torch.dtype
         yield batch.to(device=device, dtype=dtype)
 
 
+def probe_names(model: nn.Module, layers: list[str] | None) -> list[str]:
+    """The probes of :func:`probe_model`: the model's input, then ``layers`` (by default :func:`default_layers`),
+    then the softmax of its output."""
+    requested = default_layers(model) if layers is None else list(layers)
+    clashes = {INPUT, SOFTMAX} & set(requested)
+    if clashes:
+        raise ValueError(
+            f"layers: {sorted(clashes)} are the names of the probes probe_model adds for the model's input and "
+            "output; rename that submodule (or wrap the model) to probe it"
+        )
+    return [INPUT, *requested, SOFTMAX]
+
+
 def probe_model(
     model: nn.Module,
     images: torch.Tensor | np.ndarray | Iterable,
@@ -257,14 +270,7 @@ def probe_model(
     in_train = checked_in_train(in_train, len(labels), k)
     parameter = next(model.parameters(), torch.empty(0))
     device = torch.device(device) if device is not None else parameter.device
-    requested = default_layers(model) if layers is None else list(layers)
-    clashes = {INPUT, SOFTMAX} & set(requested)
-    if clashes:
-        raise ValueError(
-            f"layers: {sorted(clashes)} are the names of the probes probe_model adds for the model's input and "
-            "output; rename that submodule (or wrap the model) to probe it"
-        )
-    names = [INPUT, *requested, SOFTMAX]
+    names = probe_names(model, layers)
     search = settings(k, backend, device, seed)
     model = model.to(device)
     with tempfile.TemporaryDirectory(prefix="pdepth-", dir=workdir) as folder:
@@ -281,24 +287,17 @@ def probe_model(
         if labels.max(initial=0) >= num_classes or labels.min(initial=0) < 0:
             raise ValueError(f"labels span {labels.min()}..{labels.max()}, the model has {num_classes} outputs")
         knn_pred, votes = probe_layers(Path(folder), probes, in_train, labels, num_classes, search, progress)
+    classes = tuple(classes) if classes is not None else tuple(str(c) for c in range(num_classes))
+    used = search.backend_for(int(in_train.sum()))
     return cube.build(
-        example_index=np.arange(len(labels)),
-        labels=labels,
-        orig_split=None,
-        orig_index=None,
-        classes=tuple(classes) if classes is not None else tuple(str(c) for c in range(num_classes)),
-        seeds=[seed],
-        in_train=in_train[:, None],
-        pred=pred[:, None],
-        knn_pred=knn_pred[:, None],
-        votes=votes[:, None],
-        layer_names=[layer.name for layer in probes],
-        layer_dims=[layer.dim for layer in probes],
-        layer_reductions=[layer.reduction for layer in probes],
-        k=k,
-        attrs={
+        cube.ExampleCoords(np.arange(len(labels)), labels, classes),
+        cube.SeedResults.stacked([seed], [in_train], [pred], [knn_pred], [votes]),
+        cube.Probes(
+            [layer.name for layer in probes], [layer.dim for layer in probes], [layer.reduction for layer in probes], k
+        ),
+        {
             "architecture": type(model).__name__,
-            "probe_backend": (used := search.backend_for(int(in_train.sum()))),
+            "probe_backend": used,
             "probe_settings": json.dumps(asdict(search) | {"search_used": used}),
         },
     )

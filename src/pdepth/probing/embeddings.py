@@ -15,6 +15,7 @@ from pdepth.data.augment import Normalizer
 from pdepth.models import INPUT, SOFTMAX, ProbedModel
 from pdepth.probing.reduction import Reducer
 from pdepth.records import allocate
+from pdepth.training.hparams import TrainConfig
 
 MANIFEST = "layers.json"
 
@@ -36,7 +37,7 @@ def extract(
     images: torch.Tensor,
     normalize: Normalizer,
     out_dir: Path,
-    batch_size: int = 1024,
+    batch_size: int = TrainConfig.eval_batch_size,
     dtype: str = "float32",
     reducer: Reducer | None = None,
     progress: bool = True,

@@ -14,11 +14,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pdepth.config.schema import choices
+
 
 class Reducer:
     def __init__(self, max_dim: int | None, seed: int, method: str):
-        if method not in ("pool", "project"):
-            raise ValueError(f"reduction method must be pool or project, got {method!r}")
+        if method not in choices("probe.reduction"):
+            raise ValueError(f"reduction method must be one of {choices('probe.reduction')}, got {method!r}")
         self.max_dim = max_dim
         self.seed = seed
         self.method = method

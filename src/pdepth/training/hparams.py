@@ -6,6 +6,8 @@ from pdepth.data.augment import Augmentation
 from pdepth.errors import ConfigError
 from pdepth.training.losses import LOSSES
 
+SCHEDULES = ("cosine", "linear", "constant")  # of the learning rate after the warm-up (pdepth.training.loop)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -34,12 +36,13 @@ class TrainConfig:
             raise ConfigError(f"unknown training options {sorted(unknown)}; known: {sorted(known)}")
         if isinstance(values.get("augmentation"), dict):
             values = {**values, "augmentation": Augmentation(**values["augmentation"])}
-        return cls(**values)
+        floats = {f.name for f in fields(cls) if f.type in (float, "float")}  # 1 and 1.0: one job record
+        return cls(**{key: float(value) if key in floats else value for key, value in values.items()})
 
     def __post_init__(self):
         if self.epochs < 0:
             raise ConfigError(f"training.epochs must be >= 0 (0 = untrained), got {self.epochs}")
         if self.loss not in LOSSES:
             raise ConfigError(f"training.loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
-        if self.schedule not in ("cosine", "linear", "constant"):
-            raise ConfigError(f"training.schedule must be cosine, linear or constant, got {self.schedule!r}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"training.schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")

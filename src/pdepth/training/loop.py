@@ -7,6 +7,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -121,6 +122,221 @@ def predict_logits(
     return out
 
 
+class Observer(Protocol):
+    """Something that watches every training forward pass and is saved in the run's checkpoints (the
+    :class:`Recorder`)."""
+
+    def trained(self, batch: torch.Tensor, logits: torch.Tensor, step: int) -> None: ...
+
+    def state(self) -> dict: ...
+
+    def restore(self, state: dict) -> None: ...
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """The optimiser steps of a run: training examples per step, steps per epoch and in all, warm-up steps, and the
+    steps after which a snapshot is taken (the last of every epoch among them)."""
+
+    step_size: int
+    per_epoch: int
+    total: int
+    warmup: int
+    snapshot_at: frozenset[int]
+
+    @classmethod
+    def of(cls, n_train: int, config: TrainConfig) -> "StepPlan":
+        step_size = n_train if config.full_batch else config.batch_size
+        per_epoch = math.ceil(n_train / step_size)
+        snapshot_at = frozenset(
+            round(per_epoch * (e + i / config.snapshots_per_epoch))
+            for e in range(config.epochs)
+            for i in range(1, config.snapshots_per_epoch + 1)
+        )
+        warmup = int(round(config.warmup_epochs * per_epoch))
+        return cls(step_size, per_epoch, per_epoch * config.epochs, warmup, snapshot_at)
+
+
+class TrainingRun:
+    """The state of one :func:`train` run (optimiser, generator, observers, snapshots, history), advanced a step, a
+    snapshot and an epoch at a time."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        in_train: np.ndarray,
+        orig_split: np.ndarray,
+        normalize: Normalizer,
+        config: TrainConfig,
+        seed: int,
+    ):
+        device = images.device
+        self.model, self.images, self.labels, self.normalize, self.config = model, images, labels, normalize, config
+        self.train_idx = torch.from_numpy(np.flatnonzero(in_train)).to(device)
+        self.held_out = torch.from_numpy(np.flatnonzero(~in_train)).to(device)
+        self.groups = {"train": in_train, "holdout": (orig_split == TRAIN) & ~in_train, "test": orig_split == TEST}
+        self.labels_np = labels.cpu().numpy()
+        self.plan = plan = StepPlan.of(len(self.train_idx), config)
+        self.optimizer = sgd(model, config)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(s, plan.total, plan.warmup, config.schedule)
+        )
+        self.generator = seeded_generator(seed, _SHUFFLE_STREAM, device)
+        self.loss_fn = LOSSES[config.loss]
+        self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        self.recorder = Recorder(len(images), self.held_out, device)
+        self.observers: dict[str, Observer] = {"recorder": self.recorder}  # by their key in the checkpoint
+        self.snapshots, self.lags, self.snapshot_steps, self.history = [], [], [], []
+        self.step, self.logits, self.loss_sum, self.snapshot_seconds = 0, None, None, 0.0
+
+    def diverged(self, epoch: int, what: str) -> TrainingDiverged:
+        return TrainingDiverged(
+            f"{what} during epoch {epoch} (by step {self.step}, lr {self.scheduler.get_last_lr()[0]:.4g}); lower "
+            "training.lr or raise training.warmup_epochs"
+        )
+
+    def evaluate(self, which: torch.Tensor | None, epoch: int) -> torch.Tensor:
+        """Eval-mode logits of the examples ``which`` (None: all), checked finite."""
+        chosen = self.images if which is None else self.images[which]
+        if not len(chosen):
+            return torch.zeros((0, 1), device=self.images.device)
+        out = predict_logits(self.model, chosen, self.normalize, self.config.eval_batch_size, self.memory_format)
+        finite = torch.isfinite(out).all(1)
+        if not bool(finite.all()):  # e.g. a blow-up at the last step, after the last loss was seen finite
+            raise self.diverged(
+                epoch, f"the model's outputs became non-finite for {int((~finite).sum())} of {len(finite)} examples"
+            )
+        return out
+
+    def snapshot(self, epoch: int) -> np.ndarray:
+        """Every example's latest prediction, the held-out ones evaluated now (all examples at the last step, whose
+        logits are the run's); first the divergence check of the loss so far. The last step of every epoch is a
+        snapshot, so this is where the epoch's loss is first read on the host."""
+        started = time.perf_counter()
+        if epoch and not math.isfinite(loss := self.loss_sum.item()):
+            raise self.diverged(epoch, f"the training loss became {loss}")
+        if self.step == self.plan.total:
+            self.logits = self.evaluate(None, epoch)
+            held_out_logits = self.logits[self.held_out]
+        else:
+            held_out_logits = self.evaluate(self.held_out, epoch)
+        preds, lag = self.recorder.row(self.step, held_out_logits.argmax(1))
+        self.snapshots.append(preds.copy())
+        self.lags.append(lag)
+        self.snapshot_steps.append(self.step)
+        self.snapshot_seconds += time.perf_counter() - started
+        return preds
+
+    def start(self, checkpoint: dict | None) -> int:
+        """Resume from ``checkpoint``, or take the snapshot at initialisation without one; the first epoch to run."""
+        if checkpoint is None:
+            self.snapshot(0)
+            return 1
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.scheduler.load_state_dict(checkpoint["scheduler"])
+        self.generator.set_state(checkpoint["generator"])
+        self.snapshots[:], self.lags[:] = checkpoint["snapshots"], checkpoint["lags"]
+        self.snapshot_steps[:] = checkpoint["snapshot_steps"]
+        for key, observer in self.observers.items():
+            observer.restore(checkpoint[key])
+        self.history[:] = checkpoint["history"]
+        self.step = checkpoint["step"]
+        return checkpoint["epoch"] + 1
+
+    def checkpoint(self, epoch: int) -> dict:
+        """The whole state after ``epoch``, as :meth:`start` resumes it."""
+        return {
+            "epoch": epoch,
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "generator": self.generator.get_state(),
+            "snapshots": self.snapshots,
+            "lags": self.lags,
+            "snapshot_steps": self.snapshot_steps,
+            **{key: observer.state() for key, observer in self.observers.items()},
+            "history": self.history,
+        }
+
+    def take_step(self, step_examples: torch.Tensor) -> None:
+        """One optimiser step on ``step_examples``, its gradient accumulated over chunks of at most a batch; every
+        observer sees each chunk's training forward pass."""
+        self.optimizer.zero_grad(set_to_none=True)
+        batch_size = self.config.batch_size
+        for chunk in range(0, len(step_examples), batch_size):  # one chunk unless full_batch
+            batch = step_examples[chunk : chunk + batch_size]
+            x = self.images[batch].contiguous(memory_format=self.memory_format)
+            if self.config.augmentation.active:
+                x = self.config.augmentation(x, self.generator)
+            out = self.model(self.normalize(x))
+            for observer in self.observers.values():
+                observer.trained(batch, out, self.step)
+            loss = self.loss_fn(out, self.labels[batch])
+            if len(batch) < len(step_examples):
+                loss = loss * (len(batch) / len(step_examples))  # the chunks' gradients sum to the step's mean
+            loss.backward()
+            self.loss_sum += loss.detach() * len(step_examples)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+
+    def run_epoch(self, epoch: int, bar: tqdm) -> None:
+        """The epoch's steps in a fresh random order, with their snapshots; then its row of the history."""
+        started, self.snapshot_seconds = time.perf_counter(), 0.0
+        device, size = self.images.device, self.plan.step_size
+        order = self.train_idx[torch.randperm(len(self.train_idx), generator=self.generator, device=device)]
+        self.loss_sum = torch.zeros((), device=device)
+        for start in range(0, len(order), size):
+            self.take_step(order[start : start + size])
+            bar.update()
+            if self.step in self.plan.snapshot_at:
+                preds = self.snapshot(epoch)  # the epoch's last step is always one: its row uses those
+        mean_loss = self.loss_sum.item() / len(order)
+        bar.set_postfix(loss=f"{mean_loss:.4f}")
+        row = {"epoch": epoch, "step": self.step, "lr": self.scheduler.get_last_lr()[0], "loss": mean_loss}
+        row |= {
+            f"{name}_acc": float((preds[mask] == self.labels_np[mask]).mean()) if mask.any() else float("nan")
+            for name, mask in self.groups.items()
+        }
+        row["seconds"] = time.perf_counter() - started
+        row["snapshot_seconds"] = self.snapshot_seconds
+        self.history.append(row)
+        log_epoch(row, self.config.epochs)
+
+    def result(self) -> TrainResult:
+        """The run's outputs, ending with the final model's eval-mode prediction of every example (the last
+        snapshot's held-out ones)."""
+        if self.logits is None:  # resumed from a checkpoint taken after the last epoch
+            self.logits = self.evaluate(None, self.config.epochs)
+        snapshots = [*self.snapshots, self.logits.argmax(1).to(torch.int16).cpu().numpy()]
+        lags = [*self.lags, np.zeros(len(self.images), np.int32)]
+        return TrainResult(
+            logits=self.logits.cpu().numpy().astype(np.float32),
+            snapshot_preds=np.stack(snapshots),
+            snapshot_steps=np.array([*self.snapshot_steps, self.step], dtype=np.int64),
+            snapshot_lag=np.stack(lags),
+            history=self.history,
+        )
+
+
+def log_epoch(row: dict, epochs: int) -> None:
+    log.info(
+        "epoch %d/%d  loss %.4f  train %.4f  holdout %.4f  test %.4f  lr %.4g  %.1f s",
+        row["epoch"],
+        epochs,
+        row["loss"],
+        row["train_acc"],
+        row["holdout_acc"],
+        row["test_acc"],
+        row["lr"],
+        row["seconds"],
+    )
+
+
 def train(
     model: nn.Module,
     images: torch.Tensor,
@@ -138,169 +354,18 @@ def train(
     With ``checkpointing``, the whole state is saved every few epochs and a matching checkpoint is resumed from, so
     that a killed run, re-run, ends with the outputs of an uninterrupted one (bit-identical on the CPU).
     """
-    device = images.device
-    train_idx = torch.from_numpy(np.flatnonzero(in_train)).to(device)
-    groups = {
-        "train": in_train,
-        "holdout": (orig_split == TRAIN) & ~in_train,
-        "test": orig_split == TEST,
-    }
-    labels_np = labels.cpu().numpy()
-    step_size = len(train_idx) if config.full_batch else config.batch_size
-    steps_per_epoch = math.ceil(len(train_idx) / step_size)
-    total_steps = steps_per_epoch * config.epochs
-    warmup_steps = int(round(config.warmup_epochs * steps_per_epoch))
-    snapshot_at = {
-        round(steps_per_epoch * (e + i / config.snapshots_per_epoch))
-        for e in range(config.epochs)
-        for i in range(1, config.snapshots_per_epoch + 1)
-    }
-    optimizer = sgd(model, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, total_steps, warmup_steps, config.schedule)
-    )
-    generator = seeded_generator(seed, _SHUFFLE_STREAM, device)
-    loss_fn = LOSSES[config.loss]
-    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-
-    held_out = torch.from_numpy(np.flatnonzero(~in_train)).to(device)
-    recorder = Recorder(len(images), held_out, device)
-    snapshots, lags, snapshot_steps, history = [], [], [], []
-    logits, snapshot_seconds, loss_sum = None, 0.0, None
-
-    def diverged(epoch: int, step: int, what: str) -> TrainingDiverged:
-        return TrainingDiverged(
-            f"{what} during epoch {epoch} (by step {step}, lr {scheduler.get_last_lr()[0]:.4g}); lower training.lr "
-            "or raise training.warmup_epochs"
-        )
-
-    def evaluate(which: torch.Tensor | None, epoch: int, step: int) -> torch.Tensor:
-        """Eval-mode logits of the examples ``which`` (None: all), checked finite."""
-        chosen = images if which is None else images[which]
-        if not len(chosen):
-            return torch.zeros((0, 1), device=device)
-        out = predict_logits(model, chosen, normalize, config.eval_batch_size, memory_format)
-        finite = torch.isfinite(out).all(1)
-        if not bool(finite.all()):  # e.g. a blow-up at the last step, after the last loss was seen finite
-            raise diverged(
-                epoch,
-                step,
-                f"the model's outputs became non-finite for {int((~finite).sum())} of {len(finite)} examples",
-            )
-        return out
-
-    def snapshot(step: int, epoch: int) -> np.ndarray:
-        """Every example's latest prediction, the held-out ones evaluated now (all examples at the last step, whose
-        logits are the run's); first the divergence check of the loss so far. The last step of every epoch is a
-        snapshot, so this is where the epoch's loss is first read on the host."""
-        nonlocal logits, snapshot_seconds
-        started = time.perf_counter()
-        if epoch and not math.isfinite(loss := loss_sum.item()):
-            raise diverged(epoch, step, f"the training loss became {loss}")
-        if step == total_steps:
-            logits = evaluate(None, epoch, step)
-            held_out_logits = logits[held_out]
-        else:
-            held_out_logits = evaluate(held_out, epoch, step)
-        preds, lag = recorder.row(step, held_out_logits.argmax(1))
-        snapshots.append(preds.copy())
-        lags.append(lag)
-        snapshot_steps.append(step)
-        snapshot_seconds += time.perf_counter() - started
-        return preds
-
-    first_epoch, step = 1, 0
-    resumed = checkpointing.load() if checkpointing else None
-    if resumed is None:
-        snapshot(0, 0)
-    else:
-        model.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        scheduler.load_state_dict(resumed["scheduler"])
-        generator.set_state(resumed["generator"])
-        snapshots[:], lags[:], snapshot_steps[:] = resumed["snapshots"], resumed["lags"], resumed["snapshot_steps"]
-        recorder.restore(resumed["recorder"])
-        history[:] = resumed["history"]
-        first_epoch, step = resumed["epoch"] + 1, resumed["step"]
+    run = TrainingRun(model, images, labels, in_train, orig_split, normalize, config, seed)
+    first_epoch = run.start(checkpointing.load() if checkpointing else None)
     model.train()
-    bar = tqdm(total=total_steps, initial=step, disable=not progress, desc="train", unit="step", dynamic_ncols=True)
-    for epoch in range(first_epoch, config.epochs + 1):
-        started, snapshot_seconds = time.perf_counter(), 0.0
-        order = train_idx[torch.randperm(len(train_idx), generator=generator, device=device)]
-        loss_sum = torch.zeros((), device=device)
-        for start in range(0, len(order), step_size):
-            step_examples = order[start : start + step_size]
-            optimizer.zero_grad(set_to_none=True)
-            for chunk in range(0, len(step_examples), config.batch_size):  # one chunk unless full_batch
-                batch = step_examples[chunk : chunk + config.batch_size]
-                x = images[batch]
-                x = x.contiguous(memory_format=memory_format)
-                if config.augmentation.active:
-                    x = config.augmentation(x, generator)
-                out = model(normalize(x))
-                recorder.trained(batch, out, step)
-                loss = loss_fn(out, labels[batch])
-                if len(batch) < len(step_examples):
-                    loss = loss * (len(batch) / len(step_examples))  # the chunks' gradients sum to the step's mean
-                loss.backward()
-                loss_sum += loss.detach() * len(step_examples)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            bar.update()
-            if step in snapshot_at:
-                preds = snapshot(step, epoch)
-        mean_loss = loss_sum.item() / len(order)
-        bar.set_postfix(loss=f"{mean_loss:.4f}")
-        row = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0], "loss": mean_loss}
-        row |= {
-            f"{name}_acc": float((preds[mask] == labels_np[mask]).mean()) if mask.any() else float("nan")
-            for name, mask in groups.items()
-        }
-        row["seconds"] = time.perf_counter() - started
-        row["snapshot_seconds"] = snapshot_seconds
-        history.append(row)
-        log.info(
-            "epoch %d/%d  loss %.4f  train %.4f  holdout %.4f  test %.4f  lr %.4g  %.1f s",
-            epoch,
-            config.epochs,
-            row["loss"],
-            row["train_acc"],
-            row["holdout_acc"],
-            row["test_acc"],
-            row["lr"],
-            row["seconds"],
-        )
-        if checkpointing and checkpointing.due(epoch, config.epochs):
-            checkpointing.save(
-                {
-                    "epoch": epoch,
-                    "step": step,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "generator": generator.get_state(),
-                    "snapshots": snapshots,
-                    "lags": lags,
-                    "snapshot_steps": snapshot_steps,
-                    "recorder": recorder.state(),
-                    "history": history,
-                }
-            )
-    bar.close()
-    if logits is None:  # resumed from a checkpoint taken after the last epoch
-        logits = evaluate(None, config.epochs, step)
-    # The final row: the final model's eval-mode prediction of every example (the last snapshot's held-out ones).
-    snapshots.append(logits.argmax(1).to(torch.int16).cpu().numpy())
-    lags.append(np.zeros(len(images), np.int32))
-    snapshot_steps.append(step)
-    return TrainResult(
-        logits=logits.cpu().numpy().astype(np.float32),
-        snapshot_preds=np.stack(snapshots),
-        snapshot_steps=np.array(snapshot_steps, dtype=np.int64),
-        snapshot_lag=np.stack(lags),
-        history=history,
+    bar = tqdm(
+        total=run.plan.total, initial=run.step, disable=not progress, desc="train", unit="step", dynamic_ncols=True
     )
+    for epoch in range(first_epoch, config.epochs + 1):
+        run.run_epoch(epoch, bar)
+        if checkpointing and checkpointing.due(epoch, config.epochs):
+            checkpointing.save(run.checkpoint(epoch))
+    bar.close()
+    return run.result()
 
 
 def fit(

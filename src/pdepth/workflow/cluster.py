@@ -6,14 +6,19 @@ The throughputs are config values (``cluster:``) because they depend on the clus
 sizes) gives the measured defaults and how to re-measure them from the benchmark table of a first run.
 """
 
+from __future__ import annotations
+
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pdepth.config.study import Study
 from pdepth.data import registry as datasets
 from pdepth.models import architectures
+from pdepth.workflow.stages import STAGES
 
-STAGES = ("train", "probe")  # probe: the embeddings, their k-NN probes and the input margins, in one job
+if TYPE_CHECKING:
+    from pdepth.config.study import Study
+
 MB = 2**20
 FLOAT = 4  # bytes
 
@@ -30,6 +35,15 @@ class JobShape:
     epochs: float
     snapshots: int  # eval passes over the held-out examples during training
     margin_examples: int
+
+    @property
+    def data_mb(self) -> float:
+        return self.examples * self.pixels * FLOAT / MB
+
+    def layer_mb(self, max_dim: int | None) -> float:
+        """One probe's embeddings, the widest probe taken to be as wide as the input (max_dim null: none reduced)."""
+        widest = max(self.pixels, 1)
+        return self.examples * min(max_dim or widest, widest) * FLOAT / MB
 
 
 def job_shape(study: Study, variant_prefix: str, dataset: str, arch: str) -> JobShape:
@@ -60,25 +74,10 @@ def resources(
     other: the time adds up, the memory does not); attempt n asks for n times the first's."""
     settings = study.config["cluster"]
     shape = job_shape(study, variant_prefix, dataset, arch)
-    data_mb = shape.examples * shape.pixels * FLOAT / MB
-    widest = max(shape.pixels, 1)  # the widest probe is taken to be as wide as the input
-    max_dim = study.config["probe"]["max_dim"] or widest  # null: no probe is reduced
-    layer_mb = shape.examples * min(max_dim, widest) * FLOAT / MB
     speed = settings["images_per_second"].get(arch, architectures.get(arch).images_per_second)
-    candidates = study.config["metrics"]["input_margin"]["candidates"] or 99
-    seconds = {
-        "train": shape.epochs * shape.train_examples / speed  # and eval passes (a third of a training step each):
-        + (shape.snapshots * (shape.examples - shape.train_examples) + shape.examples) / (3 * speed),
-        "probe": shape.examples / (3 * speed)  # the embeddings: forward passes only
-        + shape.examples * shape.probes / settings["probe_examples_per_second"]
-        + shape.margin_examples * candidates / speed,
-    }[stage]
-    memory = {
-        "train": 3 * data_mb,
-        "probe": max(  # the embeddings, the probes, the input margins: one after the other
-            data_mb + 2 * layer_mb, 4 * layer_mb + shape.examples * shape.probes * shape.classes * 2 / MB, 2 * data_mb
-        ),
-    }[stage]
+    estimates = {**settings, "margin_candidates": study.config["metrics"]["input_margin"]["candidates"]}
+    seconds = STAGES[stage].seconds(shape, speed, estimates)
+    memory = STAGES[stage].memory_mb(shape, study.config["probe"]["max_dim"])
     runtime = settings["min_runtime"] + settings["runtime_factor"] * seeds * seconds / 60
     return {
         "mem_mb": math.ceil((settings["base_mem_mb"] + memory) * attempt),
