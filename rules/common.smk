@@ -144,11 +144,14 @@ def all_seeds(name):
 def study_targets(dataset):
     """Everything the study produces for one dataset: per model its cube, metrics and tables, and the figures."""
     per_model = ["cube.nc", "metrics.nc", "examples.csv", "examples.parquet"]
+    noisy = [
+        "detection.csv"
+    ]  # mislabel detection, in label-noise studies (rules/metrics.smk)
     models = [
         model_file(name).format(variant=variant.prefix, dataset=dataset, arch=arch)
         for variant, run_dataset, arch in STUDY.runs()
         if run_dataset == dataset
-        for name in per_model
+        for name in per_model + (noisy if variant.label_noise > 0 else [])
     ]
     return models + figure_targets(dataset, scopes=FIGURE_SCOPES_OF_ONE_DATASET)
 

@@ -52,6 +52,8 @@ def figure_inputs(spec):
             model_files(f"{kind}.nc", models) if kind in spec.uses else []
         )
         files = {"cubes": used("cube"), "metrics": used("metrics")}
+        if "detection" in spec.uses:
+            files["detection"] = model_files("detection.csv", models)
         if "prepared" in spec.uses:
             files["prepared"] = paths.prepared(wildcards.dataset)
         return files

@@ -19,3 +19,21 @@ rule metrics:
         job=job_record("metrics"),
     script:
         "../scripts/metrics.py"
+
+
+rule detection:
+    input:
+        cube=model_file("cube.nc"),
+        metrics=model_file("metrics.nc"),
+        runs=all_seeds("run.npz"),
+    output:
+        model_file("detection.csv"),
+    log:
+        paths.model_log("detection"),
+    localrule: True
+    conda:
+        "../envs/pdepth.yaml"
+    params:
+        job=job_record("detection"),
+    script:
+        "../scripts/detection.py"

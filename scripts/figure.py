@@ -18,4 +18,5 @@ with logged(sm.log[0]):
         jobs.from_params(jobs.FigureOptions, sm.params.options),
         sm.output.png,
         sm.output.pdf,
+        list(sm.input.get("detection", [])),
     )

@@ -7,6 +7,7 @@ import xarray as xr
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.metrics import per_example as metrics_module
 from pdepth.outputs import cube as cube_module
+from pdepth.training.dynamics import PER_POINT
 
 CLASSES = tuple(f"c{i}" for i in range(10))
 
@@ -72,8 +73,18 @@ def random_runs(rng: np.random.Generator, pred: np.ndarray, measured: np.ndarray
         logits[np.arange(n), pred[:, s]] += 3.0  # the network's class is its argmax
         snapshots = np.vstack([rng.integers(0, c, (5, n)), pred[None, :, s]])
         lag = np.zeros(snapshots.shape, np.int32)
+        dynamics = {name: rng.random((1, n)).astype(np.float32) for name in PER_POINT}
         runs.append(
-            metrics_module.SeedRun(logits, snapshots, np.arange(6) * 100, lag, measured * rng.lognormal(0, 1, n))
+            metrics_module.SeedRun(
+                logits,
+                snapshots,
+                np.arange(6) * 100,
+                lag,
+                measured * rng.lognormal(0, 1, n),
+                score_epochs=np.array([5]),
+                dynamics=dynamics,
+                el2n=rng.random(n).astype(np.float32),
+            )
         )
     return runs
 

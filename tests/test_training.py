@@ -13,6 +13,7 @@ from pdepth.data.examples import Examples
 from pdepth.data.sources import SourceOptions
 from pdepth.data.splits import train_mask
 from pdepth.errors import TrainingDiverged
+from pdepth.metrics import scores
 from pdepth.metrics.learning import iteration_learned
 from pdepth.models import build
 from pdepth.training.checkpoint import Checkpointing
@@ -205,3 +206,37 @@ def test_training_examples_are_recorded_from_their_training_forward_pass(small):
     lags = result.snapshot_lag[1:-1][:, in_train]
     assert lags.min() == 1 and lags.max() == steps_per_epoch  # the last batch before the snapshot, the first
     assert (result.snapshot_preds[1:][:, in_train] >= 0).all()
+
+
+def test_training_dynamics_scores_equal_their_definitions_on_the_full_history(small):
+    """Full-batch GD without augmentation: epoch e's training pass sees the weights after e - 1 steps, i.e. the logits
+    of a run stopped after e - 1 epochs. The scores the run accumulated on the device equal the numpy definitions
+    (pdepth.metrics.scores) applied to those logits, at the points read (after epoch 2) and at the end."""
+    config = TrainConfig(epochs=5, full_batch=True, batch_size=100_000, lr=0.05, warmup_epochs=0, schedule="constant")
+    config = replace(config, el2n_epoch=2, score_epochs=(2,))
+    _, recorded = short_run(small, config)
+    in_train = train_mask(small.orig_split, 0.1, 0)
+    labels = small.labels
+    history = np.stack([short_run(small, replace(config, epochs=e))[1].logits for e in range(5)])[:, in_train]
+    correct = scores.correct_predictions(history, labels[in_train])
+    got = recorded.scores
+    assert list(got.epochs) == [2, 5]
+    for point, presented in enumerate((2, 5)):
+        seen = correct[:presented]
+        confidence, variability, correctness = scores.dataset_map(
+            scores.assigned_probability(history[:presented], labels[in_train]), seen
+        )
+        expected = {
+            "forgetting_events": scores.forgetting_events(seen),
+            "never_learned": scores.never_learned(seen),
+            "aum": scores.area_under_margin(history[:presented], labels[in_train]),
+            "confidence": confidence,
+            "variability": variability,
+            "correctness": correctness,
+        }
+        for name, values in expected.items():
+            np.testing.assert_allclose(got.values[name][point][in_train], values, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert (got.values["presentations"][:, ~in_train] == 0).all() and np.isnan(got.values["aum"][:, ~in_train]).all()
+    assert got.values["forgetting_events"][-1].max() >= 1  # the history has forgetting to count
+    el2n = scores.el2n(scores.softmax(history[1]), labels[in_train])  # epoch 2's pass: the weights after 1 step
+    np.testing.assert_allclose(got.el2n[in_train], el2n, rtol=1e-5, atol=1e-6)

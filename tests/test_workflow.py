@@ -16,6 +16,7 @@ from pdepth.fidelity import table as fidelity
 from pdepth.fidelity import verdicts
 from pdepth.figures import plan
 from pdepth.metrics import corners as difficulty
+from pdepth.metrics.per_example import DYNAMICS
 from pdepth.outputs import tables
 from pdepth.probing.depth import prediction_depth
 
@@ -279,6 +280,14 @@ METRIC_VARIABLES = {
     "corner_knn_consensus_acc": ("corner", "layer"),
     "learning_curve": ("seed", "snapshot", "group"),
     "snapshot_step": ("seed", "snapshot"),
+    **{name: ("example", "seed", "score_point") for name in DYNAMICS},
+    **{f"{name}_train": ("example",) for name in DYNAMICS},
+    "el2n": ("example", "seed"),
+    "el2n_train": ("example",),
+    "final_loss": ("example", "seed"),
+    "final_loss_train": ("example",),
+    "final_loss_val": ("example",),
+    "score_epoch": ("score_point",),
     "gain_probe_accuracy": (),
     "gain_network_accuracy": (),
 }
@@ -319,6 +328,31 @@ def test_label_noise_study_keeps_given_and_clean_labels(smoke_run):
     assert curve["training split, correct labels"] > 0.6
     assert curve["training split, mislabelled (given labels)"] < 0.3
     assert curve["training split, mislabelled (original labels)"] > 0.5
+
+
+def test_label_noise_study_has_its_scores_and_its_detection_table(smoke_run):
+    """The scores are read after epoch 1 (training.score_epochs) and at the end; detection.csv has a row per score and
+    point, per layer, and cleanlab's; the early probes find flipped labels the network has not yet fitted."""
+    metrics = xr.open_dataset(smoke_run / "results/noise40/fmnist/mlp/metrics.nc")
+    cube = xr.open_dataset(smoke_run / "results/noise40/fmnist/mlp/cube.nc")
+    assert list(metrics.score_epoch.values) == [1, 2]
+    trained = cube.in_train.values
+    presented = metrics.aum.isel(score_point=-1).values
+    assert np.isfinite(presented[trained]).all() and np.isnan(presented[~trained]).all()
+    assert (metrics.forgetting_events.fillna(0) >= 0).all() and (metrics.confidence.fillna(0.5) <= 1).all()
+    table = pd.read_csv(smoke_run / "results/noise40/fmnist/mlp/detection.csv")
+    layers = cube.sizes["layer"]
+    assert len(table) == len(DYNAMICS) * 2 + 5 + layers + 1
+    assert set(table.score) == {*DYNAMICS, "el2n", "final_loss", "iteration_learned", "pd", "consistency"} | {
+        "knn_vote",
+        "cleanlab_held_out",
+    }
+    votes = table[table.score == "knn_vote"].set_index("layer")
+    assert votes.auroc.max() > 0.8 and (votes.auroc_low <= votes.auroc).all()
+    assert (table.examples > 0).all() and set(table.seeds) == {2}
+    for name in ("mislabel_detection", "score_correlations", "dataset_map"):
+        variant = "noise40/" if name == "mislabel_detection" else ""
+        assert (smoke_run / f"results/{variant}fmnist/mlp/figures/{name}.png").stat().st_size > 10_000
 
 
 def test_zero_hinge_and_untrained_studies(smoke_run):

@@ -247,13 +247,21 @@ class FidelityJob:
 
 
 @dataclass(frozen=True)
+class DetectionJob:
+    """Mislabel detection on one label-noise model (pdepth.pipeline.detection), tested like the fidelity table."""
+
+    model: Model
+    settings: FidelitySettings
+
+
+@dataclass(frozen=True)
 class FigureOptions:
     """How a figure of one dataset is drawn (config block ``figures``, and the fidelity table's floor and pairs)."""
 
     corner_class: str  # Figure 7: the class whose examples it shows at each corner
     examples_per_class: int  # Figure 1 (left): images per class on each side
     floor: Floor
-    seed_pairs: int
+    settings: FidelitySettings  # the intervals of the figures that draw them (seed pairs, resamples)
 
 
 @dataclass(frozen=True)

@@ -265,6 +265,10 @@ class Study:
         tested = {f.name: block[f.name] for f in fields(jobs.FidelitySettings)}
         return jobs.FidelityJob(jobs.FidelitySettings(**tested), jobs.Floor(**block["floor"]), block["gain_folds"])
 
+    def detection_job(self, dataset: str, variant: str, arch: str) -> jobs.DetectionJob:
+        """Mislabel detection on a label-noise study's model, with the fidelity table's settings."""
+        return jobs.DetectionJob(jobs.Model(self.variant(variant).name, dataset, arch), self.fidelity_job().settings)
+
     def figure_options(self, dataset: str) -> jobs.FigureOptions:
         """How the figures of ``dataset`` are drawn (the config's ``figures``; the fidelity table's floor)."""
         block = self.config["figures"]
@@ -273,7 +277,7 @@ class Study:
             corner_class=block["corner_class"].get(dataset) or datasets.get(dataset).figure_class if dataset else "",
             examples_per_class=block["examples_per_class"],
             floor=fidelity.floor,
-            seed_pairs=fidelity.settings.seed_pairs,
+            settings=fidelity.settings,
         )
 
     def threads(self, stage: str) -> int:
@@ -315,8 +319,9 @@ class Study:
         """The record of one job of ``stage`` (pdepth.config.jobs) for its wildcards (``variant``: a results prefix)."""
         if stage == "prepare":
             return self._prepare_job(dataset)
-        if stage in ("cube", "metrics"):
-            return {"cube": self.cube_job, "metrics": self.metrics_job}[stage](dataset, variant, arch)
+        if stage in ("cube", "metrics", "detection"):
+            by_model = {"cube": self.cube_job, "metrics": self.metrics_job, "detection": self.detection_job}
+            return by_model[stage](dataset, variant, arch)
         builders = {
             "train": self.train_job,
             "embed": self.embed_job,

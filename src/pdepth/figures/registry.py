@@ -20,6 +20,7 @@ from pdepth.config.study import FULL
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
+    import pandas as pd
     import xarray as xr
 
     from pdepth.config.jobs import FigureOptions
@@ -50,6 +51,7 @@ class Inputs:
     metrics: dict[str, xr.Dataset] = field(default_factory=dict)
     prepared: Prepared | None = None
     options: FigureOptions | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # detection.csv, by label
 
     @property
     def cube(self) -> xr.Dataset:
@@ -65,7 +67,7 @@ class FigureSpec:
     name: str  # the file name, without extension
     paper: str  # where it is in the paper
     scope: str
-    uses: tuple[str, ...]  # among "cube", "metrics", "prepared"
+    uses: tuple[str, ...]  # among "cube", "metrics", "prepared", "detection"
     draw: Callable[[Inputs], plt.Figure]
     variant: str = ""  # the name of the design a dataset or architecture figure reads: "" (90:10 splits) or FULL
     covers: str = SPLITS  # a model figure: the variants it is drawn for (EVERY, SPLITS, NOISY)
@@ -94,7 +96,7 @@ FIGURES = {
             "Figure 2 (left)",
             DATASET,
             ("cube",),
-            lambda i: _drawing("depth").depth_agreement(i.cubes, i.options.seed_pairs),
+            lambda i: _drawing("depth").depth_agreement(i.cubes, i.options.settings.seed_pairs),
             needs=(PAIRS,),
         ),
         FigureSpec(
@@ -185,6 +187,29 @@ FIGURES = {
             ("cube", "metrics"),
             lambda i: _drawing("corners").corner_probes(i.cube, i.model_metrics),
             needs=(HOLDOUT, ENSEMBLE),
+        ),
+        FigureSpec(
+            "score_correlations",
+            "beyond the paper: prediction depth and the standard difficulty scores",
+            MODEL,
+            ("cube", "metrics"),
+            lambda i: _drawing("scores").score_correlations(i.cube, i.model_metrics, i.options.settings),
+            needs=(ENSEMBLE,),
+        ),
+        FigureSpec(
+            "dataset_map",
+            "beyond the paper: the dataset map (Swayamdipta et al., 2020)",
+            MODEL,
+            ("cube", "metrics"),
+            lambda i: _drawing("scores").dataset_map(i.cube, i.model_metrics),
+        ),
+        FigureSpec(
+            "mislabel_detection",
+            "beyond the paper: finding the flipped labels, layer by layer",
+            MODEL,
+            ("cube", "detection"),
+            lambda i: _drawing("scores").mislabel_detection(next(iter(i.tables.values())), i.cube),
+            covers=NOISY,
         ),
         FigureSpec(
             "knn_accuracy",

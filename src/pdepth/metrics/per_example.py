@@ -17,6 +17,7 @@ from pdepth.metrics import consistency as ensemble
 from pdepth.metrics import corners as difficulty
 from pdepth.metrics.learning import CURVE_GROUPS, iteration_learned, learning_curve, rescale_iterations
 from pdepth.metrics.margins import output_margin
+from pdepth.metrics.scores import final_loss
 from pdepth.outputs.cube import category_names
 
 
@@ -29,6 +30,9 @@ class SeedRun:
     snapshot_steps: np.ndarray  # (S,)
     snapshot_lag: np.ndarray  # (S, N)
     input_margin: np.ndarray  # (N,), NaN where not measured
+    score_epochs: np.ndarray  # (P,) epochs after which the training-dynamics scores were read
+    dynamics: dict[str, np.ndarray]  # each score of pdepth.training.dynamics.PER_POINT: (P, N)
+    el2n: np.ndarray  # (N,)
 
 
 def consensus_fraction(votes: np.ndarray, consensus: np.ndarray, k: int) -> np.ndarray:
@@ -237,6 +241,47 @@ def margin_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
     }
 
 
+# Training-dynamics scores (docs/outputs.md): name -> (long name, units); each per example, seed and point of training.
+DYNAMICS = {
+    "forgetting_events": ("forgetting events: correct -> incorrect between consecutive training passes", "1"),
+    "never_learned": ("never predicted correctly in a training pass (1) (Toneva et al., 2019)", "1"),
+    "aum": ("area under the margin: mean over training passes of assigned logit minus largest other", "logit"),
+    "confidence": ("dataset map: mean probability of the assigned label over training passes", "1"),
+    "variability": ("dataset map: standard deviation (ddof 0) of that probability over training passes", "1"),
+    "correctness": ("dataset map: fraction of training passes predicting the assigned label", "1"),
+}
+
+
+def dynamics_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
+    """The standard difficulty scores of the training examples, per seed and point of training (NaN where the seed
+    held the example out), their means over the seeds that trained on it at the end, EL2N and the final loss."""
+    in_train = cube.in_train.values
+    labels = cube.label.values.astype(np.int64)
+    point_epochs = runs[0].score_epochs
+    if any(not np.array_equal(r.score_epochs, point_epochs) for r in runs):
+        raise ValueError(f"the seeds read their scores after different epochs: {[list(r.score_epochs) for r in runs]}")
+    found = {}
+    for name, (long_name, units) in DYNAMICS.items():
+        values = np.stack([r.dynamics[name].astype(np.float32) for r in runs], axis=1)  # (P, S, N)
+        values = np.where(in_train.T[None], values, np.nan).transpose(2, 1, 0)  # (N, S, P)
+        found[name] = (("example", "seed", "score_point"), values, {"long_name": long_name, "units": units})
+        found[f"{name}_train"] = _example_var(
+            ensemble.masked_mean(values[..., -1], in_train)[0], f"mean over the seeds that trained on it: {long_name}"
+        )
+    el2n = np.where(in_train, np.stack([r.el2n for r in runs], axis=1), np.nan)
+    loss = np.stack([final_loss(r.logits, labels) for r in runs], axis=1)
+    return found | {
+        "el2n": _per_seed(el2n, "EL2N: L2 norm of softmax minus one-hot label, training passes of training.el2n_epoch"),
+        "el2n_train": _example_var(
+            ensemble.masked_mean(el2n, in_train)[0], "mean EL2N over the seeds that trained on it"
+        ),
+        "final_loss": _per_seed(loss, "cross-entropy of the assigned label under the final model (eval mode)", "nat"),
+        "final_loss_train": _example_var(ensemble.masked_mean(loss, in_train)[0], "mean final loss, in training"),
+        "final_loss_val": _example_var(ensemble.masked_mean(loss, ~in_train)[0], "mean final loss, held out"),
+        "score_epoch": ("score_point", point_epochs, {"long_name": "epochs of training before the scores were read"}),
+    }
+
+
 def build(
     cube: xr.Dataset,
     runs: list[SeedRun],
@@ -247,7 +292,7 @@ def build(
     """metrics.nc: every family of per-example quantities, with the cube's coordinates."""
     counts, consensus = held_out_consensus(cube)
     data_vars = ensemble_variables(cube, counts, consensus) | learning_variables(cube, runs)
-    data_vars |= margin_variables(cube, runs)
+    data_vars |= margin_variables(cube, runs) | dynamics_variables(cube, runs)
     distances = difficulty.corner_distances(data_vars["pd_val"][1], data_vars["pd_train"][1])
     if np.isfinite(distances).any():  # some examples were both held out and trained on: a design with a holdout
         data_vars |= corner_variables(cube, consensus, distances, consensus_votes, corner_examples, gain_layer)

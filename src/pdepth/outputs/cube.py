@@ -128,7 +128,10 @@ def probe_variables(results: SeedResults, labels: np.ndarray, k: int, class_type
         "knn_true_conf": (
             by_probe,
             true_votes.astype(np.float32) / k,
-            {"long_name": "fraction of the k votes for the ground-truth class", "units": "1"},
+            {
+                "long_name": "fraction of the k votes for the given label (label: the one the models trained with)",
+                "units": "1",
+            },
         ),
     }
 

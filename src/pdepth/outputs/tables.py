@@ -17,6 +17,15 @@ SCORES = (
     "iteration_learned_val",
     "output_margin_val",
     "input_margin_val",
+    "forgetting_events_train",
+    "never_learned_train",
+    "aum_train",
+    "confidence_train",
+    "variability_train",
+    "correctness_train",
+    "el2n_train",
+    "final_loss_train",
+    "final_loss_val",
 )
 
 

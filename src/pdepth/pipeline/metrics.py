@@ -11,6 +11,7 @@ from pdepth.metrics import per_example as metrics
 from pdepth.outputs import cube as cubes
 from pdepth.pipeline.probe import ProbeResults
 from pdepth.records import load_npz
+from pdepth.training.dynamics import PER_POINT
 from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ def run(
                 snapshot_steps=outputs.snapshot_steps,
                 snapshot_lag=outputs.snapshot_lag,
                 input_margin=load_npz(margin_path)["input_margin"],
+                score_epochs=outputs.score_epochs,
+                dynamics={name: getattr(outputs, name) for name in PER_POINT},
+                el2n=outputs.el2n,
             )
         )
     k = int(cube.attrs["k"])

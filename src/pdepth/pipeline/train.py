@@ -21,7 +21,7 @@ from pdepth.training.loop import HISTORY_COLUMNS, fit
 from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
-CHECKPOINT_FORMAT = 2  # 2: the recorded predictions of the training passes; a checkpoint of another format is not read
+CHECKPOINT_FORMAT = 3  # 2: the predictions of the training passes; 3: the training-dynamics scores. Others: not read
 
 
 def run_block(
@@ -101,6 +101,9 @@ def run(
         snapshot_preds=result.snapshot_preds,
         snapshot_steps=result.snapshot_steps,
         snapshot_lag=result.snapshot_lag,
+        score_epochs=result.scores.epochs,
+        **result.scores.values,
+        el2n=result.scores.el2n,
         job=jobs.to_json(job),
     )
     run_outputs.save(outputs)

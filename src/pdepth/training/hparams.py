@@ -27,6 +27,8 @@ class TrainConfig:
     snapshots_per_epoch: int = 1  # predictions of every example at initialisation and this many times per epoch
     eval_batch_size: int = 1024
     channels_last: bool = False  # NHWC memory layout: faster convolutions on CPUs
+    el2n_epoch: int = 1  # EL2N from the training passes of this epoch (Paul et al.: early in training)
+    score_epochs: tuple[int, ...] = ()  # the training-dynamics scores are also read after these epochs
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -37,7 +39,10 @@ class TrainConfig:
         if isinstance(values.get("augmentation"), dict):
             values = {**values, "augmentation": Augmentation(**values["augmentation"])}
         floats = {f.name for f in fields(cls) if f.type in (float, "float")}  # 1 and 1.0: one job record
-        return cls(**{key: float(value) if key in floats else value for key, value in values.items()})
+        values = {key: float(value) if key in floats else value for key, value in values.items()}
+        if "score_epochs" in values:
+            values["score_epochs"] = tuple(sorted(set(values["score_epochs"])))
+        return cls(**values)
 
     def __post_init__(self):
         if self.epochs < 0:

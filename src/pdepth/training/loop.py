@@ -20,6 +20,7 @@ from pdepth.data.prepared import TEST, TRAIN
 from pdepth.errors import TrainingDiverged
 from pdepth.models import ProbedModel, build
 from pdepth.training.checkpoint import Checkpointing
+from pdepth.training.dynamics import DynamicsObserver, ScorePoints
 from pdepth.training.hparams import TrainConfig
 from pdepth.training.losses import LOSSES
 
@@ -48,6 +49,7 @@ class TrainResult:
     snapshot_steps: np.ndarray  # (S,) optimiser steps taken before each snapshot
     snapshot_lag: np.ndarray  # (S, N) steps between each prediction and its snapshot (0: made at the snapshot)
     history: list[dict]  # one row per epoch
+    scores: ScorePoints  # the training-dynamics scores of every training example (pdepth.training.dynamics)
 
 
 NOT_SEEN = -1  # a training example's entry before its first training forward pass
@@ -79,6 +81,9 @@ class Recorder:
     def restore(self, state: dict) -> None:
         self.pred.copy_(state["pred"])
         self.made_at.copy_(state["made_at"])
+
+    def epoch_done(self, epoch: int) -> None:
+        pass
 
 
 def seeded_generator(seed: int, stream: int, device: torch.device) -> torch.Generator:
@@ -131,6 +136,8 @@ class Observer(Protocol):
     def state(self) -> dict: ...
 
     def restore(self, state: dict) -> None: ...
+
+    def epoch_done(self, epoch: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -187,7 +194,9 @@ class TrainingRun:
         self.loss_fn = LOSSES[config.loss]
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         self.recorder = Recorder(len(images), self.held_out, device)
-        self.observers: dict[str, Observer] = {"recorder": self.recorder}  # by their key in the checkpoint
+        self.dynamics = DynamicsObserver(labels, plan.per_epoch, config.el2n_epoch, set(config.score_epochs))
+        # by their key in the checkpoint
+        self.observers: dict[str, Observer] = {"recorder": self.recorder, "dynamics": self.dynamics}
         self.snapshots, self.lags, self.snapshot_steps, self.history = [], [], [], []
         self.step, self.logits, self.loss_sum, self.snapshot_seconds = 0, None, None, 0.0
 
@@ -306,6 +315,8 @@ class TrainingRun:
         row["snapshot_seconds"] = self.snapshot_seconds
         self.history.append(row)
         log_epoch(row, self.config.epochs)
+        for observer in self.observers.values():
+            observer.epoch_done(epoch)
 
     def result(self) -> TrainResult:
         """The run's outputs, ending with the final model's eval-mode prediction of every example (the last
@@ -320,6 +331,7 @@ class TrainingRun:
             snapshot_steps=np.array([*self.snapshot_steps, self.step], dtype=np.int64),
             snapshot_lag=np.stack(lags),
             history=self.history,
+            scores=self.dynamics.result(self.config.epochs),
         )
 
 

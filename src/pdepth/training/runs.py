@@ -15,6 +15,15 @@ class RunOutputs(NpzRecord):
     snapshot_preds: np.ndarray  # (S, N) int16, predicted class at each snapshot (-1: none yet); last: final model
     snapshot_steps: np.ndarray  # (S,) optimiser steps before each snapshot
     snapshot_lag: np.ndarray  # (S, N) steps between each prediction and its snapshot (training forward passes)
+    score_epochs: np.ndarray  # (P,) epochs after which the training-dynamics scores were read; the last: the end
+    forgetting_events: np.ndarray  # (P, N) int32, per training example (pdepth.metrics.scores); 0 if held out
+    never_learned: np.ndarray  # (P, N) bool
+    aum: np.ndarray  # (P, N) float32, NaN if never presented (held out)
+    confidence: np.ndarray  # (P, N) float32
+    variability: np.ndarray  # (P, N) float32
+    correctness: np.ndarray  # (P, N) float32
+    presentations: np.ndarray  # (P, N) int32
+    el2n: np.ndarray  # (N,) float32, from the training passes of training.el2n_epoch (NaN: not presented then)
     job: str = ""  # JSON of the training job that made it (pdepth.config.jobs.TrainJob)
 
     @property

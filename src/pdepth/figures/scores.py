@@ -1,0 +1,113 @@
+"""Prediction depth next to the standard difficulty scores: their agreement across seeds, the dataset map, and which
+score (and which layer's probe) finds the flipped labels of a label-noise study."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from pdepth.config.jobs import FidelitySettings
+from pdepth.figures.style import PALETTE, describe, layer_axis, model_title
+from pdepth.metrics import agreement
+
+
+def score_correlations(cube: xr.Dataset, metrics: xr.Dataset, settings: FidelitySettings) -> plt.Figure:
+    """Spearman r of every pair of scores, each on one half of the seeds (pdepth.metrics.agreement), with its
+    interval over runs and examples."""
+    found = agreement.correlations(cube, metrics, settings)
+    names = list(agreement.SCORES)
+    matrix = np.array([[found[a, b].estimate for b in names] for a in names])
+    fig, ax = plt.subplots(figsize=(11, 9.5))
+    image = ax.imshow(matrix, cmap="RdBu_r", vmin=-1, vmax=1)
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            evidence = found[a, b]
+            text = f"{evidence.estimate:.2f}\n[{evidence.low:.2f}, {evidence.high:.2f}]"
+            ax.text(
+                j, i, text if evidence.testable else f"{evidence.estimate:.2f}", ha="center", va="center", fontsize=7
+            )
+    labels = [agreement.SCORES[name] for name in names]
+    ax.set_xticks(range(len(names)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), labels)
+    ax.set_xlabel("score on the odd seeds (and the even ones: the mean of both)")
+    ax.set_ylabel("score on the even seeds")
+    fig.colorbar(image, ax=ax, label="Spearman r of the per-example means", shrink=0.8)
+    any_pair = found[names[0], names[1]]
+    intervals = (
+        f"[{settings.confidence:.0%} interval over runs and examples]"
+        if any_pair.testable
+        else f"no intervals: {any_pair.why}"
+    )
+    ax.set_title(
+        f"How the difficulty scores agree across seeds, {model_title(cube)}: {any_pair.units:,} examples, "
+        f"{any_pair.runs} seeds; {intervals}"
+    )
+    return fig
+
+
+def dataset_map(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
+    """Swayamdipta et al.'s dataset map (confidence against variability of the assigned label's probability over
+    the training passes), each example coloured by its mean prediction depth in training."""
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    x, y = metrics.variability_train.values, metrics.confidence_train.values
+    depth = np.nanmean(np.where(cube.in_train.values, cube.pd.values, np.nan), axis=1)
+    keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(depth)
+    order = np.flatnonzero(keep)[np.argsort(depth[keep], kind="stable")]  # the deepest drawn last, on top
+    points = ax.scatter(x[order], y[order], c=depth[order], s=3, cmap="viridis", alpha=0.7, linewidths=0)
+    fig.colorbar(points, ax=ax, label="mean prediction depth, in training")
+    ax.set_xlabel("variability: std of the assigned label's probability over training passes")
+    ax.set_ylabel("confidence: its mean")
+    ax.set_title(f"Dataset map coloured by prediction depth. {describe(cube)}; {keep.sum():,} examples")
+    return fig
+
+
+def mislabel_detection(table: pd.DataFrame, cube: xr.Dataset) -> plt.Figure:
+    """AUROC of finding the flipped labels: the k-NN probes' vote for the given label by layer (left); every score
+    at each point of training it was read, and the network's memorisation of the flipped labels (right)."""
+    fig, (by_layer, by_time) = plt.subplots(1, 2, figsize=(13, 4.8))
+    votes = table[table.score == "knn_vote"].sort_values("layer")
+    by_layer.errorbar(votes.layer, votes.auroc, yerr=_spread(votes), marker="o", color=PALETTE[0], capsize=3)
+    by_layer.plot(votes.layer, votes.auroc_null, linestyle=":", color="grey", label="null (scores shuffled in class)")
+    best = votes.loc[votes.auroc.idxmax()]
+    by_layer.set_title(f"k-NN vote for the given label: best at layer {int(best.layer)} (AUROC {best.auroc:.3f})")
+    layer_axis(by_layer, cube)
+    by_layer.set_ylabel("AUROC, flipped labels first")
+    by_layer.legend()
+    scores = table[(table.score != "knn_vote") & table.auroc.notna()]
+    colours = plt.cm.tab20(np.arange(scores.score.nunique()) % 20)
+    for colour, (name, rows) in zip(colours, scores.groupby("score", sort=False), strict=True):
+        rows = rows.sort_values("epoch")
+        by_time.errorbar(rows.epoch, rows.auroc, yerr=_spread(rows), marker="o", color=colour, capsize=3, label=name)
+    by_time.errorbar(
+        [best.epoch],
+        [best.auroc],
+        yerr=_spread(best.to_frame().T),
+        marker="*",
+        markersize=12,
+        color="black",
+        linestyle="none",
+        label=f"k-NN vote, layer {int(best.layer)}",
+    )
+    by_time.set_xlabel("epochs of training")
+    by_time.set_xticks(sorted(table.epoch.unique()))
+    by_time.set_ylabel("AUROC, flipped labels first")
+    memorised = by_time.twinx()
+    points = table.drop_duplicates("epoch").sort_values("epoch")
+    memorised.plot(points.epoch, points.memorised, color="grey", linestyle="--", label="flipped labels memorised")
+    memorised.set_ylabel("training accuracy on the flipped labels (dashed)")
+    memorised.set_ylim(0, 1.05)
+    by_time.legend(fontsize=7, ncols=1, loc="center left", bbox_to_anchor=(1.12, 0.5))
+    last = points.iloc[-1]
+    by_time.set_title(f"Each score when it was read; at the end {last.memorised:.0%} of the flipped labels memorised")
+    fig.suptitle(
+        f"Finding the flipped labels, {model_title(cube)}: {int(table.examples.max()):,} training examples, "
+        f"{int(table.seeds.max())} seeds, {table[table.score == 'knn_vote'].auroc.count()} probes"
+    )
+    return fig
+
+
+def _spread(rows: pd.DataFrame) -> np.ndarray:
+    """Error bars from the intervals (none where a row has no interval)."""
+    low = (rows.auroc - rows.auroc_low).fillna(0).clip(lower=0)
+    high = (rows.auroc_high - rows.auroc).fillna(0).clip(lower=0)
+    return np.vstack([low.to_numpy(float), high.to_numpy(float)])
