@@ -42,8 +42,8 @@ VARIANT_PREFIXES = [variant.prefix for variant in STUDY.variants]
 
 wildcard_constraints:
     variant="(?:" + "|".join(re.escape(prefix) for prefix in VARIANT_PREFIXES) + ")",
-    dataset="[a-z0-9]+",
-    arch="[a-z0-9]+",
+    dataset=paths.NAME,
+    arch=paths.NAME,
     seed=r"\d+",
 
 

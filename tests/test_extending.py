@@ -86,11 +86,13 @@ def test_a_registered_dataset_is_checked_sized_and_read(monkeypatch, tmp_path):
     assert (prepared.orig_split == 0).sum() == 600
 
 
-def test_a_dataset_without_its_sizes_is_refused_before_any_job(monkeypatch):
-    """DatasetSpec.sizes sizes the splits the config is checked against (and the cluster jobs): (0, 0) is refused."""
-    monkeypatch.setitem(datasets.DATASETS, "toy", toy_dataset(sizes=(0, 0)))
-    with pytest.raises(ConfigError, match=r"probe\.k \(5\) needs more than k training examples.* on toy trains on 0"):
-        Study.checked(toy_config())
+def test_a_dataset_without_its_sizes_or_with_a_name_no_path_can_hold_is_refused_when_registered():
+    """DatasetSpec.sizes and image_shape size the splits the config is checked against and the cluster jobs; the name
+    is a folder of the results and a wildcard value (pdepth.paths.NAME)."""
+    with pytest.raises(ValueError, match=r"dataset toy: sizes \(0, 0\) and image_shape \(8, 8, 1\) must be > 0"):
+        toy_dataset(sizes=(0, 0))
+    with pytest.raises(ValueError, match="dataset name 'toy_v2': use lowercase letters and digits only"):
+        datasets.register(toy_dataset(name="toy_v2"))
 
 
 # --- an architecture --------------------------------------------------------------------------------------------------
@@ -375,3 +377,10 @@ def test_scripts_run_block_adapts_a_new_stage_unchanged(toy_stage, tmp_path):
     runpy.run_path(str(ROOT / "scripts/run_block.py"), init_globals={"snakemake": snakemake})
     written = [json.loads(path.read_text()) for path in summaries]
     assert written == [{"seed": seed, "from": runs[seed], "threads": 3} for seed in (0, 1)]
+
+
+def test_an_architecture_with_a_name_no_path_can_hold_is_refused():
+    from pdepth.models.architectures import Architecture
+
+    with pytest.raises(ValueError, match="architecture name 'ResNet-18': use lowercase letters and digits only"):
+        Architecture("ResNet-18", "pdepth.models.resnet")

@@ -4,6 +4,7 @@ Patterns keep Snakemake's wildcards: ``{variant}`` (a results prefix: "" for the
 intervention's "name/"), ``{dataset}``, ``{arch}``, ``{seed}``. Torch-free: the Snakefile imports it.
 """
 
+import re
 from pathlib import Path
 
 RESOURCES = "resources"  # the prepared datasets, and what the workflow downloads
@@ -12,6 +13,7 @@ LOGS = "logs"
 BENCHMARKS = f"{LOGS}/benchmarks"  # Snakemake's time and memory of every per-run job
 SUMMARY = f"{RESULTS}/report"  # the report's tables: figure index, configuration, benchmarks
 FIGURES = f"{RESULTS}/figures"  # the figures across models
+NAME = "[a-z0-9]+"  # a dataset's or an architecture's name: one folder of the layout, one wildcard value
 MODEL = "{variant}{dataset}/{arch}"  # one (variant, dataset, arch): its seeds, cube, metrics, tables, figures
 
 
@@ -61,3 +63,10 @@ def benchmark_job(path: str | Path) -> str:
     """The job a benchmark file belongs to: its path under ``logs/benchmarks/``, without the suffix."""
     parts = Path(path).with_suffix("").parts
     return "/".join(parts[parts.index(Path(BENCHMARKS).name) + 1 :])
+
+
+def check_name(kind: str, name: str) -> str:
+    """``name`` if it can name a dataset or architecture (``NAME``), else a ValueError that says why."""
+    if not re.fullmatch(NAME, name):
+        raise ValueError(f"{kind} name {name!r}: use lowercase letters and digits only ({NAME}), one part of a path")
+    return name

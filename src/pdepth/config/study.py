@@ -89,6 +89,10 @@ class Variant:
 
 @dataclass(frozen=True)
 class Study:
+    """The study of a validated config (``Study.checked`` or ``Study.load``: the schema has filled in every default,
+    so the config is read without fallbacks): its variants and runs, and the record of every job, built from the
+    config alone (pdepth.config.jobs). The Snakefile builds one per DAG; it imports neither torch nor matplotlib."""
+
     config: dict
 
     @classmethod
@@ -293,6 +297,8 @@ class Study:
         return architectures.get(arch).resolve(self.config["models"].get(arch))
 
     def training(self, arch: str, dataset: str, variant: Variant | None = None) -> TrainConfig:
+        """The hyper-parameters of a run: TrainConfig's defaults, updated by ``training.default``, then by
+        ``training.<arch>``, then by the variant's ``training``; the augmentation is the dataset's."""
         values = dict(self.config["training"]["default"])
         values.update(self.config["training"].get(arch, {}))
         values.update(variant.training if variant is not None else {})

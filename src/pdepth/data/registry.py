@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pdepth import paths
 from pdepth.data.augment import Augmentation
 from pdepth.data.prepared import Prepared
 from pdepth.data.sources import RawFile, SourceOptions, locate
@@ -19,12 +20,16 @@ class DatasetSpec:
     files: tuple[RawFile, ...]
     read: Callable[[dict[str, Path]], Prepared]  # raw file name -> verified local path, to the prepared arrays
     classes: tuple[str, ...]  # the class names the raw files carry, for checking the config before any job
+    sizes: tuple[int, int]  # examples in the original (train, test) sets: the config and cluster jobs are sized by them
+    image_shape: tuple[int, int, int]  # (H, W, C)
     system_dirs: tuple[str, ...] = ()  # directories where an OS package installs the raw files
     augmentation: Augmentation = Augmentation()  # the default for training; the config can override it
-    sizes: tuple[int, int] = (0, 0)  # examples in the original (train, test) sets, for sizing cluster jobs
-    image_shape: tuple[int, int, int] = (0, 0, 0)  # (H, W, C)
     title: str = ""  # its name in papers and figures (Fashion-MNIST); empty: ``name``
     corner_class: str = ""  # whose examples Figure 7 shows (figures.corner_class overrides it); empty: the first class
+
+    def __post_init__(self):
+        if min(self.sizes) < 1 or min(self.image_shape) < 1:
+            raise ValueError(f"dataset {self.name}: sizes {self.sizes} and image_shape {self.image_shape} must be > 0")
 
     @property
     def figure_class(self) -> str:
@@ -50,7 +55,7 @@ DATASETS: dict[str, DatasetSpec] = {}
 
 
 def register(spec: DatasetSpec) -> DatasetSpec:
-    DATASETS[spec.name] = spec
+    DATASETS[paths.check_name("dataset", spec.name)] = spec
     return spec
 
 

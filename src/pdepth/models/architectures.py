@@ -7,6 +7,7 @@ Adding an architecture: its module in ``pdepth/models`` (the builder) and one en
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pdepth import paths
 from pdepth.errors import ConfigError
 
 
@@ -19,6 +20,9 @@ class Architecture:
     probes: Callable[[dict], int] = lambda options: 0  # probe count, input and softmax included, for full options
     title: str = ""  # its name in papers and figures (ResNet-18); empty: ``name``
     images_per_second: float = 2000.0  # training throughput on a 2-core CPU at the default config's width
+
+    def __post_init__(self):
+        paths.check_name("architecture", self.name)
 
     def resolve(self, given: dict | None, where: str = "models") -> dict:
         """The full options: the defaults updated by ``given``; an unknown option or a wrong type names the key."""
