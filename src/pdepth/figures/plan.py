@@ -86,8 +86,9 @@ def margin_roles(study: Study, dataset: str, arch: str) -> list[tuple[str, Varia
     then the cross-entropy studies on the same subset (its controls), then the untrained networks; none without
     0-Hinge."""
     runs = [v for v in study.variants if v.is_intervention and dataset in v.datasets and arch in v.architectures]
-    hinge = [v for v in runs if v.training.get("loss") == "zero_hinge"]
-    untrained = [v for v in runs if v.training.get("epochs") == 0]
+    resolved = {v.name: study.training(arch, dataset, v) for v in runs}  # with the study's defaults and arch block
+    hinge = [v for v in runs if resolved[v.name].loss == "zero_hinge"]
+    untrained = [v for v in runs if resolved[v.name].epochs == 0]
     subsets = [v.subset for v in hinge]
     controls = [v for v in runs if v not in hinge + untrained and v.label_noise == 0 and v.subset in subsets]
     roles = [(HINGE, hinge), (CONTROL, controls), (UNTRAINED, untrained)]
