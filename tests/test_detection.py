@@ -104,3 +104,23 @@ def test_the_api_table_finds_the_layer_whose_probe_rejects_the_flipped_labels():
     assert list(table.layer) == [0, 1]
     assert table.auroc[0] > 0.9 and table.auroc_low[0] > 0.85
     assert table.auroc_low[1] < 0.5 < table.auroc_high[1]
+
+
+def test_score_agreement_is_measured_across_halves_of_the_seeds():
+    """pdepth.metrics.agreement: a per-example difficulty shared by every seed is found (r near 1 across halves); a
+    per-seed quirk that one network's two scores share, with no difficulty, gives r near 0 across halves, though the
+    same-seed correlation of the two scores is near 1."""
+    from pdepth.fidelity.verdicts import assess
+    from pdepth.metrics import agreement
+
+    rng = np.random.default_rng(0)
+    n, seeds = 1500, 4
+    difficulty = rng.normal(size=(n, 1))
+    quirk = rng.normal(size=(n, seeds))
+    echo = quirk + 0.1 * rng.normal(size=(n, seeds))
+    planted = agreement.cross_seed_test(difficulty + 0.3 * rng.normal(size=(n, seeds)), np.repeat(difficulty, seeds, 1))
+    found = assess(planted, 1, 0.0, SETTINGS)
+    coupled = assess(agreement.cross_seed_test(quirk, echo), 1, 0.0, SETTINGS)
+    assert found.estimate > 0.9 and found.low > 0.85
+    assert abs(coupled.estimate) < 0.1 and coupled.low < 0 < coupled.high
+    assert np.corrcoef(quirk[:, 0], echo[:, 0])[0, 1] > 0.9

@@ -22,7 +22,7 @@ def score_correlations(cube: xr.Dataset, metrics: xr.Dataset, settings: Fidelity
     for i, a in enumerate(names):
         for j, b in enumerate(names):
             evidence = found[a, b]
-            text = f"{evidence.estimate:.2f}\n[{evidence.low:.2f}, {evidence.high:.2f}]"
+            text = f"{evidence.estimate:.2f}\n[{_short(evidence.low)}, {_short(evidence.high)}]"
             ax.text(
                 j, i, text if evidence.testable else f"{evidence.estimate:.2f}", ha="center", va="center", fontsize=7
             )
@@ -104,6 +104,11 @@ def mislabel_detection(table: pd.DataFrame, cube: xr.Dataset) -> plt.Figure:
         f"{int(table.seeds.max())} seeds, {table[table.score == 'knn_vote'].auroc.count()} probes"
     )
     return fig
+
+
+def _short(value: float) -> str:
+    """0.84 -> .84, -0.57 -> -.57: an interval that fits its cell."""
+    return f"{value:.2f}".replace("0.", ".", 1)
 
 
 def _spread(rows: pd.DataFrame) -> np.ndarray:
