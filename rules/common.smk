@@ -62,12 +62,12 @@ def block_files(name, seeds):
 
 
 def block_inputs(stage, seeds):
-    """Named rule inputs of a per-run stage: each of its input files for every seed of the block."""
+    """Inputs of a per-run stage, by name: each of its input files for every seed of the block."""
     return {key: block_files(name, seeds) for key, name in stage.inputs.items()}
 
 
 def block_outputs(stage, seeds):
-    """Named rule outputs of a per-run stage: each of its files for every seed of the block."""
+    """Outputs of a per-run stage, by name: each of its files for every seed of the block."""
     return {key: block_files(name, seeds) for key, name in stage.outputs.items()}
 
 

@@ -26,6 +26,7 @@ rule detection:
         cube=model_file("cube.nc"),
         metrics=model_file("metrics.nc"),
         runs=all_seeds("run.npz"),
+        probes=all_seeds("probes.npz"),
     output:
         model_file("detection.csv"),
     log:

@@ -11,5 +11,6 @@ with logged(sm.log[0]):
         sm.input.cube,
         sm.input.metrics,
         list(sm.input.runs),
+        list(sm.input.probes),
         sm.output[0],
     )

@@ -240,3 +240,7 @@ def test_training_dynamics_scores_equal_their_definitions_on_the_full_history(sm
     assert got.values["forgetting_events"][-1].max() >= 1  # the history has forgetting to count
     el2n = scores.el2n(scores.softmax(history[1]), labels[in_train])  # epoch 2's pass: the weights after 1 step
     np.testing.assert_allclose(got.el2n[in_train], el2n, rtol=1e-5, atol=1e-6)
+    stopped = short_run(small, replace(config, epochs=2))[0].state_dict()  # the weights kept after epoch 2
+    assert list(recorded.weights_at) == [2]
+    for name, value in stopped.items():
+        torch.testing.assert_close(recorded.weights_at[2][name], value, rtol=0, atol=0)

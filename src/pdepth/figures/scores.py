@@ -7,7 +7,7 @@ import pandas as pd
 import xarray as xr
 
 from pdepth.config.jobs import FidelitySettings
-from pdepth.figures.style import PALETTE, describe, layer_axis, model_title
+from pdepth.figures.style import describe, layer_axis, model_title
 from pdepth.metrics import agreement
 
 
@@ -66,26 +66,35 @@ def mislabel_detection(table: pd.DataFrame, cube: xr.Dataset) -> plt.Figure:
     at each point of training it was read, and the network's memorisation of the flipped labels (right)."""
     fig, (by_layer, by_time) = plt.subplots(1, 2, figsize=(13, 4.8))
     votes = table[table.score == "knn_vote"].sort_values("layer")
-    by_layer.errorbar(votes.layer, votes.auroc, yerr=_spread(votes), marker="o", color=PALETTE[0], capsize=3)
-    by_layer.plot(votes.layer, votes.auroc_null, linestyle=":", color="grey", label="null (scores shuffled in class)")
-    best = votes.loc[votes.auroc.idxmax()]
-    by_layer.set_title(f"k-NN vote for the given label: best at layer {int(best.layer)} (AUROC {best.auroc:.3f})")
+    last_epoch = votes.epoch.max()
+    probed = sorted(votes.epoch.unique())
+    for shade, epoch in zip(np.linspace(0.35, 1.0, len(probed)), probed, strict=True):
+        rows = votes[votes.epoch == epoch]
+        colour = plt.cm.Blues(shade)
+        label = f"after epoch {epoch}, {rows.memorised.iloc[0]:.0%} of the flipped labels memorised"
+        by_layer.errorbar(rows.layer, rows.auroc, yerr=_spread(rows), marker="o", color=colour, capsize=3, label=label)
+    final = votes[votes.epoch == last_epoch]
+    by_layer.plot(final.layer, final.auroc_null, linestyle=":", color="grey", label="null (scores shuffled in class)")
+    best = final.loc[final.auroc.idxmax()]
+    by_layer.set_title(
+        f"k-NN vote for the given label: at the end best at layer {int(best.layer)} (AUROC {best.auroc:.3f})"
+    )
     layer_axis(by_layer, cube)
     by_layer.set_ylabel("AUROC, flipped labels first")
-    by_layer.legend()
+    by_layer.legend(fontsize=7)
     scores = table[(table.score != "knn_vote") & table.auroc.notna()]
     colours = plt.cm.tab20(np.arange(scores.score.nunique()) % 20)
     for colour, (name, rows) in zip(colours, scores.groupby("score", sort=False), strict=True):
         rows = rows.sort_values("epoch")
         by_time.errorbar(rows.epoch, rows.auroc, yerr=_spread(rows), marker="o", color=colour, capsize=3, label=name)
+    layer_rows = votes[votes.layer == best.layer].sort_values("epoch")
     by_time.errorbar(
-        [best.epoch],
-        [best.auroc],
-        yerr=_spread(best.to_frame().T),
+        layer_rows.epoch,
+        layer_rows.auroc,
+        yerr=_spread(layer_rows),
         marker="*",
         markersize=12,
         color="black",
-        linestyle="none",
         label=f"k-NN vote, layer {int(best.layer)}",
     )
     by_time.set_xlabel("epochs of training")
@@ -101,7 +110,7 @@ def mislabel_detection(table: pd.DataFrame, cube: xr.Dataset) -> plt.Figure:
     by_time.set_title(f"Each score when it was read; at the end {last.memorised:.0%} of the flipped labels memorised")
     fig.suptitle(
         f"Finding the flipped labels, {model_title(cube)}: {int(table.examples.max()):,} training examples, "
-        f"{int(table.seeds.max())} seeds, {table[table.score == 'knn_vote'].auroc.count()} probes"
+        f"{int(table.seeds.max())} seeds, {table[table.score == 'knn_vote'].layer.nunique()} probes"
     )
     return fig
 

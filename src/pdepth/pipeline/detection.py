@@ -15,6 +15,7 @@ from pdepth.metrics.detection import LARGER_IS_FLIPPED, SMALLER_IS_FLIPPED, dete
 from pdepth.metrics.learning import CURVE_GROUPS
 from pdepth.metrics.per_example import DYNAMICS
 from pdepth.metrics.scores import softmax
+from pdepth.pipeline.probe import ProbeResults
 from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,22 @@ def memorised(metrics: xr.Dataset, epochs: np.ndarray) -> np.ndarray:
     return np.array(found)
 
 
-def score_columns(cube: xr.Dataset, metrics: xr.Dataset) -> list[tuple[str, int, int | None, np.ndarray]]:
+def earlier_votes(probe_files: list[Path], epochs: np.ndarray) -> dict[int, np.ndarray]:
+    """Point -> (N, S, L) vote fractions for the given label of the models after the earlier points' epochs."""
+    results = [ProbeResults.load(path) for path in probe_files]
+    found = {}
+    for point, epoch in enumerate(epochs[:-1]):
+        index = [list(r.earlier_epochs).index(epoch) if epoch in r.earlier_epochs else None for r in results]
+        if all(i is not None for i in index):
+            found[point] = np.stack([r.earlier_label_votes[i] for r, i in zip(results, index, strict=True)], axis=1)
+    return found
+
+
+def score_columns(
+    cube: xr.Dataset, metrics: xr.Dataset, earlier: dict[int, np.ndarray]
+) -> list[tuple[str, int, int | None, np.ndarray]]:
     """(score, point, layer, values (N, S)) of every row: the training-dynamics scores at each point, the end-only
-    scores at the last, the k-NN vote for the given label at each layer at the last."""
+    scores at the last, the k-NN vote for the given label at each layer at every point whose models were probed."""
     last = metrics.sizes["score_point"] - 1
     seeds = cube.sizes["seed"]
     rows = [(name, p, None, metrics[name].values[..., p]) for name in DYNAMICS for p in range(last + 1)]
@@ -64,8 +78,10 @@ def score_columns(cube: xr.Dataset, metrics: xr.Dataset) -> list[tuple[str, int,
         "consistency": np.repeat(metrics.consistency.values[:, None], seeds, axis=1),
     }
     rows += [(name, last, None, end[name]) for name in END_ONLY]
-    votes = cube.knn_true_conf.values
-    rows += [("knn_vote", last, layer, votes[:, :, layer]) for layer in range(cube.sizes["layer"])]
+    votes = earlier | {last: cube.knn_true_conf.values}
+    rows += [
+        ("knn_vote", p, layer, votes[p][:, :, layer]) for p in sorted(votes) for layer in range(cube.sizes["layer"])
+    ]
     return rows
 
 
@@ -118,7 +134,14 @@ def cleanlab_row(cube: xr.Dataset, run_files: list[Path], flipped: np.ndarray, s
     }
 
 
-def run(job: DetectionJob, cube_path: Path, metrics_path: Path, run_files: list[Path], output: Path) -> pd.DataFrame:
+def run(
+    job: DetectionJob,
+    cube_path: Path,
+    metrics_path: Path,
+    run_files: list[Path],
+    probe_files: list[Path],
+    output: Path,
+) -> pd.DataFrame:
     cube, metrics = xr.load_dataset(cube_path), xr.load_dataset(metrics_path)
     if "mislabelled" not in cube.coords:
         raise ValueError(f"{cube_path}: no label noise in this study, nothing to detect")
@@ -127,7 +150,7 @@ def run(job: DetectionJob, cube_path: Path, metrics_path: Path, run_files: list[
     epochs = metrics.score_epoch.values
     share = memorised(metrics, epochs)
     rows = []
-    for name, point, layer, values in score_columns(cube, metrics):
+    for name, point, layer, values in score_columns(cube, metrics, earlier_votes(probe_files, epochs)):
         found = detect(values, in_train, flipped, classes, job.settings, ORIENTATION[name])
         rows.append(
             {

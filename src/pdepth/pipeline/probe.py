@@ -14,7 +14,7 @@ from pdepth.config.jobs import ProbeBlock, ProbeJob
 from pdepth.data.examples import Examples
 from pdepth.device import configure_torch, pick_device, usable_cpus
 from pdepth.pipeline import embed, input_margins
-from pdepth.pipeline.trained import each_seed, load_trained
+from pdepth.pipeline.trained import each_seed, earlier_epochs, load_trained
 from pdepth.probing import api as probing
 from pdepth.probing import embeddings, knn
 from pdepth.records import NpzRecord
@@ -34,6 +34,8 @@ class ProbeResults(NpzRecord):
     layer_reductions: np.ndarray
     settings: str  # JSON of the probe settings, pynndescent's parameters included
     search: str  # the search that ran: exact, or pynndescent (probe.exact_below decides by the support's size)
+    earlier_epochs: np.ndarray  # (P,) the epochs of training.score_epochs before the last, whose models were probed too
+    earlier_label_votes: np.ndarray  # (P, N, L+1) float32: those models' vote fraction for the given label
     job: str = ""  # JSON of the probe job that made it (pdepth.config.jobs.ProbeJob)
 
 
@@ -61,27 +63,58 @@ def run_block(
     examples = first.examples.load(prepared)  # every seed of a block sees the same examples
     files = each_seed(block.runs, lambda seed_run: seed_run.probe.run, weights, runs, probes, margins)
     for seed_run, weight, outputs, probe_file, margin_file in files:
+        epochs = earlier_epochs(weight)
+        label_votes = [
+            probe_earlier(seed_run, examples, device, weight, epoch, outputs, threads, progress) for epoch in epochs
+        ]
         trained = load_trained(examples, seed_run.embed.normalisation, device, weight)
         with tempfile.TemporaryDirectory(prefix="embeddings-", dir=Path(probe_file).parent) as folder:
             embed.run(seed_run.embed, trained, Path(folder), progress)
-            run(seed_run.probe, examples, outputs, Path(folder), probe_file, threads)
+            run(seed_run.probe, examples, outputs, Path(folder), probe_file, threads, (epochs, label_votes))
         input_margins.run(seed_run.margins, trained, margin_file, progress)
 
 
-def run(
-    job: ProbeJob, examples: Examples, run_outputs: Path, embedding_dir: Path, output: Path, threads: int
-) -> ProbeResults:
-    """Probe every layer; the support set carries the labels the network was trained with (noisy ones included)."""
+def probe_earlier(
+    seed_run: jobs.ProbeRun, examples: Examples, device, weight: Path, epoch: int, outputs: Path, threads: int, progress
+) -> np.ndarray:
+    """(N, L+1): the vote fraction for the given label of the probes of the model after ``epoch``."""
+    log.info("%s: the model after epoch %d", seed_run.probe.run, epoch)
+    trained = load_trained(examples, seed_run.embed.normalisation, device, weight, after=epoch)
+    with tempfile.TemporaryDirectory(prefix="embeddings-", dir=Path(outputs).parent) as folder:
+        embed.run(seed_run.embed, trained, Path(folder), progress)
+        _, votes, _, settings = probe_embeddings(seed_run.probe, examples, outputs, Path(folder), threads)
+    labels = examples.labels.astype(np.int64)
+    return (np.take_along_axis(votes, labels[:, None, None], axis=2)[..., 0] / settings.k).astype(np.float32)
+
+
+def probe_embeddings(job: ProbeJob, examples: Examples, run_outputs: Path, embedding_dir: Path, threads: int):
+    """(knn_pred, votes, layers, settings) of every layer; the support set carries the labels the network was
+    trained with (noisy ones included)."""
     outputs = RunOutputs.load(run_outputs)
     settings = settings_for(job, threads)
-    num_classes = len(examples.classes)
     layers = embeddings.read_manifest(embedding_dir)
     try:
         knn_pred, votes = probing.probe_layers(
-            Path(embedding_dir), layers, outputs.in_train, examples.labels, num_classes, settings
+            Path(embedding_dir), layers, outputs.in_train, examples.labels, len(examples.classes), settings
         )
     except ValueError as exc:  # a NaN embedding, a support set of at most k examples
         raise ValueError(f"{job.run} (its model {Path(run_outputs).with_name('model.pt')}): {exc}") from exc
+    return knn_pred, votes, layers, settings
+
+
+def run(
+    job: ProbeJob,
+    examples: Examples,
+    run_outputs: Path,
+    embedding_dir: Path,
+    output: Path,
+    threads: int,
+    earlier: tuple[list[int], list[np.ndarray]] = ([], []),
+) -> ProbeResults:
+    """Probe every layer of the final model and write them with the earlier models' votes for the given label."""
+    knn_pred, votes, layers, settings = probe_embeddings(job, examples, run_outputs, embedding_dir, threads)
+    in_train = RunOutputs.load(run_outputs).in_train
+    epochs, label_votes = earlier
     results = ProbeResults(
         knn_pred=knn_pred,
         votes=votes,
@@ -89,7 +122,9 @@ def run(
         layer_dims=np.array([layer.dim for layer in layers]),
         layer_reductions=np.array([layer.reduction for layer in layers]),
         settings=json.dumps(asdict(settings)),
-        search=settings.backend_for(int(outputs.in_train.sum())),
+        search=settings.backend_for(int(in_train.sum())),
+        earlier_epochs=np.array(epochs, dtype=np.int32),
+        earlier_label_votes=np.stack(label_votes) if label_votes else np.zeros((0, *knn_pred.shape), np.float32),
         job=jobs.to_json(job),
     )
     results.save(output)

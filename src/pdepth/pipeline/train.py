@@ -21,7 +21,7 @@ from pdepth.training.loop import HISTORY_COLUMNS, fit
 from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
-CHECKPOINT_FORMAT = 3  # 2: the predictions of the training passes; 3: the training-dynamics scores. Others: not read
+CHECKPOINT_FORMAT = 4  # 2: the training passes' predictions; 3: the training-dynamics scores; 4: earlier weights
 
 
 def run_block(
@@ -93,7 +93,8 @@ def run(
     model, result = fit(
         run.arch, job.model_options, examples, in_train, normalize, config, run.seed, progress, checkpointing
     )
-    torch.save({"arch": run.arch, "options": job.model_options, "state_dict": model.state_dict()}, weights)
+    saved = {"arch": run.arch, "options": job.model_options, "state_dict": model.state_dict()}
+    torch.save(saved | {"state_dict_after": result.weights_at}, weights)  # and after training.score_epochs
     run_outputs = RunOutputs(
         example_index=examples.index,
         in_train=in_train,

@@ -15,6 +15,11 @@ from pdepth.models import ProbedModel, build
 log = logging.getLogger(__name__)
 
 
+def earlier_epochs(weights: Path) -> list[int]:
+    """The epochs of training.score_epochs before the last whose weights ``weights`` keeps (none in older files)."""
+    return sorted(torch.load(weights, map_location="cpu", weights_only=True).get("state_dict_after", {}))
+
+
 @dataclass
 class TrainedModel:
     examples: Examples
@@ -23,11 +28,14 @@ class TrainedModel:
     device: torch.device
 
 
-def load_trained(examples: Examples, normalisation: Normalisation, device: torch.device, weights: Path) -> TrainedModel:
-    """The model of ``weights`` on ``device``, with the examples it is run on."""
+def load_trained(
+    examples: Examples, normalisation: Normalisation, device: torch.device, weights: Path, after: int | None = None
+) -> TrainedModel:
+    """The model of ``weights`` on ``device`` (``after`` an earlier epoch of training.score_epochs: its weights then),
+    with the examples it is run on."""
     saved = torch.load(weights, map_location=device, weights_only=True)
     model = build(saved["arch"], examples.shape, saved["options"]).to(device)
-    model.load_state_dict(saved["state_dict"])
+    model.load_state_dict(saved["state_dict"] if after is None else saved["state_dict_after"][after])
     model.eval()
     normalize = Normalizer(*normalisation.resolve(examples), device=device)
     return TrainedModel(examples, model, normalize, device)

@@ -50,6 +50,7 @@ class TrainResult:
     snapshot_lag: np.ndarray  # (S, N) steps between each prediction and its snapshot (0: made at the snapshot)
     history: list[dict]  # one row per epoch
     scores: ScorePoints  # the training-dynamics scores of every training example (pdepth.training.dynamics)
+    weights_at: dict[int, dict]  # the model's state after each of training.score_epochs before the last, on the CPU
 
 
 NOT_SEEN = -1  # a training example's entry before its first training forward pass
@@ -198,6 +199,7 @@ class TrainingRun:
         # by their key in the checkpoint
         self.observers: dict[str, Observer] = {"recorder": self.recorder, "dynamics": self.dynamics}
         self.snapshots, self.lags, self.snapshot_steps, self.history = [], [], [], []
+        self.weights_at: dict[int, dict] = {}  # the probe job probes these models too (pdepth.pipeline.probe)
         self.step, self.logits, self.loss_sum, self.snapshot_seconds = 0, None, None, 0.0
 
     def diverged(self, epoch: int, what: str) -> TrainingDiverged:
@@ -252,6 +254,7 @@ class TrainingRun:
         for key, observer in self.observers.items():
             observer.restore(checkpoint[key])
         self.history[:] = checkpoint["history"]
+        self.weights_at = checkpoint["weights_at"]
         self.step = checkpoint["step"]
         return checkpoint["epoch"] + 1
 
@@ -269,6 +272,7 @@ class TrainingRun:
             "snapshot_steps": self.snapshot_steps,
             **{key: observer.state() for key, observer in self.observers.items()},
             "history": self.history,
+            "weights_at": self.weights_at,
         }
 
     def take_step(self, step_examples: torch.Tensor) -> None:
@@ -315,6 +319,10 @@ class TrainingRun:
         row["snapshot_seconds"] = self.snapshot_seconds
         self.history.append(row)
         log_epoch(row, self.config.epochs)
+        if epoch in self.config.score_epochs and epoch < self.config.epochs:
+            self.weights_at[epoch] = {
+                name: value.detach().cpu().clone() for name, value in self.model.state_dict().items()
+            }
         for observer in self.observers.values():
             observer.epoch_done(epoch)
 
@@ -332,6 +340,7 @@ class TrainingRun:
             snapshot_lag=np.stack(lags),
             history=self.history,
             scores=self.dynamics.result(self.config.epochs),
+            weights_at=self.weights_at,
         )
 
 
