@@ -45,9 +45,18 @@ def training_processes(workdir: Path) -> list[int]:
             command = (proc / "cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if scripts in command and command.rstrip("\0").endswith("train.py"):
+        if scripts in command and command.rstrip("\0").endswith("run_block.py") and _writes_a_training_log(proc):
             found.append(int(proc.name))
     return found
+
+
+def _writes_a_training_log(proc: Path) -> bool:
+    """Whether the process holds its job's log open, and the job is a training one (logs/.../train_seeds0-1.log):
+    every per-run stage runs scripts/run_block.py."""
+    try:
+        return any(Path(os.readlink(fd)).name.startswith("train_") for fd in (proc / "fd").iterdir())
+    except OSError:
+        return False
 
 
 def kill_first_training_process(workdir: Path, stop: threading.Event, killed: list[int]) -> None:
