@@ -46,6 +46,8 @@ from pdepth.config.study import Study
         ({"probe.backend": "annoy"}, "probe.backend: 'annoy' is not one of ['pynndescent', 'exact']"),
         ({"training.default.schedule": "cosin"}, "training.schedule must be one of ['cosine', 'linear', 'constant']"),
         ({"training.mlp.loss": "hinge"}, "training.loss must be one of ['cross_entropy', 'zero_hinge'], got 'hinge'"),
+        ({"training.mlp.score_epochs": [1, 5]}, "training.score_epochs [5] come after the last of training.epochs (2)"),
+        ({"training.mlp.el2n_epoch": 3}, "training.el2n_epoch (3) is after the last of training.epochs (2)"),
         ({"data.data_dir": "/nonexistent/fmnist"}, "data.data_dir: /nonexistent/fmnist is not a directory"),
     ],
 )

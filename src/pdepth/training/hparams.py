@@ -51,3 +51,14 @@ class TrainConfig:
             raise ConfigError(f"training.loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"training.schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
+        late = [epoch for epoch in self.score_epochs if epoch > self.epochs]
+        if late:
+            raise ConfigError(
+                f"training.score_epochs {late} come after the last of training.epochs ({self.epochs}): no scores "
+                "would be read then; list epochs up to training.epochs (the end is always read)"
+            )
+        if 0 < self.epochs < self.el2n_epoch:
+            raise ConfigError(
+                f"training.el2n_epoch ({self.el2n_epoch}) is after the last of training.epochs ({self.epochs}): EL2N "
+                "would be undefined for every example; set it to at most training.epochs"
+            )
