@@ -13,7 +13,7 @@ import dataclasses
 import json
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -228,6 +228,11 @@ class FidelitySettings:
     @property
     def alpha(self) -> float:
         return (1 - self.confidence) / 2
+
+    @classmethod
+    def of(cls, block: dict) -> FidelitySettings:
+        """The settings in the config's ``fidelity`` block (validated, or the schema's defaults)."""
+        return cls(**{f.name: block[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True)

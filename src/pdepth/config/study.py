@@ -266,8 +266,7 @@ class Study:
     def fidelity_job(self) -> jobs.FidelityJob:
         """How the fidelity table tests the paper's claims (the config's ``fidelity``)."""
         block = self.config["fidelity"]
-        tested = {f.name: block[f.name] for f in fields(jobs.FidelitySettings)}
-        return jobs.FidelityJob(jobs.FidelitySettings(**tested), jobs.Floor(**block["floor"]), block["gain_folds"])
+        return jobs.FidelityJob(jobs.FidelitySettings.of(block), jobs.Floor(**block["floor"]), block["gain_folds"])
 
     def detection_job(self, dataset: str, variant: str, arch: str) -> jobs.DetectionJob:
         """Mislabel detection on a label-noise study's model, with the fidelity table's settings."""

@@ -142,9 +142,7 @@ def probe_layers(cube, flipped: np.ndarray, settings: FidelitySettings | None = 
 
     from pdepth.config.schema import defaults
 
-    if settings is None:
-        chosen = defaults("fidelity")
-        settings = FidelitySettings(**{key: chosen[key] for key in FidelitySettings.__dataclass_fields__})
+    settings = settings or FidelitySettings.of(defaults("fidelity"))
     rows = []
     for layer in range(cube.sizes["layer"]):
         votes = cube.knn_true_conf.values[:, :, layer]

@@ -11,10 +11,9 @@ import numpy as np
 
 from pdepth.config import jobs
 from pdepth.config.jobs import ProbeBlock, ProbeJob
-from pdepth.data.examples import Examples
 from pdepth.device import configure_torch, pick_device, usable_cpus
 from pdepth.pipeline import embed, input_margins
-from pdepth.pipeline.trained import each_seed, earlier_epochs, load_trained
+from pdepth.pipeline.trained import each_seed, load_trained, load_weights
 from pdepth.probing import api as probing
 from pdepth.probing import embeddings, knn
 from pdepth.records import NpzRecord
@@ -63,57 +62,48 @@ def run_block(
     examples = first.examples.load(prepared)  # every seed of a block sees the same examples
     files = each_seed(block.runs, lambda seed_run: seed_run.probe.run, weights, runs, probes, margins)
     for seed_run, weight, outputs, probe_file, margin_file in files:
-        epochs = earlier_epochs(weight)
-        label_votes = [
-            probe_earlier(seed_run, examples, device, weight, epoch, outputs, threads, progress) for epoch in epochs
-        ]
-        trained = load_trained(examples, seed_run.embed.normalisation, device, weight)
-        with tempfile.TemporaryDirectory(prefix="embeddings-", dir=Path(probe_file).parent) as folder:
-            embed.run(seed_run.embed, trained, Path(folder), progress)
-            run(seed_run.probe, examples, outputs, Path(folder), probe_file, threads, (epochs, label_votes))
+        saved, in_train = load_weights(weight, device), RunOutputs.load(outputs).in_train  # once per seed
+        epochs = sorted(saved.get("state_dict_after", {}))
+        label_votes = []
+        for epoch in epochs:
+            log.info("%s: the model after epoch %d", seed_run.probe.run, epoch)
+            earlier = load_trained(examples, seed_run.embed.normalisation, device, saved, after=epoch)
+            _, votes, _, settings = embed_and_probe(seed_run, earlier, in_train, weight, threads, progress)
+            label_votes.append(label_vote_fractions(votes, examples.labels, settings.k))
+        trained = load_trained(examples, seed_run.embed.normalisation, device, saved)
+        probed = embed_and_probe(seed_run, trained, in_train, weight, threads, progress)
+        write(seed_run.probe, probed, in_train, probe_file, (epochs, label_votes))
         input_margins.run(seed_run.margins, trained, margin_file, progress)
 
 
-def probe_earlier(
-    seed_run: jobs.ProbeRun, examples: Examples, device, weight: Path, epoch: int, outputs: Path, threads: int, progress
-) -> np.ndarray:
-    """(N, L+1): the vote fraction for the given label of the probes of the model after ``epoch``."""
-    log.info("%s: the model after epoch %d", seed_run.probe.run, epoch)
-    trained = load_trained(examples, seed_run.embed.normalisation, device, weight, after=epoch)
-    with tempfile.TemporaryDirectory(prefix="embeddings-", dir=Path(outputs).parent) as folder:
-        embed.run(seed_run.embed, trained, Path(folder), progress)
-        _, votes, _, settings = probe_embeddings(seed_run.probe, examples, outputs, Path(folder), threads)
-    labels = examples.labels.astype(np.int64)
-    return (np.take_along_axis(votes, labels[:, None, None], axis=2)[..., 0] / settings.k).astype(np.float32)
+def label_vote_fractions(votes: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """(N, L+1): the fraction of each probe's k votes for the example's given label."""
+    index = labels.astype(np.int64)[:, None, None]
+    return (np.take_along_axis(votes, index, axis=2)[..., 0] / k).astype(np.float32)
 
 
-def probe_embeddings(job: ProbeJob, examples: Examples, run_outputs: Path, embedding_dir: Path, threads: int):
-    """(knn_pred, votes, layers, settings) of every layer; the support set carries the labels the network was
-    trained with (noisy ones included)."""
-    outputs = RunOutputs.load(run_outputs)
+def embed_and_probe(seed_run: jobs.ProbeRun, trained, in_train: np.ndarray, weight: Path, threads: int, progress):
+    """(knn_pred, votes, layers, settings) of every layer of ``trained``, its embeddings in a temporary folder next
+    to its weights, removed once probed; the support set carries the labels the network was trained with."""
+    job, examples = seed_run.probe, trained.examples
     settings = settings_for(job, threads)
-    layers = embeddings.read_manifest(embedding_dir)
-    try:
-        knn_pred, votes = probing.probe_layers(
-            Path(embedding_dir), layers, outputs.in_train, examples.labels, len(examples.classes), settings
-        )
-    except ValueError as exc:  # a NaN embedding, a support set of at most k examples
-        raise ValueError(f"{job.run} (its model {Path(run_outputs).with_name('model.pt')}): {exc}") from exc
+    with tempfile.TemporaryDirectory(prefix="embeddings-", dir=Path(weight).parent) as folder:
+        embed.run(seed_run.embed, trained, Path(folder), progress)
+        layers = embeddings.read_manifest(folder)
+        try:
+            knn_pred, votes = probing.probe_layers(
+                Path(folder), layers, in_train, examples.labels, len(examples.classes), settings
+            )
+        except ValueError as exc:  # a NaN embedding, a support set of at most k examples
+            raise ValueError(f"{job.run} (its model {weight}): {exc}") from exc
     return knn_pred, votes, layers, settings
 
 
-def run(
-    job: ProbeJob,
-    examples: Examples,
-    run_outputs: Path,
-    embedding_dir: Path,
-    output: Path,
-    threads: int,
-    earlier: tuple[list[int], list[np.ndarray]] = ([], []),
+def write(
+    job: ProbeJob, probed: tuple, in_train: np.ndarray, output: Path, earlier: tuple[list[int], list[np.ndarray]]
 ) -> ProbeResults:
-    """Probe every layer of the final model and write them with the earlier models' votes for the given label."""
-    knn_pred, votes, layers, settings = probe_embeddings(job, examples, run_outputs, embedding_dir, threads)
-    in_train = RunOutputs.load(run_outputs).in_train
+    """The final model's probes of every layer, with the earlier models' votes for the given label."""
+    knn_pred, votes, layers, settings = probed
     epochs, label_votes = earlier
     results = ProbeResults(
         knn_pred=knn_pred,

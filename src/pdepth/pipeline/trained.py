@@ -15,11 +15,6 @@ from pdepth.models import ProbedModel, build
 log = logging.getLogger(__name__)
 
 
-def earlier_epochs(weights: Path) -> list[int]:
-    """The epochs of training.score_epochs before the last whose weights ``weights`` keeps (none in older files)."""
-    return sorted(torch.load(weights, map_location="cpu", weights_only=True).get("state_dict_after", {}))
-
-
 @dataclass
 class TrainedModel:
     examples: Examples
@@ -28,12 +23,17 @@ class TrainedModel:
     device: torch.device
 
 
+def load_weights(weights: Path, device: torch.device) -> dict:
+    """A training run's ``model.pt``: arch, options, the final ``state_dict`` and those kept after the earlier
+    training.score_epochs (``state_dict_after``, epoch -> state)."""
+    return torch.load(weights, map_location=device, weights_only=True)
+
+
 def load_trained(
-    examples: Examples, normalisation: Normalisation, device: torch.device, weights: Path, after: int | None = None
+    examples: Examples, normalisation: Normalisation, device: torch.device, saved: dict, after: int | None = None
 ) -> TrainedModel:
-    """The model of ``weights`` on ``device`` (``after`` an earlier epoch of training.score_epochs: its weights then),
-    with the examples it is run on."""
-    saved = torch.load(weights, map_location=device, weights_only=True)
+    """The model of ``saved`` (:func:`load_weights`) on ``device`` (``after`` an earlier epoch of
+    training.score_epochs: its weights then), with the examples it is run on."""
     model = build(saved["arch"], examples.shape, saved["options"]).to(device)
     model.load_state_dict(saved["state_dict"] if after is None else saved["state_dict_after"][after])
     model.eval()
