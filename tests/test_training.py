@@ -217,7 +217,8 @@ def test_training_dynamics_scores_equal_their_definitions_on_the_full_history(sm
     _, recorded = short_run(small, config)
     in_train = train_mask(small.orig_split, 0.1, 0)
     labels = small.labels
-    history = np.stack([short_run(small, replace(config, epochs=e))[1].logits for e in range(5)])[:, in_train]
+    stopped_after = [replace(config, epochs=e, score_epochs=(), el2n_epoch=1) for e in range(5)]  # stopped after e
+    history = np.stack([short_run(small, c)[1].logits for c in stopped_after])[:, in_train]
     correct = scores.correct_predictions(history, labels[in_train])
     got = recorded.scores
     assert list(got.epochs) == [2, 5]
