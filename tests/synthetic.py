@@ -149,6 +149,7 @@ def difficulty_world(
       together (as they do by definition), and the middle-layer probe is right 60% of the time, whatever the network
       does; every (example, seed) is drawn anew, so no example is harder than another;
     - "class": difficulty (depth, accuracy, iteration learned, margins) depends only on the class;
+    - "stratum": it depends only on the class and the original split (the test split is harder: a shifted test set);
     - "planted": a per-example difficulty, the same for every seed, drives all of them, and 10% of the training
       set is "ambiguous unless the label is given": undefined depth when held out, 0 when trained on, and a
       middle-layer probe that finds the label the network misses.
@@ -166,6 +167,9 @@ def difficulty_world(
         hardness = rng.normal(size=shape)
     elif kind == "class":
         hardness = np.linspace(-1.5, 1.5, c)[labels][:, None] + 0.5 * rng.normal(size=shape)
+    elif kind == "stratum":
+        shift = np.linspace(-1.0, 1.0, c)[labels] + 1.0 * (orig_split == TEST)
+        hardness = shift[:, None] + 0.5 * rng.normal(size=shape)
     elif kind == "planted":
         hardness = per_example.normal(size=(n, 1)) + 0.5 * rng.normal(size=shape)
     else:

@@ -9,7 +9,9 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from pdepth.config.jobs import FidelitySettings
 from pdepth.metrics import detection
 
-SETTINGS = FidelitySettings(bootstrap=200, permutations=100, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
+SETTINGS = FidelitySettings(
+    bootstrap=200, permutations=100, confidence=0.95, seed=0, run_groups=10, seed_pairs=60, power=0.8
+)
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -168,7 +168,9 @@ def test_long_titles_wrap_instead_of_widening_the_canvas(tmp_path):
 
 def test_dataset_order_claim():
     rng = np.random.default_rng(0)
-    settings = FidelitySettings(bootstrap=200, permutations=200, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
+    settings = FidelitySettings(
+        bootstrap=200, permutations=200, confidence=0.95, seed=0, run_groups=10, seed_pairs=60, power=0.8
+    )
 
     def cube(mean, seeds=2):
         pd = rng.normal(mean, 0.5, (100, 1)).clip(0) + rng.normal(0, 0.05, (100, seeds))  # two runs of each

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from scipy import integrate, stats
+from scipy import integrate, optimize, stats
 from synthetic import GAIN_LAYER, difficulty_world, random_networks
 
 from pdepth.config.jobs import Floor
@@ -26,7 +26,9 @@ from pdepth.fidelity.verdicts import (
     FidelitySettings,
 )
 
-SETTINGS = FidelitySettings(bootstrap=200, permutations=100, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
+SETTINGS = FidelitySettings(
+    bootstrap=200, permutations=100, confidence=0.95, seed=0, run_groups=10, seed_pairs=60, power=0.8
+)
 FLOOR = Floor(min_held_out=2, quantile=0.05, min_bin_examples=20)
 FOLDS = 4
 PER_EXAMPLE = {fidelity.SEEDS.text, fidelity.ACCURACY.text, fidelity.LEARNED.text, fidelity.GAIN.text}
@@ -75,6 +77,25 @@ def test_no_claim_holds_without_per_example_difficulty(kind, seeds):
         one_model = per_example[~per_example.claim.isin([s.text for s in fidelity.ARCHITECTURES.values()])]
         assert (one_model.direction == UNTESTABLE).all()
         assert one_model.detail.str.contains("not testable with 2 run").all()
+
+
+@pytest.mark.parametrize("holdout", [0.1, 0.3, 0.5])
+def test_no_claim_holds_where_difficulty_depends_only_on_the_design_strata(holdout):
+    """Difficulty by class and original split only (the test split harder than the held-out training examples): no
+    row holds at any holdout. A null that shuffled within class only would leak here: the split's shift makes depth
+    correlate across seeds beyond it (checked, so that this test can fail)."""
+    worlds = [difficulty_world(seed, "stratum", holdout=holdout) for seed in range(3)]
+    table = every_claim(worlds, arch="vgg16")
+    assert HOLDS not in set(table.direction), table[["claim", "ours", "null", "p_holm", "direction"]].to_string()
+    cube = worlds[0][0]
+    depth, held = crossfit.filled_depth(cube), crossfit.held_out(cube)
+    usable = lambda i, j: held[:, i] & held[:, j]  # noqa: E731
+    pairs = crossfit.model_pairs(cube, 60, symmetric=True)
+    by_class, by_stratum = (
+        crossfit.paired_correlation_test(depth, depth, usable, strata, pairs, 0).null(None, 0)
+        for strata in (cube.label.values, crossfit.design_strata(cube))
+    )
+    assert by_stratum > by_class + (0.05 if holdout >= 0.3 else 0.01)
 
 
 def test_the_readings_the_verdicts_replace_show_the_artefacts():
@@ -135,24 +156,57 @@ def cross_seed_population_r(beta: float, spread: float, noise: float) -> float:
     return integrate.quad(r, -10, 10)[0]
 
 
-def test_intervals_cover_the_population_value_with_run_to_run_variation():
-    """Depth d + noise in every seed; iteration learned b_s · d + noise with b_s varying by run (r varies by about
-    0.06 between runs): the 95% interval of the cross-seed row covers the population value in ≥ 90 of 100 studies."""
-    n, seeds, beta, spread, noise = 1000, 4, 0.6, 0.13, 1.0
+@pytest.mark.parametrize("design", ["4 seeds", "3 seeds", "2+2 seeds"])
+def test_intervals_cover_the_population_value_with_run_to_run_variation(design):
+    """Depth d + noise in every seed; an outcome b_s · d + noise with b_s varying by run (r varies by about 0.06
+    between runs): the 95% interval covers the population value in ≥ 90 of 100 studies, for one model's
+    iteration-learned row at 4 and 3 seeds and for two architectures of 2 seeds each (whose 2 seed pairs are the
+    independent groups: the jackknife's 4 runs would overstate its degrees of freedom)."""
+    n, beta, spread, noise = 1000, 0.6, 0.13, 1.0
+    seeds = {"4 seeds": 4, "3 seeds": 3, "2+2 seeds": 2}[design]
     truth = cross_seed_population_r(beta, spread, noise)
     base, base_metrics = random_networks(0, n_train=0, n_test=n, seeds=seeds)
-    settings = FidelitySettings(bootstrap=100, permutations=10, confidence=0.95, seed=0, run_groups=10, seed_pairs=60)
+    settings = FidelitySettings(100, 10, 0.95, 0, 10, 60, 0.8)
     rng = np.random.default_rng(7)
     covered = 0
     for _ in range(100):
         difficulty = rng.normal(size=(n, 1))
         depth = difficulty + noise * rng.normal(size=(n, seeds))
-        learned = (beta + spread * rng.normal(size=(1, seeds))) * difficulty + noise * rng.normal(size=(n, seeds))
+        outcome = (beta + spread * rng.normal(size=(1, seeds))) * difficulty + noise * rng.normal(size=(n, seeds))
         cube = base.assign(pd=(base.pd.dims, depth))
-        metrics = base_metrics.assign(iteration_learned=(base.pd.dims, learned))
-        evidence = verdicts.assess(crossfit.learned_test(cube, metrics, 60), +1, 0.1, settings)
+        if design == "2+2 seeds":
+            test = crossfit.architectures_test(cube, base.assign(pd=(base.pd.dims, outcome)), "val", 60)
+        else:
+            test = crossfit.learned_test(cube, base_metrics.assign(iteration_learned=(base.pd.dims, outcome)), 60)
+        evidence = verdicts.assess(test, +1, 0.1, settings)
         covered += evidence.low <= truth <= evidence.high
     assert covered >= 90, f"{covered} of 100 intervals cover {truth:.3f}"
+
+
+def test_an_effect_the_size_of_the_minimum_detectable_one_is_found_with_the_stated_power():
+    """A pilot study states its minimum detectable effect (80% power, one row: level alpha); studies whose
+    population r is the pilot's null plus that effect find it at least that often (the standard error errs wide,
+    so the stated effect is an upper bound: 95 of 100 here), and one half as large beyond the negligible effect
+    needs 4 times the design."""
+    n, seeds, spread, noise = 1000, 4, 0.13, 1.0
+    base, base_metrics = random_networks(0, n_train=0, n_test=n, seeds=seeds)
+    settings = FidelitySettings(100, 10, 0.95, 0, 10, 60, 0.8)
+    rng = np.random.default_rng(11)
+
+    def study(beta: float) -> Evidence:
+        difficulty = rng.normal(size=(n, 1))
+        depth = difficulty + noise * rng.normal(size=(n, seeds))
+        outcome = (beta + spread * rng.normal(size=(1, seeds))) * difficulty + noise * rng.normal(size=(n, seeds))
+        metrics = base_metrics.assign(iteration_learned=(base.pd.dims, outcome))
+        test = crossfit.learned_test(base.assign(pd=(base.pd.dims, depth)), metrics, 60)
+        return verdicts.assess(test, +1, 0.1, settings)
+
+    pilot = study(0.45)
+    mde = verdicts.minimum_detectable(pilot, 0.1, settings.alpha, settings.power)
+    beta = optimize.brentq(lambda b: cross_seed_population_r(b, spread, noise) - pilot.null - mde, 0.05, 3)
+    found = sum(study(beta).p_value < settings.alpha for _ in range(100))
+    assert found >= 72, f"found in {found} of 100 (mde {mde:.3f})"
+    assert verdicts.design_scale(pilot, 0.1, 0.1 + (mde - 0.1) / 2, settings.alpha, settings.power) == pytest.approx(4)
 
 
 def test_same_inputs_same_table():
@@ -164,39 +218,93 @@ def test_same_inputs_same_table():
     pd.testing.assert_frame_equal(first, second)
 
 
-def test_the_paper_is_compared_like_for_like_only():
+def readings_of(row) -> dict[str, tuple[float, float, float]]:
+    """label -> (estimate, low, high) from a row's ``paper_reading_ours`` ("label: 0.48 [0.46, 0.51]; ...")."""
+    out = {}
+    for part in row.paper_reading_ours.split("; "):
+        label, value = part.rsplit(": ", 1)
+        ours, bounds = value.split(" [")
+        out[label.rstrip("*")] = (float(ours), *(float(v) for v in bounds.rstrip("]").split(", ")))
+    return out
+
+
+def test_the_paper_is_compared_like_for_like_only_under_every_reading():
     (cube, metrics), *_ = planted_worlds()
     rows = {row.claim: row for row in fidelity.model_claims("fmnist", "vgg16", cube, metrics, SETTINGS, FLOOR, FOLDS)}
     learned = rows[fidelity.LEARNED.text]
-    assert learned.paper == 0.79 and learned.vs_paper in (WITHIN, OUTSIDE) and learned.paper_reading_ours
-    low, high = (float(v) for v in learned.paper_reading_ours.split("[")[1].rstrip("]").split(", "))
-    assert learned.vs_paper == (WITHIN if low <= 0.79 <= high else OUTSIDE)
+    readings = readings_of(learned)
+    assert learned.paper == 0.79 and list(readings) == list(crossfit.learned_readings(cube, metrics))
+    verdict_of = dict(part.rstrip(")").split(" (", 1)[::-1] for part in learned.vs_paper.split("; "))
+    for label, (_, low, high) in readings.items():
+        starred = label + "*" if label in fidelity.LEARNED.supported else label
+        assert verdict_of[starred] == (WITHIN if low <= 0.79 <= high else OUTSIDE)
+    assert set(fidelity.LEARNED.supported) == {crossfit.DEPTH_MEANS, crossfit.DEPTH_MEANS_WEIGHTED}
+    for label in readings:  # the same numbers in the described readings of every model
+        assert f"{label} r = {readings[label][0]:.2f}" in learned.shown
     for margin in fidelity.MARGINS.values():  # the paper measured CIFAR-10
-        assert rows[margin.text].vs_paper.startswith(NOT_COMPARABLE) and "cifar10/vgg16" in rows[margin.text].vs_paper
+        row = rows[margin.text]
+        assert row.vs_paper.startswith(NOT_COMPARABLE) and "cifar10/vgg16" in row.vs_paper
+        assert all(f"{label} r = " in row.shown for label in (crossfit.PER_APPEARANCE, crossfit.EXAMPLE_MEANS))
     assert rows[fidelity.GAIN.text].vs_paper.startswith(NOT_COMPARABLE)
     assert rows[fidelity.SEEDS.text].vs_paper == verdicts.NO_NUMBER
     mlp = fidelity.model_claims("fmnist", "mlp", cube, metrics, SETTINGS, FLOOR, FOLDS)[3]
     assert mlp.claim == fidelity.LEARNED.text and mlp.vs_paper.startswith(NOT_COMPARABLE)
 
 
+def test_the_readings_of_figure_5_on_a_toy_with_known_values():
+    """Iteration learned a fixed function of depth (no noise): every per-depth mean is that function, so the
+    per-depth readings are Pearson r of the depths and the function, unweighted and weighted by their counts."""
+    base, base_metrics = random_networks(0, n_train=400, n_test=0, seeds=3)
+    rng = np.random.default_rng(2)
+    depth = rng.choice(5, size=(400, 3), p=[0.4, 0.3, 0.2, 0.07, 0.03])
+    curve = np.array([0.0, 1.0, 2.0, 3.0, 40.0])
+    cube = base.assign(pd=(base.pd.dims, depth.astype(float)), in_train=(base.pd.dims, np.zeros((400, 3), bool)))
+    readings = crossfit.learned_readings(cube, base_metrics.assign(iteration_learned=(base.pd.dims, curve[depth])))
+    counts = np.bincount(depth.ravel(), minlength=5).astype(float)
+    at = np.arange(5.0)
+    assert fidelity.estimate(readings[crossfit.DEPTH_MEANS]) == pytest.approx(np.corrcoef(at, curve)[0, 1])
+    weighted = verdicts.weighted_pearson(at, curve, counts)
+    assert fidelity.estimate(readings[crossfit.DEPTH_MEANS_WEIGHTED]) == pytest.approx(weighted)
+    per_appearance = np.corrcoef(depth.ravel(), curve[depth].ravel())[0, 1]
+    assert fidelity.estimate(readings[crossfit.PER_APPEARANCE]) == pytest.approx(per_appearance)
+    means = depth.mean(axis=1), curve[depth].mean(axis=1)
+    assert fidelity.estimate(readings[crossfit.EXAMPLE_MEANS]) == pytest.approx(np.corrcoef(*means)[0, 1])
+
+
 def evidence(low, high, null=0.0, p=0.001):
-    return Evidence((low + high) / 2, low, high, null, p, 100, 4)
+    return Evidence((low + high) / 2, low, high, null, p, 100, 4, "", (high - low) / 3.92, 1e6, 1 - p)
 
 
 @pytest.mark.parametrize(
-    ("interval", "null", "p", "side", "expected"),
+    ("p_holds", "p_fails", "expected"),
     [
-        ((0.3, 0.5), 0.0, 0.001, +1, HOLDS),
-        ((0.3, 0.5), 0.0, 0.2, +1, INCONCLUSIVE),  # not after Holm
-        ((0.05, 0.3), 0.0, 0.2, +1, INCONCLUSIVE),  # may be negligible (< 0.1)
-        ((0.01, 0.05), 0.0, 0.9, +1, FAILS),  # confidently negligible: "r = 0.01 correlates" is no yes
-        ((0.31, 0.35), 0.3, 0.9, +1, FAILS),  # large, but all of it is the null's (e.g. class differences)
-        ((-0.5, -0.3), 0.0, 0.9, +1, FAILS),
-        ((-0.5, -0.3), 0.0, 0.001, -1, HOLDS),
+        (0.001, 0.999, HOLDS),
+        (0.2, 0.8, INCONCLUSIVE),  # not after Holm
+        (0.9, 0.01, FAILS),  # confidently negligible, opposite, or all of it the null's
+        (0.97, 0.03, INCONCLUSIVE),  # short of the negligible effect before Holm, not after: as for "holds"
     ],
 )
-def test_direction(interval, null, p, side, expected):
-    assert verdicts.direction(evidence(*interval, null, p), side, 0.1, p, SETTINGS) == expected
+def test_direction_reads_both_holm_adjusted_p_values(p_holds, p_fails, expected):
+    assert verdicts.direction(evidence(0.3, 0.5), p_holds, p_fails, SETTINGS) == expected
+
+
+@pytest.mark.parametrize("side", [+1, -1])
+@pytest.mark.parametrize("shift", [-0.3, -0.05, 0.0, 0.05, 0.08, 0.12, 0.3])
+def test_unadjusted_fails_is_the_interval_short_of_the_negligible_effect(side, shift):
+    """The p of "fails" is the one-sided p of an effect ≥ negligible: below alpha exactly where the interval's end
+    on the claim's side lies short of null + negligible; "holds" and "fails" are complementary one-sided tests."""
+    values = np.random.default_rng(4).normal(size=400)
+    test = verdicts.Test(lambda w, kept: side * (shift + 0.5 * (w @ values) / w.sum()), lambda rng, n: 0.0, 400, 4)
+    result = verdicts.assess(test, side, 0.1, SETTINGS)
+    end = max(side * result.low, side * result.high)
+    assert (result.p_fails < SETTINGS.alpha) == (end < 0.1)
+    assert result.p_value + result.p_fails == pytest.approx(1)
+
+
+def test_a_constant_statistic_is_not_testable():
+    test = verdicts.Test(lambda w, kept: 0.3, lambda rng, draws: 0.0, 100, 4)
+    result = verdicts.assess(test, +1, 0.1, SETTINGS)
+    assert not result.testable and "no variance" in result.why and result.estimate == 0.3
 
 
 def test_versus_paper_asks_whether_our_interval_holds_the_paper_number():
@@ -274,4 +382,4 @@ def test_the_gain_must_beat_the_network_not_only_its_comparison_group():
     test = crossfit.gain_test(cube, 100, GAIN_LAYER, FOLDS, scores=scores)
     assert probe < network and test.null(None, 0) < fidelity.estimate(test) < 0  # better than its group, still worse
     evidence = verdicts.assess(test, +1, fidelity.GAIN.negligible, SETTINGS)
-    assert verdicts.direction(evidence, +1, fidelity.GAIN.negligible, evidence.p_value, SETTINGS) == FAILS
+    assert verdicts.direction(evidence, evidence.p_value, evidence.p_fails, SETTINGS) == FAILS

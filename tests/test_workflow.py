@@ -1,6 +1,7 @@
 """End to end: the real DAG on tests/config/smoke.yaml in a temporary directory."""
 
 import dataclasses
+import importlib.util
 import json
 import re
 
@@ -10,10 +11,11 @@ import pytest
 import xarray as xr
 from matplotlib import image
 
-from conftest import SMOKE, snakemake
+from conftest import ROOT, SMOKE, snakemake
+from pdepth.config.jobs import FidelitySettings
 from pdepth.config.study import Study
+from pdepth.fidelity import crossfit, verdicts
 from pdepth.fidelity import table as fidelity
-from pdepth.fidelity import verdicts
 from pdepth.figures import plan
 from pdepth.metrics import corners as difficulty
 from pdepth.metrics.per_example import DYNAMICS
@@ -247,6 +249,8 @@ def test_fidelity_table_has_a_row_per_claim(smoke_run):
     assert (across.direction != verdicts.UNTESTABLE).all() and (across.ours > 0).all()  # 4 networks
     with_p = table[table.p_value.notna()]
     assert (table.rows_tested == len(with_p)).all() and (with_p.p_holm >= with_p.p_value).all()
+    assert (with_p.p_fails_holm >= with_p.p_fails).all() and np.allclose(with_p.p_value + with_p.p_fails, 1)
+    assert (with_p.mde > with_p.negligible).all() and with_p.power.str.startswith("detects ≥").all()
     assert with_p.claim.isin([spec.text for spec in fidelity.ARCHITECTURES.values()]).all()
     learned = table[table.claim == fidelity.LEARNED.text]  # the paper's numbers are for VGG16
     assert learned.vs_paper.str.startswith(verdicts.NOT_COMPARABLE).all()
@@ -368,3 +372,29 @@ def test_zero_hinge_and_untrained_studies(smoke_run):
     assert "difficulty" not in hinge and "gain_probe_accuracy" not in hinge
     table = pd.read_csv(smoke_run / "results/zerohinge/fmnist/mlp/examples.csv")
     assert "difficulty" not in table.columns and len(table) == 1300
+
+
+def test_the_ablation_reads_every_reading_of_a_finished_model(smoke_run, tmp_path):
+    """benchmarks/ablation.py's table and figure, on the smoke study's MLP: every reading of Figures 5 and 6, its
+    value the fidelity code's, within its interval."""
+    spec = importlib.util.spec_from_file_location("ablation", ROOT / "benchmarks/ablation.py")
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    settings = FidelitySettings(200, 100, 0.95, 0, 10, 60, 0.8)
+    rows = pd.DataFrame(
+        [{"point": "smoke", **row} for row in ablation.readings(smoke_run / "results/fmnist/mlp", settings)]
+    )
+    assert list(rows.number.unique()) == ["iteration learned", "output margin", "input margin"]
+    assert len(rows) == 4 + 2 + 2 and (rows.low <= rows.r).all() and (rows.r <= rows.high).all()
+    with (
+        xr.open_dataset(smoke_run / "results/fmnist/mlp/cube.nc") as cube,
+        xr.open_dataset(smoke_run / "results/fmnist/mlp/metrics.nc") as metrics,
+    ):
+        expected = crossfit.learned_readings(cube.load(), metrics.load())
+    learned = rows[rows.number == "iteration learned"]
+    np.testing.assert_allclose(learned.r, [fidelity.estimate(test) for test in expected.values()])
+    assert learned.reading.str.endswith("*").sum() == 2  # the per-depth means: what the caption supports
+    text = ablation.markdown(rows, {"smoke": 1.0})
+    assert text.count("\n| smoke |") == 1 and "paper: " not in text and "iteration learned 0.79" in text
+    ablation.draw(rows, tmp_path / "ablation.png")
+    assert (tmp_path / "ablation.png").stat().st_size > 10_000

@@ -4,7 +4,7 @@
 # WHEELS: a folder of the wheels the machine lacks (snakemake and its dependencies, pynndescent, netCDF4; make it on a
 # machine with internet with `pip wheel -w wheels snakemake pynndescent netCDF4 connection_pool`) and, in
 # WHEELS/fashion-mnist, Fashion-MNIST's four IDX .gz files (or set FMNIST_DIR); OUT: where the results go ($OUT or
-# gpu_check). It installs them, runs the training, stacked-seeds and k-NN benchmarks and a paper-width
+# gpu_check). It installs them, runs the training, stacked-seeds, k-NN and ablation (VGG16 at width 1) benchmarks and a paper-width
 # Fashion-MNIST study of 4 seeds per architecture (benchmarks/gpu/study.yaml), then prints the per-stage table and
 # the projected GPU-hours of configs/paper.yaml. About 6-8 minutes on one H100/H200. DEVICE=cpu and STUDY=... run
 # it elsewhere (the tests run it on a tiny study on the CPU).
@@ -27,6 +27,9 @@ if [ -z "${SKIP_BENCHMARKS:-}" ]; then
     $python benchmarks/training.py --config configs/paper.yaml --device "$device" | tee "$out/training.txt"
     $python benchmarks/stacked.py --device "$device" | tee "$out/stacked.txt"
     $python benchmarks/knn.py --epochs 1 --workdir "$out/knn" --data-dir "$fmnist" --device "$device" | tee "$out/knn.txt"
+    # The ablation's paper-width point (docs/results.md, "Where the gap comes from"): VGG16 at width 1, 2 seeds
+    $python benchmarks/ablation.py --workdir "$out/ablation" --points default "width 1 (paper)" --data-dir "$fmnist" \
+        --device "$device" --cores "$(nproc)" | tee "$out/ablation.txt"
 fi
 
 workdir="$out/study"

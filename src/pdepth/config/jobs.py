@@ -224,6 +224,7 @@ class FidelitySettings:
     seed: int
     run_groups: int  # the runs are left out in at most this many groups (the jackknife's cost)
     seed_pairs: int  # at most this many ordered seed pairs per cross-seed statistic
+    power: float  # of the minimum detectable effect each row states
 
     @property
     def alpha(self) -> float:

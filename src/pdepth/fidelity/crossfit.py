@@ -3,9 +3,12 @@
 Depth is measured against the network's own prediction, so correctness, margins, iteration learned and consistency
 measured on the *same* network are coupled to it by definition. A claim about examples is therefore tested across
 seeds: what describes or selects an example (its depth, its corner) comes from some networks, the outcome from
-others (seed i's depth against seed j's outcome, j ≠ i, over the examples both hold out). Its null keeps the class
-structure: outcomes shuffled within class, so that "deep classes are less accurate" is part of the null, not of the
-effect. The same-seed numbers the paper reports are kept as described readings (``*_reading``), never as verdicts.
+others (seed i's depth against seed j's outcome, j ≠ i, over the examples both hold out). Its null keeps every
+stratum of the design (:func:`design_strata`): outcomes shuffled within class × original split, so that "deep
+classes are less accurate" or "the test split is harder than the training split" is part of the null, not of the
+effect (a study has one variant and one subset per cube, so these strata are the rest of its design). The
+same-seed numbers the paper reports are kept as described readings (``*_reading(s)``), never as verdicts: each
+reading the paper's text allows, labelled.
 
 Undefined depths (even the last probe disagrees with the network) count as one beyond the deepest probe: dropping
 them would select on the outcome (they are several times more common among wrong predictions). ``fidelity`` shows
@@ -38,6 +41,12 @@ def dropped_depth(cube: xr.Dataset) -> np.ndarray:
     return cube.pd.values.astype(float)
 
 
+def design_strata(cube: xr.Dataset) -> np.ndarray:
+    """Per example, its stratum of the design: class × original split (a test split that is harder than the held-out
+    part of the training split is a difference between strata, not between examples)."""
+    return cube.label.values.astype(np.int64) * 2 + (cube.orig_split.values == TEST)
+
+
 def seed_pairs(first: list, second: list, limit: int) -> list[tuple[int, int]]:
     """Positions (i, j) of two different seeds (so different splits and data orders), nearest first in cyclic
     order ((i, i + 1), then (i, i + 2), ...), at most ``limit``."""
@@ -55,14 +64,15 @@ def paired_correlation_test(
     x: np.ndarray,
     y: np.ndarray,
     usable: Callable[[int, int], np.ndarray],
-    classes: np.ndarray,
+    strata: np.ndarray,
     pairs: list[tuple[int, int]],
     x_runs: int,
     needs: tuple[int, str] = CROSS_SEED,
 ) -> Test:
     """Mean over ``pairs`` (i, j) of Pearson r of ``x[:, i]`` and ``y[:, j]`` over the examples where
     ``usable(i, j)`` (an (N,) mask) holds. Runs: the columns of x, then those of y (``x_runs`` of them first), so a
-    pair is dropped when either of its runs is left out. Null: y shuffled within class (exact mean, no draws)."""
+    pair is dropped when either of its runs is left out. Null: y shuffled within ``strata`` (exact mean, no
+    draws)."""
     columns = []
     for i, j in pairs:
         use = usable(i, j) & np.isfinite(x[:, i]) & np.isfinite(y[:, j])
@@ -74,10 +84,10 @@ def paired_correlation_test(
         return mean_finite(weighted_pearson(a, b, w[index]) for i, j, index, a, b in columns if kept[i] and kept[j])
 
     def null(rng, draws):
-        return mean_finite(between_groups_pearson(a, b, classes[index]) for _, _, index, a, b in columns)
+        return mean_finite(between_groups_pearson(a, b, strata[index]) for _, _, index, a, b in columns)
 
     used = len(np.unique(np.concatenate([index for _, _, index, _, _ in columns]))) if columns else 0
-    return Test(statistic, null, units=len(x), runs=runs, needs=needs, examples=used)
+    return Test(statistic, null, units=len(x), runs=runs, needs=needs, examples=used, pairs=len(columns))
 
 
 def model_pairs(cube: xr.Dataset, limit: int, symmetric: bool = False) -> list[tuple[int, int]]:
@@ -91,7 +101,7 @@ def one_model_test(x: np.ndarray, y: np.ndarray, usable: np.ndarray, cube: xr.Da
     """Seed i's ``x`` against seed j's ``y`` (j ≠ i), over the examples both seeds may use (``usable``); the runs
     are the seeds (``x_runs`` = 0: column j of y is run j)."""
     pairs = model_pairs(cube, limit, symmetric=x is y)
-    return paired_correlation_test(x, y, lambda i, j: usable[:, i] & usable[:, j], cube.label.values, pairs, 0)
+    return paired_correlation_test(x, y, lambda i, j: usable[:, i] & usable[:, j], design_strata(cube), pairs, 0)
 
 
 def held_out(cube: xr.Dataset) -> np.ndarray:
@@ -115,7 +125,7 @@ def architectures_test(a: xr.Dataset, b: xr.Dataset, split: str, limit: int, dep
     else:
         usable = lambda i, j: ~in_a[:, i] & ~in_b[:, j]  # noqa: E731
     pairs = seed_pairs(list(a.seed.values), list(b.seed.values), limit)
-    return paired_correlation_test(depth(a), depth(b), usable, a.label.values, pairs, a.sizes["seed"])
+    return paired_correlation_test(depth(a), depth(b), usable, design_strata(a), pairs, a.sizes["seed"])
 
 
 def depth_correlation(a: xr.Dataset, b: xr.Dataset, split: str, limit: int) -> float:
@@ -154,31 +164,71 @@ def accuracy_reading(cube: xr.Dataset) -> Test:
     return pooled_correlation_test(filled_depth(cube), claims.correct(cube), held_out(cube))
 
 
-def learned_reading(cube: xr.Dataset, metrics: xr.Dataset) -> Test:
-    """Figure 5's caption: r of depth and iteration learned over every held-out appearance."""
-    return pooled_correlation_test(filled_depth(cube), metrics.iteration_learned.values, held_out(cube))
-
-
-def margin_reading(cube: xr.Dataset, metrics: xr.Dataset, margin: str) -> Test:
-    """Figure 6's reading: r of the test examples' mean depth and log10 mean margin over the seeds."""
-    test = cube.orig_split.values == TEST
-    depth = np.where(test[:, None], filled_depth(cube), np.nan)
-    values = metrics[f"{margin}_margin"].values.astype(float)
+def example_means_reading(x: np.ndarray, y: np.ndarray, usable: np.ndarray, transform=None) -> Test:
+    """A described reading: Pearson r over examples of x's mean and y's mean (then ``transform``ed, e.g. log10) over
+    each example's usable appearances in the kept runs."""
 
     @functools.cache
     def means(kept: tuple[bool, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         kept = np.asarray(kept)
-        mean_depth, _ = ensemble.masked_mean(depth[:, kept], np.ones_like(depth[:, kept], bool))
-        mean_margin, _ = ensemble.masked_mean(values[:, kept], np.ones_like(values[:, kept], bool))
-        logs = claims.log10_positive(mean_margin)
-        use = np.isfinite(mean_depth) & np.isfinite(logs)
-        return mean_depth[use], logs[use], use
+        mean_x, _ = ensemble.masked_mean(x[:, kept], usable[:, kept])
+        mean_y, _ = ensemble.masked_mean(y[:, kept], usable[:, kept])
+        mean_y = mean_y if transform is None else transform(mean_y)
+        use = np.isfinite(mean_x) & np.isfinite(mean_y)
+        return mean_x[use], mean_y[use], use
 
     def statistic(w, kept):
-        x, y, use = means(tuple(kept))
-        return weighted_pearson(x, y, w[use])
+        a, b, use = means(tuple(kept))
+        return weighted_pearson(a, b, w[use])
 
-    return Test(statistic, None, units=len(depth), runs=depth.shape[1])
+    examples = int((usable & np.isfinite(x) & np.isfinite(y)).any(axis=1).sum())
+    return Test(statistic, None, units=len(x), runs=x.shape[1], examples=examples)
+
+
+def depth_means_reading(depth: np.ndarray, y: np.ndarray, usable: np.ndarray, weighted: bool) -> Test:
+    """A described reading: Pearson r of each prediction depth and the mean of y over the usable appearances at
+    that depth (what Figure 5 (left) draws), the depths weighted by their appearances (``weighted``) or each once."""
+    keep = usable & np.isfinite(depth) & np.isfinite(y)
+    example, seed = np.nonzero(keep)
+    bins, values = depth[keep].astype(np.int64), y[keep]
+    size = int(bins.max()) + 1 if len(bins) else 0
+
+    def statistic(w, kept):
+        weight = w[example] * kept[seed]
+        count = np.bincount(bins, weight, size)
+        present = count > 0
+        means = np.bincount(bins, weight * values, size)[present] / count[present]
+        at = np.arange(size, dtype=float)[present]
+        return weighted_pearson(at, means, count[present] if weighted else np.ones(len(at)))
+
+    return Test(statistic, None, units=len(depth), runs=depth.shape[1], examples=len(np.unique(example)))
+
+
+PER_APPEARANCE, EXAMPLE_MEANS = "per appearance", "per-example means"
+DEPTH_MEANS, DEPTH_MEANS_WEIGHTED = "per-depth means, unweighted", "per-depth means, weighted by appearances"
+
+
+def learned_readings(cube: xr.Dataset, metrics: xr.Dataset) -> dict[str, Test]:
+    """Figure 5 (left), same network, every held-out appearance: r of depth and iteration learned read per
+    appearance, between per-example means, and between each depth and the mean iteration learned at it."""
+    depth, learned, held = filled_depth(cube), metrics.iteration_learned.values.astype(float), held_out(cube)
+    return {
+        PER_APPEARANCE: pooled_correlation_test(depth, learned, held),
+        EXAMPLE_MEANS: example_means_reading(depth, learned, held),
+        DEPTH_MEANS: depth_means_reading(depth, learned, held, weighted=False),
+        DEPTH_MEANS_WEIGHTED: depth_means_reading(depth, learned, held, weighted=True),
+    }
+
+
+def margin_readings(cube: xr.Dataset, metrics: xr.Dataset, margin: str) -> dict[str, Test]:
+    """Figure 6 (left, middle), same network, the test examples: r of depth and log10 margin per appearance, and
+    of each example's mean depth and log10 mean margin over the seeds (as the caption says)."""
+    test = np.broadcast_to((cube.orig_split.values == TEST)[:, None], cube.pd.shape)
+    depth, values = filled_depth(cube), metrics[f"{margin}_margin"].values.astype(float)
+    return {
+        PER_APPEARANCE: pooled_correlation_test(depth, claims.log10_positive(values), test),
+        EXAMPLE_MEANS: example_means_reading(depth, values, test, transform=claims.log10_positive),
+    }
 
 
 def floor_test(cube: xr.Dataset, floor: Floor, depth_seeds: int) -> Test:
@@ -187,7 +237,7 @@ def floor_test(cube: xr.Dataset, floor: Floor, depth_seeds: int) -> Test:
     ``depth_seeds`` seeds (the cost grows with the appearances); the floor is the ``floor.quantile`` per depth with
     at least ``floor.min_bin_examples`` appearances, and the statistic its Spearman ρ against depth. Run-to-run
     variation: the spread of the per-seed floors (a consensus of fewer seeds would change what is measured). Null:
-    consensus-consistency shuffled within (seed × class)."""
+    consensus-consistency shuffled within seed × :func:`design_strata`."""
     pred, labels = cube.pred.values.astype(np.int64), cube.label.values.astype(np.int64)
     held, depth = held_out(cube), filled_depth(cube)
     counts = ensemble.class_counts(pred, held, len(category_names(cube.label)))
@@ -201,7 +251,8 @@ def floor_test(cube: xr.Dataset, floor: Floor, depth_seeds: int) -> Test:
         return claims.floor_trend(claims.weighted_floor(bins[rows], shuffled[rows], w, floor))
 
     def null(rng, draws):
-        within = shuffler(seed * (labels.max() + 1) + labels[example])
+        strata = design_strata(cube)
+        within = shuffler(seed * (strata.max() + 1) + strata[example])
         return mean_finite(trend(slice(None), ones, values[within(rng)]) for _ in range(draws))
 
     return Test(
@@ -224,9 +275,9 @@ def gain_scores(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, 
     held-out appearances. ``cross=False``: chosen and scored on the same appearances, as the paper does.
 
     Returns ``scores(kept)`` -> per example (probe correct, network correct, appearances) summed over the groups
-    where it was chosen, and the same sums expected of a comparison group of the corner's size drawn within class
-    from the examples that could have been chosen (``gain_null``, ``count_null``)."""
-    labels = cube.label.values
+    where it was chosen, and the same sums expected of a comparison group of the corner's size drawn within each
+    stratum (:func:`design_strata`) from the examples that could have been chosen (``gain_null``, ``count_null``)."""
+    labels, strata = cube.label.values, design_strata(cube)
     held, depth = held_out(cube), filled_depth(cube)
     probe_ok = (cube.knn_pred.values[:, :, layer] == labels[:, None]) & held
     network_ok = (cube.pred.values == labels[:, None]) & held
@@ -255,9 +306,9 @@ def gain_scores(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, 
             sums["count"] += np.where(chosen, appearances, 0)
             scored = appearances[chosen].sum()
             sums["folds"].append((probe - network)[chosen].sum() / scored if scored else np.nan)
-            for c in np.unique(labels[chosen]):
-                pool = eligible & (labels == c)
-                share = (chosen & (labels == c)).sum() / pool.sum()
+            for c in np.unique(strata[chosen]):
+                pool = eligible & (strata == c)
+                share = (chosen & (strata == c)).sum() / pool.sum()
                 sums["gain_null"] += np.where(pool, share * (probe - network), 0)
                 sums["count_null"] += np.where(pool, share * appearances, 0)
         return sums
@@ -267,7 +318,7 @@ def gain_scores(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, 
 
 def gain_test(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cross: bool = True, scores=None) -> Test:
     """The k-NN probe's accuracy at ``layer`` minus the network's over the corner's scored appearances
-    (:func:`gain_scores`, or ``scores`` already made of them). Null: the same for the within-class comparison group
+    (:func:`gain_scores`, or ``scores`` already made of them). Null: the same for the within-stratum comparison group
     (its exact mean), or 0 where that is lower: the probe must beat the network, not only do less badly than
     elsewhere."""
     scores = scores or gain_scores(cube, corner_examples, layer, folds, cross)

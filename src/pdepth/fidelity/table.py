@@ -1,11 +1,14 @@
 """The fidelity table: each quantitative claim of the paper that a run can test, one row per claim and (dataset,
 architecture). A row has our estimate tested across seeds (``pdepth.fidelity.crossfit``) with its interval over runs and
-examples, the null value and what the null keeps, a one-sided p-value and its Holm adjustment over every row tested,
-and two verdicts
-(``pdepth.fidelity.verdicts``): ``direction`` (holds / fails / inconclusive / not testable) and ``vs_paper``
-(our reading of the paper's own number against it, only where dataset, architecture and reading match)."""
+examples, the null value and what the null keeps, one-sided p-values (holds, fails) and their Holm adjustment over
+every row tested, what the row could have detected (``mde``) and the design that would detect the effect it looks
+for (``power``), and two verdicts (``pdepth.fidelity.verdicts``): ``direction`` (holds / fails / inconclusive / not
+testable) and ``vs_paper`` (each reading of the paper's own number that its text allows, labelled, against our
+interval, only where dataset and architecture match)."""
 
+import functools
 import itertools
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -14,6 +17,7 @@ import xarray as xr
 
 from pdepth.config import study
 from pdepth.config.jobs import FidelitySettings, Floor
+from pdepth.data.prepared import TEST
 from pdepth.fidelity import crossfit
 from pdepth.fidelity.verdicts import (
     NO_NUMBER,
@@ -22,15 +26,21 @@ from pdepth.fidelity.verdicts import (
     Evidence,
     Test,
     assess,
+    design_scale,
     direction,
     estimate,
     holm,
+    minimum_detectable,
     versus_paper,
 )
 
 # The paper's mean-PD order of the datasets (Figure 1, right: ResNet18), easiest first.
 PAPER_DATASET_ORDER = ("fmnist", "svhn", "cifar10", "cifar100")
-WITHIN_CLASS = "outcomes shuffled within class (and seed): keeps class differences, destroys the per-example link"
+SAME_READING = "the paper's reading"  # the label of a paper number that the text allows one reading of
+WITHIN_CLASS = (
+    "outcomes shuffled within class × original split: keeps the differences between classes and between the test "
+    "and training splits, destroys the per-example link"
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +60,11 @@ class ClaimSpec:
     negligible: float  # the smallest effect beyond the null that counts, in the statistic's units
     null_keeps: str  # what the null keeps and what it destroys
     paper: tuple[PaperNumber, ...] = ()  # the paper's numbers, where it gives them
-    paper_reading: str = ""  # what the paper's number measures; we compute the same reading to compare
+    paper_reading: str = ""  # what the paper's number may measure, and which reading its text supports
     paper_words: str = ""  # what the paper says where it gives no number
+    supported: tuple[str, ...] = ()  # the readings (crossfit's labels) the paper's text supports best
+    paper_effect: float | None = None  # the paper's effect in the verdict's units, where it gives one
+    held_out: bool = False  # the statistic reads held-out appearances, so a larger holdout adds to them
 
     def number_for(self, dataset: str, arch: str) -> PaperNumber | None:
         for number in self.paper:
@@ -70,8 +83,9 @@ SEEDS = ClaimSpec(
     _cross_seed("depth") + ", examples both hold out",
     +1,
     0.1,
-    "depths shuffled within class: keeps class differences in depth",
+    "depths shuffled within class × original split: keeps their differences in depth",
     paper_words="'highly consistent' (no number)",
+    held_out=True,
 )
 ACCURACY = ClaimSpec(
     "accuracy falls with prediction depth",
@@ -81,6 +95,7 @@ ACCURACY = ClaimSpec(
     0.1,
     WITHIN_CLASS,
     paper_words="'more likely to be correct' (no number)",
+    held_out=True,
 )
 FLOOR = ClaimSpec(
     "prediction depth is a lower bound on consensus-consistency that falls with depth",
@@ -89,8 +104,10 @@ FLOOR = ClaimSpec(
     "per held-out appearance",
     -1,
     0.1,
-    "consensus-consistency shuffled within (seed × class): keeps class differences and each seed's distribution",
+    "consensus-consistency shuffled within seed × class × original split: keeps their differences and each seed's "
+    "distribution",
     paper_words="'linear lower bound' (no number)",
+    held_out=True,
 )
 LEARNED = ClaimSpec(
     "prediction depth correlates with the iteration learned",
@@ -103,7 +120,12 @@ LEARNED = ClaimSpec(
         PaperNumber(r, dataset, "vgg16", "250 VGG16s per dataset (Figure 5)")
         for dataset, r in (("cifar100", 0.83), ("cifar10", 0.7), ("fmnist", 0.79), ("svhn", 0.77))
     ),
-    paper_reading="Pearson r of depth and iteration learned over every held-out appearance, same network",
+    paper_reading="Pearson r of depth and iteration learned, same network, held-out appearances: the caption records "
+    "both per appearance and plots the mean iteration learned per depth, giving r beside that plot, so the per-depth "
+    "means (marker size: the share of appearances, so weighted or not) are the reading its text supports best, per "
+    "appearance the other it allows; per-example means (not what it describes) are shown for comparison",
+    supported=(crossfit.DEPTH_MEANS, crossfit.DEPTH_MEANS_WEIGHTED),
+    held_out=True,
 )
 MARGINS = {
     margin: ClaimSpec(
@@ -114,7 +136,10 @@ MARGINS = {
         0.1,
         WITHIN_CLASS,
         paper=(PaperNumber(paper, "cifar10", "vgg16", "25 VGG16s on CIFAR-10 (Figure 6)"),),
-        paper_reading=f"Pearson r of the test examples' mean depth and log10 mean {margin} margin over the seeds",
+        paper_reading=f"Pearson r of depth and log10 {margin} margin, same network, test examples: the caption "
+        "compares each test point's mean depth over the runs with its mean margin (log scale), so per-example means "
+        "are the reading it states; per appearance is shown for comparison",
+        supported=(crossfit.EXAMPLE_MEANS,),
     )
     for margin, paper in (("output", -0.70), ("input", -0.69))
 }
@@ -129,6 +154,9 @@ GAIN = ClaimSpec(
     "class differences and any overall gain of the probe), or 0 where that is lower (the probe must beat the network)",
     paper=(PaperNumber(0.73, "cifar10", "resnet18", "ResNet18 on CIFAR-10: 25% → 98% at layer 4"),),
     paper_reading="the same difference, the corner chosen and scored on the same appearances",
+    supported=(SAME_READING,),
+    paper_effect=0.73,
+    held_out=True,
 )
 ARCHITECTURES = {
     split: ClaimSpec(
@@ -138,8 +166,9 @@ ARCHITECTURES = {
         + ("train on" if split == "train" else "hold out"),
         +1,
         0.1,
-        "one side's depths shuffled within class: keeps class differences in depth",
+        "one side's depths shuffled within class × original split: keeps their differences in depth",
         paper_words="'highly consistent' (no number)",
+        held_out=split == "val",
     )
     for split in ("train", "val")
 }
@@ -161,7 +190,9 @@ HINGE = ClaimSpec(
     "per example, which study gave which margin a coin flip",
     paper=(PaperNumber(float(np.log10(16 / 2.0e-4)), "cifar10", None, "CIFAR-10: 2.0e-4 ± 2.0e-4 vs 16 ± 5"),),
     paper_reading="the same ratio",
+    supported=(SAME_READING,),
 )
+SPECS = (SEEDS, ACCURACY, FLOOR, LEARNED, *MARGINS.values(), GAIN, *ARCHITECTURES.values(), ORDER, HINGE)
 MODEL_CLAIMS = tuple(spec.text for spec in (SEEDS, ACCURACY, FLOOR, LEARNED, *MARGINS.values(), GAIN))
 CLAIMS = (*MODEL_CLAIMS, *(spec.text for spec in ARCHITECTURES.values()), ORDER.text, HINGE.text)
 
@@ -180,19 +211,28 @@ class Claim:
     null_keeps: str
     side: int
     negligible: float
-    p_value: float
+    p_value: float  # one-sided: the effect beyond the null is no larger than the negligible one
     p_holm: float
+    p_fails: float  # one-sided: the effect beyond the null is at least the negligible one
+    p_fails_holm: float
     rows_tested: int  # the Holm family: every row of the table with a p-value
     examples: int
     seeds: int  # trained networks the statistic uses
+    se: float  # the estimate's standard error over runs and examples
+    freedom: float  # the degrees of freedom of its t
+    mde: float  # the smallest effect beyond the null detected with the configured power at alpha / rows_tested
+    target: float  # the effect beyond the null the row looks for: the paper's where it gives one, else ours
+    power: str  # what the row could detect, and the design that would detect ``target``
     direction: str
     paper: float
     paper_setting: str
     paper_reading: str
-    paper_reading_ours: str  # our estimate of the paper's reading, with its interval, where comparable
-    vs_paper: str
+    paper_reading_ours: str  # each reading of the paper's number the text allows: ours, interval, within/outside
+    vs_paper: str  # the verdict under each of those readings, labelled; "*": the reading the text supports best
     shown: str  # for display: the estimate with its interval, and what it summarises
     detail: str = ""
+    seeds_per_model: int = 0  # the design: seeds of each model the row reads
+    holdout: float = np.nan  # the design: the share of the original training split each seed holds out
 
 
 def _fmt(value: float) -> str:
@@ -214,8 +254,11 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
 
 
-def compared(spec: ClaimSpec, where: tuple[str, str], reading: Test | None, settings: FidelitySettings) -> Comparison:
-    """Our reading of the paper's number, only where dataset and architecture match it; else why not."""
+def compared(
+    spec: ClaimSpec, where: tuple[str, str], readings: dict[str, Test] | None, settings: FidelitySettings
+) -> Comparison:
+    """Our estimate of the paper's number under each reading its text allows (``readings``: label -> test), only
+    where dataset and architecture match it; else why not."""
     number = spec.number_for(*where)
     if number is None:
         others = "; ".join(f"{n.dataset}/{n.architecture or 'its architecture'}" for n in spec.paper)
@@ -223,15 +266,20 @@ def compared(spec: ClaimSpec, where: tuple[str, str], reading: Test | None, sett
             return Comparison(setting=spec.paper_words)
         verdict = f"{NOT_COMPARABLE}: the paper's number is for {others}"
         return Comparison(setting=f"measured on {others}", verdict=verdict)
-    if reading is None:
+    if not readings:
         return Comparison(number.value, number.setting, verdict=f"{NOT_COMPARABLE}: this study cannot compute it")
-    evidence = assess(reading, spec.side, 0.0, settings)
-    verdict = versus_paper(evidence, number.value)
-    if verdict == UNTESTABLE:
-        verdict = f"{UNTESTABLE}: {evidence.why}"
-    ours = interval(evidence)
+    ours, verdicts = [], []
+    for label, reading in readings.items():
+        evidence = assess(reading, spec.side, 0.0, settings)
+        verdict = versus_paper(evidence, number.value)
+        verdict = f"{UNTESTABLE}: {evidence.why}" if verdict == UNTESTABLE else verdict
+        mark = "*" if label in spec.supported else ""
+        ours.append(f"{label}{mark}: {interval(evidence)}")
+        verdicts.append(f"{verdict} ({label}{mark})" if len(readings) > 1 else verdict)
     note = "tolerance: our interval over runs and examples (the paper states no spread of its number)"
-    return Comparison(number.value, number.setting, ours, verdict, [note])
+    if len(readings) > 1:
+        note += "; *: the reading the paper's text supports best (docs/figures.md)"
+    return Comparison(number.value, number.setting, "; ".join(ours), "; ".join(verdicts), [note])
 
 
 def judged(
@@ -239,17 +287,19 @@ def judged(
     where: tuple[str, str],
     test: Test | None,
     settings: FidelitySettings,
-    reading: Test | None = None,
+    readings: dict[str, Test] | None = None,
     shown: str = "",
     detail: str = "",
+    design: tuple[int, float] = (0, np.nan),
 ) -> Claim:
-    """A claim row: the test assessed (its p-value adjusted and its direction decided by :func:`table`), and the
-    paper's reading compared where comparable. No test: not testable, ``detail`` says why."""
+    """A claim row: the test assessed (its p-values adjusted, its power and direction decided by :func:`table`),
+    and the paper's readings compared where comparable. No test: not testable, ``detail`` says why. ``design``:
+    (seeds per model, held-out share), for the design that would detect the row's effect."""
     if test is None:
-        evidence, reading = Evidence(np.nan, np.nan, np.nan, np.nan, np.nan, 0, 0), None
+        evidence, readings = Evidence(np.nan, np.nan, np.nan, np.nan, np.nan, 0, 0), None
     else:
         evidence = assess(test, spec.side, spec.negligible, settings)
-    comparison = compared(spec, where, reading, settings)
+    comparison = compared(spec, where, readings, settings)
     details = [detail] if detail else []
     if not evidence.testable and evidence.why:
         details.append(evidence.why)
@@ -268,9 +318,16 @@ def judged(
         negligible=spec.negligible,
         p_value=evidence.p_value,
         p_holm=np.nan,
+        p_fails=evidence.p_fails,
+        p_fails_holm=np.nan,
         rows_tested=0,
         examples=evidence.units,
         seeds=evidence.runs,
+        se=evidence.se,
+        freedom=evidence.freedom,
+        mde=np.nan,
+        target=np.nan,
+        power="",
         direction=UNTESTABLE,
         paper=comparison.paper,
         paper_setting=comparison.setting,
@@ -279,6 +336,8 @@ def judged(
         vs_paper=comparison.verdict,
         shown=f"{interval(evidence)}; {shown}" if shown else interval(evidence),
         detail="; ".join(details + comparison.notes),
+        seeds_per_model=design[0],
+        holdout=design[1],
     )
 
 
@@ -290,6 +349,18 @@ def undefined_detail(with_dropped: Test, cube: xr.Dataset) -> str:
     )
 
 
+def described(readings: dict[str, Test]) -> str:
+    """The same-seed readings' estimates, labelled (coupled by definition: described, never a verdict)."""
+    values = ", ".join(f"{label} r = {_fmt(estimate(test))}" for label, test in readings.items())
+    return f"same-seed readings (coupled by definition, described only): {values}"
+
+
+def holdout_share(cube: xr.Dataset) -> float:
+    """The share of the original training split a seed holds out, on average over the seeds."""
+    training = cube.orig_split.values != TEST
+    return float((~cube.in_train.values[training]).mean()) if training.any() else np.nan
+
+
 def model_claims(
     dataset: str,
     arch: str,
@@ -299,73 +370,58 @@ def model_claims(
     floor: Floor,
     gain_folds: int,
 ) -> list[Claim]:
-    """The claims one 90:10-split ensemble can test."""
-    where, pairs = (dataset, arch), settings.seed_pairs
+    """The claims one ensemble of split models can test."""
+    pairs, seeds = settings.seed_pairs, cube.sizes["seed"]
+    row = functools.partial(judged, where=(dataset, arch), settings=settings, design=(seeds, holdout_share(cube)))
     layer, corner = int(metrics.attrs.get("gain_layer", 0)), int(metrics.attrs.get("corner_examples", 100))
     count = len(crossfit.model_pairs(cube, pairs, symmetric=True))
-    same_seed = "same-seed reading (coupled by definition, described only): r = {:.2f}"
-    learned = crossfit.learned_reading(cube, metrics)
-    margins = {margin: crossfit.margin_reading(cube, metrics, margin) for margin in MARGINS}
+    learned = crossfit.learned_readings(cube, metrics)
     scores = crossfit.gain_scores(cube, corner, layer, gain_folds)
-    network, probe, scored = crossfit.gain_accuracies(scores, cube.sizes["seed"])
+    network, probe, scored = crossfit.gain_accuracies(scores, seeds)
     same_appearances = " → ".join(_pct(float(metrics.get(f"gain_{w}_accuracy", np.nan))) for w in ("network", "probe"))
+    dropped = functools.partial(undefined_detail, cube=cube)
     rows = [
-        judged(
+        row(
             SEEDS,
-            where,
-            crossfit.seeds_test(cube, pairs),
-            settings,
-            detail=f"{count} seed pairs of {cube.sizes['seed']} seeds (r is symmetric: each pair once); "
-            + undefined_detail(crossfit.seeds_test(cube, pairs, crossfit.dropped_depth), cube),
+            test=crossfit.seeds_test(cube, pairs),
+            detail=f"{count} seed pairs of {seeds} seeds (r is symmetric: each pair once); "
+            + dropped(crossfit.seeds_test(cube, pairs, crossfit.dropped_depth)),
         ),
-        judged(
+        row(
             ACCURACY,
-            where,
-            crossfit.accuracy_test(cube, pairs),
-            settings,
-            shown=same_seed.format(estimate(crossfit.accuracy_reading(cube))),
-            detail=undefined_detail(crossfit.accuracy_test(cube, pairs, crossfit.dropped_depth), cube),
+            test=crossfit.accuracy_test(cube, pairs),
+            shown=described({crossfit.PER_APPEARANCE: crossfit.accuracy_reading(cube)}),
+            detail=dropped(crossfit.accuracy_test(cube, pairs, crossfit.dropped_depth)),
         ),
-        judged(
+        row(
             FLOOR,
-            where,
-            crossfit.floor_test(cube, floor, settings.run_groups),
-            settings,
+            test=crossfit.floor_test(cube, floor, settings.run_groups),
             detail=f"the {floor.quantile:.0%} quantile per depth of appearances whose other seeds hold the example out "
             f"≥ {floor.min_held_out} times, depths with ≥ {floor.min_bin_examples} appearances, depths of the first "
-            f"{min(settings.run_groups, cube.sizes['seed'])} seeds",
+            f"{min(settings.run_groups, seeds)} seeds",
         ),
-        judged(
+        row(
             LEARNED,
-            where,
-            crossfit.learned_test(cube, metrics, pairs),
-            settings,
-            reading=learned,
-            shown=same_seed.format(estimate(learned)),
-            detail=undefined_detail(crossfit.learned_test(cube, metrics, pairs, crossfit.dropped_depth), cube),
+            test=crossfit.learned_test(cube, metrics, pairs),
+            readings=learned,
+            shown=described(learned),
+            detail=dropped(crossfit.learned_test(cube, metrics, pairs, crossfit.dropped_depth)),
         ),
-        *(
-            judged(
-                spec,
-                where,
-                crossfit.margin_test(cube, metrics, margin, pairs),
-                settings,
-                reading=margins[margin],
-                shown="per-example means over the seeds, as the paper reads it: r = " + _fmt(estimate(margins[margin])),
-            )
-            for margin, spec in MARGINS.items()
-        ),
-        judged(
+    ]
+    for margin, spec in MARGINS.items():
+        readings = crossfit.margin_readings(cube, metrics, margin)
+        test = crossfit.margin_test(cube, metrics, margin, pairs)
+        rows.append(row(spec, test=test, readings=readings, shown=described(readings)))
+    rows.append(
+        row(
             GAIN,
-            where,
-            crossfit.gain_test(cube, corner, layer, gain_folds, scores=scores),
-            settings,
-            reading=crossfit.gain_test(cube, corner, layer, gain_folds, cross=False),
+            test=crossfit.gain_test(cube, corner, layer, gain_folds, scores=scores),
+            readings={SAME_READING: crossfit.gain_test(cube, corner, layer, gain_folds, cross=False)},
             shown=f"network {_pct(network)} → probe {_pct(probe)} at layer {layer} over {scored} scored appearances",
             detail=f"the {corner} examples closest to the corner on the other seeds, {gain_folds} cross-fitting folds; "
             f"chosen and scored on the same appearances (the paper's reading, described): {same_appearances}",
-        ),
-    ]
+        )
+    )
     return rows
 
 
@@ -381,6 +437,7 @@ def architecture_claims(dataset: str, cubes: dict[str, xr.Dataset], settings: Fi
             (dataset, f"{a} vs {b}"),
             crossfit.architectures_test(cubes[a], cubes[b], split, settings.seed_pairs),
             settings,
+            design=(min(cubes[a].sizes["seed"], cubes[b].sizes["seed"]), holdout_share(cubes[a])),
         )
         for a, b in itertools.combinations(cubes, 2)
         for split in ("train", "val")
@@ -395,7 +452,8 @@ def dataset_order_claim(arch: str, cubes: dict[str, xr.Dataset], settings: Fidel
         return judged(ORDER, where, None, settings, detail="not testable: needs at least 2 of the paper's datasets")
     means = {d: np.nanmean(np.where(c.in_train.values, crossfit.filled_depth(c), np.nan)) for d, c in ordered.items()}
     means = " < ".join(f"{d} ({m:.2f})" for d, m in sorted(means.items(), key=lambda kv: kv[1]))
-    return judged(ORDER, where, crossfit.dataset_order_test(ordered), settings, shown=means)
+    design = (min(c.sizes["seed"] for c in ordered.values()), np.nan)
+    return judged(ORDER, where, crossfit.dataset_order_test(ordered), settings, shown=means, design=design)
 
 
 def margin_intervention_claim(
@@ -422,18 +480,50 @@ def margin_intervention_claim(
         where,
         test,
         settings,
-        reading=test,
+        readings={SAME_READING: test},
         shown=f"{np.nanmean(h):.2g} ± {np.nanstd(h):.2g} vs {np.nanmean(c):.3g} ± {np.nanstd(c):.2g} "
         f"({h.shape[1]} and {c.shape[1]} run(s))",
+        design=(min(h.shape[1], c.shape[1]), np.nan),
     )
 
 
 def table(rows: list[Claim], settings: FidelitySettings) -> pd.DataFrame:
-    """The rows with Holm's adjustment over every row that has a p-value, and each row's direction."""
-    adjusted = holm(np.array([row.p_value for row in rows]))
-    tested = int(np.isfinite(adjusted).sum())
-    for row, p in zip(rows, adjusted, strict=True):
-        evidence = Evidence(row.ours, row.ci_low, row.ci_high, row.null, row.p_value, row.examples, row.seeds)
-        row.p_holm, row.rows_tested = p, tested
-        row.direction = direction(evidence, row.side, row.negligible, p, settings)
+    """The rows with Holm's adjustment of both p-values over every row that has one, each row's direction, and
+    what it could have detected."""
+    holds, fails = (holm(np.array([getattr(row, p) for row in rows])) for p in ("p_value", "p_fails"))
+    tested = int(np.isfinite(holds).sum())
+    for row, p_holds, p_fails in zip(rows, holds, fails, strict=True):
+        evidence = Evidence(
+            row.ours, row.ci_low, row.ci_high, row.null, row.p_value, row.examples, row.seeds, "", row.se, row.freedom
+        )
+        row.p_holm, row.p_fails_holm, row.rows_tested = p_holds, p_fails, tested
+        row.direction = direction(evidence, p_holds, p_fails, settings)
+        describe_power(row, evidence, settings, tested)
     return pd.DataFrame([asdict(row) for row in rows])
+
+
+def describe_power(row: Claim, evidence: Evidence, settings: FidelitySettings, tested: int) -> None:
+    """``row.mde``, ``row.target`` and ``row.power``: what the row detects with ``settings.power`` at Holm's
+    strictest level (alpha / rows tested), and the seeds (or held-out share) at which it would find ``target``: the
+    paper's effect in the verdict's units where the paper gives one, else an effect the size of our estimate."""
+    level, power = settings.alpha / max(tested, 1), settings.power
+    row.mde = minimum_detectable(evidence, row.negligible, level, power)
+    if not np.isfinite(row.mde):
+        return
+    spec = next(spec for spec in SPECS if spec.text == row.claim)
+    ours = row.side * (row.ours - row.null)
+    row.target, source = (spec.paper_effect, "the paper's") if spec.paper_effect is not None else (ours, "our")
+    said = f"detects ≥ {row.mde:.2f} beyond the null ({power:.0%} power, one-sided α/{tested})"
+    scale = design_scale(evidence, row.negligible, row.target, level, power)
+    seeds, holdout = row.seeds_per_model, row.holdout
+    if not np.isfinite(scale):
+        row.power = f"{said}; {source} effect {row.target:.2f} is not beyond the negligible {row.negligible:g}"
+        return
+    if scale <= 1:
+        row.power = f"{said}: {source} effect {row.target:.2f} is within reach"
+        return
+    needed, assumed = f"{math.ceil(seeds * scale)} seeds per model", "seeds"
+    if spec.held_out and np.isfinite(holdout):
+        share, assumed = holdout * scale, "seeds × holdout"
+        needed += f", or {share:.0%} held out at {seeds} seeds" if share <= 0.5 else ""
+    row.power = f"{said}; {source} effect {row.target:.2f} needs {needed} (if se ∝ 1/√({assumed}))"

@@ -10,11 +10,17 @@ in every interval:
   for a statistic whose meaning changes with the number of runs, the spread of its values on disjoint run folds.
 
 Their sum counts the per-appearance noise twice, so it errs on the wide side (as Owen's pigeonhole bootstrap does).
-The interval is ``estimate ± t · se``, t with Welch-Satterthwaite degrees of freedom (``groups - 1`` where the run
-part dominates): with few runs it widens the interval, and a statistic that is
-undefined with one group of runs left out (e.g. a cross-seed correlation of 2 seeds) is "not testable" with the
-number of runs it needs. The null value is what the statistic gives when the claimed relation is destroyed and the
-rest kept (e.g. outcomes shuffled within class, so class differences are part of the null, not of the effect).
+The interval is ``estimate ± t · se``, t with Welch-Satterthwaite degrees of freedom (the run part has one fewer
+than the independent groups of runs: the groups left out, or the distinct seed pairs where a statistic has fewer):
+with few runs it widens the interval, and a statistic that is undefined with one group of runs left out (e.g. a
+cross-seed correlation of 2 seeds), or that does not vary at all, is "not testable". The null value is what the
+statistic gives when the claimed relation is destroyed and the rest kept (e.g. outcomes shuffled within class ×
+original split, so differences between the strata of the design are part of the null, not of the effect).
+
+A row holds when the Holm-adjusted p of "the effect beyond the null is no larger than the negligible one" is below
+alpha, and fails when the Holm-adjusted p of "it is at least the negligible one" is (both one-sided, both adjusted
+over the same family of rows). Each row also says what it could have detected: the smallest true effect beyond the
+null that the test finds with the configured power at Holm's strictest level (alpha / rows tested).
 """
 
 from collections.abc import Callable
@@ -54,6 +60,7 @@ class Test:
     parts: Callable[[], np.ndarray] | None = None
     examples: int | None = None  # the examples the statistic reads (default: units)
     at_least: float | None = None  # the null is never taken below this value (on the claim's side)
+    pairs: int | None = None  # distinct run pairs a pairwise statistic averages (bounds the run part's freedom)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,9 @@ class Evidence:
     units: int  # examples the statistic reads
     runs: int  # trained networks it uses
     why: str = ""  # why it is not testable
+    se: float = np.nan  # the standard error over runs and examples
+    freedom: float = np.nan  # the degrees of freedom of its t
+    p_fails: float = np.nan  # one-sided: the effect beyond the null is at least the negligible one
 
     @property
     def testable(self) -> bool:
@@ -138,18 +148,18 @@ def assess(test: Test, side: int, negligible: float, settings: FidelitySettings)
         return not_testable(test, "undefined on more than 10% of the resamples of its examples", value)
     examples_variance = float(np.var(boots[np.isfinite(boots)], ddof=1))
     se = float(np.sqrt(examples_variance + runs_variance))
-    freedom = degrees_of_freedom(examples_variance, runs_variance, groups)
+    if se <= 1e-12 * max(1.0, abs(value)):
+        return not_testable(test, "no variance over runs or examples (a constant statistic)", value)
+    independent = groups if test.pairs is None else min(groups, test.pairs)
+    freedom = degrees_of_freedom(examples_variance, runs_variance, independent)
     quantile = stats.t.ppf(1 - settings.alpha, freedom)
     low, high = value - quantile * se, value + quantile * se
     null = float(test.null(rng, settings.permutations)) if test.null is not None else np.nan
     if test.at_least is not None:  # the claim is also about the statistic itself, not only its excess over the null
         null = side * max(side * null, side * test.at_least)
-    beyond = side * (value - null) - negligible
-    if not np.isfinite(beyond):
-        p_value = np.nan  # no null: a described reading
-    else:
-        p_value = float(stats.t.sf(beyond / se, freedom)) if se > 0 else float(beyond <= 0)
-    return Evidence(value, low, high, null, p_value, examples_used(test), test.runs)
+    beyond = (side * (value - null) - negligible) / se  # NaN where there is no null: a described reading
+    p_holds, p_fails = (float(stats.t.sf(beyond, freedom)), float(stats.t.cdf(beyond, freedom)))
+    return Evidence(value, low, high, null, p_holds, examples_used(test), test.runs, "", se, freedom, p_fails)
 
 
 def run_variance(test: Test, settings: FidelitySettings) -> tuple[int, float]:
@@ -173,12 +183,13 @@ def run_variance(test: Test, settings: FidelitySettings) -> tuple[int, float]:
 
 
 def degrees_of_freedom(examples_variance: float, runs_variance: float, groups: int) -> float:
-    """Welch-Satterthwaite: the run part has groups - 1 degrees of freedom, the example part (thousands of
-    examples) is taken as exact; so the t quantile is heavy-tailed only where run-to-run variation dominates."""
+    """Welch-Satterthwaite: the run part has groups - 1 degrees of freedom (``groups``: the independent groups of
+    runs), the example part (thousands of examples) is taken as exact; so the t quantile is heavy-tailed only where
+    run-to-run variation dominates."""
     total = examples_variance + runs_variance
     if not np.isfinite(total) or runs_variance <= 1e-12 * total:
         return 1e6
-    return float(min(1e6, total**2 / (runs_variance**2 / (groups - 1))))
+    return float(min(1e6, total**2 / (runs_variance**2 / max(1, groups - 1))))
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:
@@ -193,16 +204,35 @@ def holm(p_values: np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def direction(evidence: Evidence, side: int, negligible: float, p_adjusted: float, settings: FidelitySettings) -> str:
-    """holds: the adjusted p-value of "no effect beyond the null larger than ``negligible``" is below alpha; fails:
-    the whole interval is short of that (the effect is negligible or opposite); inconclusive otherwise."""
+def direction(evidence: Evidence, p_holds: float, p_fails: float, settings: FidelitySettings) -> str:
+    """holds: the Holm-adjusted p of "no effect beyond the null larger than the negligible one" is below alpha;
+    fails: the Holm-adjusted p of "an effect at least the negligible one" is (the effect is negligible or
+    opposite); inconclusive otherwise. Unadjusted, "fails" is the interval lying short of the negligible effect."""
     if not evidence.testable or not np.isfinite(evidence.null):
         return UNTESTABLE
-    if p_adjusted < settings.alpha:
+    if p_holds < settings.alpha:
         return HOLDS
-    if max(side * (evidence.low - evidence.null), side * (evidence.high - evidence.null)) < negligible:
+    if p_fails < settings.alpha:
         return FAILS
     return INCONCLUSIVE
+
+
+def minimum_detectable(evidence: Evidence, negligible: float, level: float, power: float) -> float:
+    """The smallest true effect beyond the null that a one-sided t test at ``level`` finds with probability
+    ``power``, at this design's standard error (NaN where not testable)."""
+    if not evidence.testable or not np.isfinite(evidence.null):
+        return np.nan
+    return negligible + (stats.t.ppf(1 - level, evidence.freedom) + stats.t.ppf(power, evidence.freedom)) * evidence.se
+
+
+def design_scale(evidence: Evidence, negligible: float, effect: float, level: float, power: float) -> float:
+    """How many times the design's seeds × holdout must grow for an effect of ``effect`` beyond the null to be found
+    with ``power`` at ``level``, if the standard error falls as 1 / sqrt(seeds × holdout) (the held-out appearances
+    a statistic reads grow with both); NaN where the effect is not beyond the negligible one."""
+    detectable = minimum_detectable(evidence, negligible, level, power) - negligible
+    if not np.isfinite(detectable) or effect <= negligible:
+        return np.nan
+    return float((detectable / (effect - negligible)) ** 2)
 
 
 def versus_paper(evidence: Evidence, paper: float) -> str:

@@ -56,7 +56,7 @@ def fidelity_table(
         rows.append(fidelity.margin_intervention_claim(dataset, arch, found, settings))
     table = fidelity.table(rows, settings)
     table.to_csv(csv_file, index=False, float_format="%.4g")
-    shown = table[["claim", "dataset", "architecture", "shown", "direction", "vs_paper"]]
+    shown = table[["claim", "dataset", "architecture", "shown", "direction", "mde", "vs_paper"]]
     log.info(
         "%d rows, %d tested (Holm over them), %d hold:\n%s",
         len(table),
