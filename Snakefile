@@ -39,3 +39,13 @@ for _dataset in STUDY.datasets:
             _dataset
         input:
             study_targets(_dataset),
+
+
+# A target named for a known dataset that the config does not study stops with what to change.
+for _dataset in STUDY.other_datasets:
+
+    rule:
+        name:
+            _dataset
+        input:
+            lambda wildcards, dataset=_dataset: STUDY.refuse_target(dataset),

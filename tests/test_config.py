@@ -49,6 +49,7 @@ from pdepth.config.study import Study
         ({"training.mlp.score_epochs": [1, 5]}, "training.score_epochs [5] come after the last of training.epochs (2)"),
         ({"training.mlp.el2n_epoch": 3}, "training.el2n_epoch (3) is after the last of training.epochs (2)"),
         ({"data.data_dir": "/nonexistent/fmnist"}, "data.data_dir: /nonexistent/fmnist is not a directory"),
+        ({"data.subset": {"train": 70000, "test": 500}}, "data.subset.train (70000) is larger than fmnist's original"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, changes, expected):
@@ -58,6 +59,15 @@ def test_bad_config_fails_before_any_job(tmp_path, changes, expected):
     assert result.returncode != 0
     assert expected in result.stdout + result.stderr
     assert not (tmp_path / "resources").exists() and not (tmp_path / "results").exists()
+
+
+def test_a_target_for_a_dataset_not_in_the_study_says_so(tmp_path):
+    configfile = tmp_path / "smoke.yaml"
+    configfile.write_text(yaml.safe_dump(smoke_config()))
+    result = snakemake(tmp_path, "--cores", "1", "-n", "svhn", configfile=configfile)
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "target svhn: not among this study's datasets (fmnist); add it to `datasets`" in said
 
 
 @pytest.mark.parametrize("changes", [{"seds": 4}, {"probe.k": -1}], ids=["misspelled key", "out of range"])

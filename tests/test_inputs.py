@@ -63,6 +63,20 @@ def test_a_bad_input_is_refused_with_its_argument_named(change, error, named):
     assert named in str(raised.value)
 
 
+def test_channels_last_images_and_a_missing_gpu_are_refused_before_any_work(monkeypatch):
+    """A conv net given (N, H, W, C) images is told to permute them; device="cuda" on a machine without one is told
+    what to set; neither reaches the embedding pass."""
+    monkeypatch.setattr(pdepth.probing.embeddings, "write_probes", lambda *a, **k: pytest.fail("embedding pass ran"))
+    conv = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(3))
+    conv(torch.zeros(1, 3, 8, 8))
+    images = torch.zeros(N, 8, 8, 3)
+    with pytest.raises(ValueError, match=r"shape \(8, 8, 3\).* look channels-last .* images.permute\(0, 3, 1, 2\)"):
+        probe(model=conv.eval(), images=images)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(pdepth.errors.ConfigError, match="device: cuda, but torch .* sees 0 CUDA GPU"):
+        probe(device="cuda")
+
+
 def test_a_nan_image_is_refused_with_its_index():
     _, images, _, _ = toy()
     images[57, 3] = float("nan")

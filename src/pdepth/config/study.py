@@ -136,6 +136,7 @@ class Study:
                     f"figures.corner_class.{dataset}: {name!r} is not a class of {dataset}; its classes: "
                     f"{', '.join(classes)}"
                 )
+        self._check_subsets_within_the_splits()
         self._check_k_against_the_smallest_training_split()
         self._check_data_dir()
         for variant, dataset, arch in self.runs():
@@ -156,6 +157,31 @@ class Study:
                 f"data.data_dir: {data_dir} is not a directory; pre-stage the raw files there, or set it to null to "
                 "use a system copy or download them"
             )
+
+    @property
+    def other_datasets(self) -> list[str]:
+        """Known datasets that this study does not include (a target named for one is refused by name)."""
+        return sorted(set(datasets.DATASETS) - set(self.datasets))
+
+    def refuse_target(self, dataset: str) -> None:
+        """A target named for a dataset this study does not include: what to change (else Snakemake says only
+        that no rule makes it)."""
+        raise ConfigError(
+            f"target {dataset}: not among this study's datasets ({', '.join(self.datasets)}); add it to `datasets` in "
+            "your config, or run a config that has it (--configfile configs/paper.yaml)"
+        )
+
+    def _check_subsets_within_the_splits(self) -> None:
+        """A subset larger than its original split would silently be the whole split."""
+        for variant, dataset, _ in self.runs():
+            subset = self.subset(variant)
+            for split, size in zip(("train", "test"), datasets.get(dataset).sizes, strict=True):
+                if (subset[split] or 0) > size:
+                    where = f"interventions.{variant.name}.subset" if variant.subset is not None else "data.subset"
+                    raise ConfigError(
+                        f"{where}.{split} ({subset[split]}) is larger than {dataset}'s original {split} split "
+                        f"({size} examples): set it to at most {size}, or to null for the whole split"
+                    )
 
     def _check_k_against_the_smallest_training_split(self) -> None:
         """A training example's k neighbours exclude itself: every training split needs more than k examples."""

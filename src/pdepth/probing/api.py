@@ -5,6 +5,7 @@ The workflow's stages use the same pieces: :func:`pdepth.probing.embeddings.writ
 :func:`pdepth.probing.depth.prediction_depth`).
 """
 
+import itertools
 import json
 import logging
 import tempfile
@@ -21,7 +22,7 @@ from torch import nn
 from tqdm import tqdm
 
 from pdepth.config import schema
-from pdepth.device import usable_cpus
+from pdepth.device import pick_device, usable_cpus
 from pdepth.models import INPUT, SOFTMAX, ProbedModel
 from pdepth.outputs import cube
 from pdepth.probing import embeddings, knn
@@ -217,6 +218,29 @@ def batches_of(images, batch_size: int, device: torch.device, dtype: torch.dtype
         yield batch.to(device=device, dtype=dtype)
 
 
+def check_model_takes(model: nn.Module, batch: torch.Tensor) -> None:
+    """The model runs on the first input (eval mode, one example), or a ValueError that names the inputs' shape,
+    before any embedding is written; channels-last images are the common cause."""
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(batch[:1])
+    except RuntimeError as error:
+        shape = tuple(batch.shape[1:])
+        hint = ""
+        if len(shape) == 3 and shape[-1] in (1, 3, 4) and shape[0] not in (1, 3, 4):
+            hint = (
+                " They look channels-last (H, W, C); a torch model takes (C, H, W): pass images.permute(0, 3, 1, 2) "
+                "(a tensor) or images.transpose(0, 3, 1, 2) (an array)."
+            )
+        raise ValueError(
+            f"images: the model cannot take inputs of shape {shape} per example ({error}).{hint}"
+        ) from error
+    finally:
+        model.train(training)
+
+
 def probe_names(model: nn.Module, layers: list[str] | None) -> list[str]:
     """The probes of :func:`probe_model`: the model's input, then ``layers`` (by default :func:`default_layers`),
     then the softmax of its output."""
@@ -269,15 +293,19 @@ def probe_model(
         raise ValueError(f"images: {len(images)} images for {len(labels)} labels; pass one label per image")
     in_train = checked_in_train(in_train, len(labels), k)
     parameter = next(model.parameters(), torch.empty(0))
-    device = torch.device(device) if device is not None else parameter.device
+    device = pick_device(str(device)) if device is not None else parameter.device  # a missing GPU, said before any work
     names = probe_names(model, layers)
     search = settings(k, backend, device, seed)
     model = model.to(device)
+    inputs = batches_of(images, batch_size, device, parameter.dtype if parameter.is_floating_point() else torch.float32)
+    first = next(inputs, None)
+    if first is not None:
+        check_model_takes(model, first)
     with tempfile.TemporaryDirectory(prefix="pdepth-", dir=workdir) as folder:
         probes, pred = embeddings.write_probes(
             model,
             names,
-            batches_of(images, batch_size, device, parameter.dtype if parameter.is_floating_point() else torch.float32),
+            itertools.chain([] if first is None else [first], inputs),
             len(labels),
             Path(folder),
             reducer=Reducer(max_dim, seed, reduction),
