@@ -125,9 +125,17 @@ def test_the_readmes_loading_example_runs_as_written(smoke_run, monkeypatch, cap
     from test_api import readme_snippet
 
     monkeypatch.chdir(smoke_run)
-    exec(readme_snippet("open_results("), {})
-    labels, shape = capsys.readouterr().out.split("] ")
+    namespace = {}
+    exec(readme_snippet("open_results("), namespace)
+    ties, labels = capsys.readouterr().out.splitlines()  # one line each
+    labels, shape = labels.split("] ")
     assert len(labels.strip("[").split()) == 16 and shape.strip() == "(16, 28, 28, 1)"
+    difficulty, draws, beyond = namespace["difficulty"], namespace["draws"], namespace["beyond"]
+    assert int(ties.split()[0]) >= 16 and (draws.sel(example=namespace["hardest"]) >= 2).all()
+    cube = xr.open_dataset(smoke_run / "results/fmnist/mlp/cube.nc")
+    assert beyond == float(cube.depth.max()) + 1  # undefined depths count as in the fidelity table, not dropped
+    assert int(namespace["held_out"].count()) == int((~cube.in_train).sum())
+    assert float(difficulty.max()) == float(difficulty.sel(example=namespace["hardest"][0]))
 
 
 def test_convolutional_cube_has_its_probes_and_reductions(smoke_run):
