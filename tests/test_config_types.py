@@ -69,7 +69,7 @@ def _restated_elsewhere(config: dict) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "configs/paper.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "configs/paper.yaml", "configs/decisive.yaml"])
 def test_a_config_states_no_default_of_its_own(name):
     """Every default has one home (the schema; TrainConfig for training; the dataset's registry entry for its
     augmentation): a config that restated one would not follow a change of it."""
