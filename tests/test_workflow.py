@@ -257,7 +257,8 @@ def test_fidelity_table_has_a_row_per_claim(smoke_run):
     assert (across.direction != verdicts.UNTESTABLE).all() and (across.ours > 0).all()  # 4 networks
     with_p = table[table.p_value.notna()]
     assert (table.rows_tested == len(with_p)).all() and (with_p.p_holm >= with_p.p_value).all()
-    assert (with_p.p_fails_holm >= with_p.p_fails).all() and np.allclose(with_p.p_value + with_p.p_fails, 1)
+    assert (with_p.p_fails_holm >= with_p.p_fails).all()
+    assert np.allclose(with_p.p_value + with_p.p_fails, 1, atol=1e-3)  # written with 4 significant digits
     assert (with_p.mde > with_p.negligible).all() and with_p.power.str.startswith("detects ≥").all()
     assert with_p.claim.isin([spec.text for spec in fidelity.ARCHITECTURES.values()]).all()
     learned = table[table.claim == fidelity.LEARNED.text]  # the paper's numbers are for VGG16
