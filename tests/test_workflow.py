@@ -404,6 +404,6 @@ def test_the_ablation_reads_every_reading_of_a_finished_model(smoke_run, tmp_pat
     np.testing.assert_allclose(learned.r, [fidelity.estimate(test) for test in expected.values()])
     assert learned.reading.str.endswith("*").sum() == 2  # the per-depth means: what the caption supports
     text = ablation.markdown(rows, {"smoke": 1.0})
-    assert text.count("\n| smoke |") == 1 and "paper: " not in text and "iteration learned 0.79" in text
+    assert text.count("\n| smoke |") == 1 and "The paper: iteration learned 0.79" in text
     ablation.draw(rows, tmp_path / "ablation.png")
     assert (tmp_path / "ablation.png").stat().st_size > 10_000
