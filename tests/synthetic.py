@@ -180,8 +180,8 @@ def difficulty_world(
     if kind == "planted":
         ambiguous = ((orig_split == TRAIN) & (per_example.random(n) < 0.1))[:, None]
         depth = np.where(ambiguous, np.where(held, LAYERS, 0), depth)
-        correct = np.where(ambiguous & held, rng.random(shape) < 0.2, correct)
-        finds = ambiguous & (rng.random(shape) < 0.9)
+        correct = np.where(ambiguous & held, rng.random(shape) < 0.05, correct)
+        finds = ambiguous & (rng.random(shape) < 0.98)
     pred = np.where(correct, labels[:, None], (labels[:, None] + rng.integers(1, c, shape)) % c)
     cube, metrics = study(rng, labels, in_train, depth, pred, finds, orig_split)
     metrics.attrs["corner_examples"] = 50

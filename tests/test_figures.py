@@ -87,10 +87,12 @@ def test_consensus_consistency_floor_per_depth_bin():
             "n_held_out": ("example", np.array([2, 2, 2, 2, 2, 2, 2, 1])),
         }
     )
-    floor = claims.consensus_consistency_floor(metrics, Floor(min_held_out=2, quantile=0.0, min_bin_examples=1))
+    floor = claims.consensus_consistency_floor(
+        metrics, Floor(min_held_out=2, quantile=0.0, min_bin_examples=1, split="test")
+    )
     np.testing.assert_array_equal(floor.depth, [0, 1, 3])  # 0.5 -> 1 (np.rint gave 0); the last one held out once
     np.testing.assert_allclose(floor.mean, [0.9, 0.5, 0.1])
-    larger_bins = Floor(min_held_out=2, quantile=0.0, min_bin_examples=2)
+    larger_bins = Floor(min_held_out=2, quantile=0.0, min_bin_examples=2, split="test")
     np.testing.assert_array_equal(claims.consensus_consistency_floor(metrics, larger_bins).depth, [0, 1])
 
 

@@ -29,7 +29,7 @@ from pdepth.fidelity.verdicts import (
 SETTINGS = FidelitySettings(
     bootstrap=200, permutations=100, confidence=0.95, seed=0, run_groups=10, seed_pairs=60, power=0.8
 )
-FLOOR = Floor(min_held_out=2, quantile=0.05, min_bin_examples=20)
+FLOOR = Floor(min_held_out=2, quantile=0.05, min_bin_examples=20, split="test")
 FOLDS = 4
 PER_EXAMPLE = {fidelity.SEEDS.text, fidelity.ACCURACY.text, fidelity.LEARNED.text, fidelity.GAIN.text}
 PER_EXAMPLE |= {spec.text for spec in fidelity.MARGINS.values()} | {
@@ -140,9 +140,21 @@ def test_a_planted_per_example_difficulty_is_found_by_every_claim_at_4_seeds():
 
 def test_the_floor_needs_enough_other_seeds():
     (cube, metrics), *_ = planted_worlds()
-    four = Floor(min_held_out=4, quantile=0.05, min_bin_examples=20)
+    four = Floor(min_held_out=4, quantile=0.05, min_bin_examples=20, split="test")
     row = fidelity.model_claims("fmnist", "mlp", cube, metrics, SETTINGS, four, FOLDS)[2]
     assert row.claim == fidelity.FLOOR.text and "not testable with 4 run(s): needs ≥ 5" in row.detail
+
+
+def test_the_floor_reads_test_examples_each_against_every_other_seed():
+    """split "test" (Figure 4, middle): only test examples, each consensus of all S - 1 other seeds, so the floor's
+    low quantile does not depend on how often a training example happened to be held out; the planted difficulty is
+    found against a null near 0. split "all" also reads the held-out training examples."""
+    (cube, metrics), *_ = planted_worlds(seeds=8)
+    n_test = int((cube.orig_split.values == crossfit.TEST).sum())
+    tests = {split: crossfit.floor_test(cube, Floor(3, 0.05, 20, split), 4) for split in ("test", "all")}
+    assert tests["test"].examples == n_test and tests["all"].examples > 3 * n_test
+    evidence = verdicts.assess(tests["test"], -1, 0.1, SETTINGS)
+    assert evidence.estimate < -0.7 and abs(evidence.null) < 0.15, evidence
 
 
 def cross_seed_population_r(beta: float, spread: float, noise: float) -> float:

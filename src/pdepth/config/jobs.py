@@ -243,6 +243,7 @@ class Floor:
     min_held_out: int  # examples with fewer held-out appearances are left out (their score is coarse, or 1 by design)
     quantile: float  # the floor: this quantile of consensus-consistency per depth bin
     min_bin_examples: int  # depth bins with fewer examples are left out
+    split: str  # the fidelity table's floor reads "test" examples (every seed holds them out) or "all" held-out ones
 
 
 @dataclass(frozen=True)

@@ -232,8 +232,9 @@ def margin_readings(cube: xr.Dataset, metrics: xr.Dataset, margin: str) -> dict[
 
 
 def floor_test(cube: xr.Dataset, floor: Floor, depth_seeds: int) -> Test:
-    """Figure 4 (left), across seeds: seed s's depth against the consensus-consistency of the *other* seeds'
-    held-out predictions (at least ``floor.min_held_out`` of them), per held-out appearance of the first
+    """Figure 4, across seeds: seed s's depth against the consensus-consistency of the *other* seeds'
+    held-out predictions (at least ``floor.min_held_out`` of them), per held-out appearance (of a test example where
+    ``floor.split`` is "test": each consensus then of all S - 1 other seeds, as in Figure 4, middle) of the first
     ``depth_seeds`` seeds (the cost grows with the appearances); the floor is the ``floor.quantile`` per depth with
     at least ``floor.min_bin_examples`` appearances, and the statistic its Spearman ρ against depth. Run-to-run
     variation: the spread of the per-seed floors (a consensus of fewer seeds would change what is measured). Null:
@@ -243,6 +244,8 @@ def floor_test(cube: xr.Dataset, floor: Floor, depth_seeds: int) -> Test:
     counts = ensemble.class_counts(pred, held, len(category_names(cube.label)))
     others = ensemble.leave_one_out_consensus_consistency(pred, labels, held, counts)
     use = held & (counts.sum(axis=1)[:, None] - held >= floor.min_held_out) & np.isfinite(others)
+    if floor.split == "test":
+        use &= (cube.orig_split.values == TEST)[:, None]
     use[:, depth_seeds:] = False
     example, seed = np.nonzero(use)
     bins, values, ones = depth[use].astype(np.int64), others[use], np.ones(int(use.sum()))

@@ -97,11 +97,12 @@ ACCURACY = ClaimSpec(
     paper_words="'more likely to be correct' (no number)",
     held_out=True,
 )
+FLOOR_SPLITS = {"test": "test examples' appearances", "all": "held-out appearances"}
 FLOOR = ClaimSpec(
     "prediction depth is a lower bound on consensus-consistency that falls with depth",
     "Figure 4 (left)",
     "Spearman ρ against depth of the floor (a low quantile per depth) of the other seeds' consensus-consistency, "
-    "per held-out appearance",
+    "per held-out appearance (of a test example, by default: fidelity.floor.split)",
     -1,
     0.1,
     "consensus-consistency shuffled within seed × class × original split: keeps their differences and each seed's "
@@ -143,19 +144,23 @@ MARGINS = {
     )
     for margin, paper in (("output", -0.70), ("input", -0.69))
 }
+PAPER_GAIN = 0.98 - 0.25  # Section 4: ResNet18 on CIFAR-10, the network 25%, the probe at layer 4 98%
 GAIN = ClaimSpec(
-    "for examples 'ambiguous unless the label is given', a middle-layer k-NN probe beats the network",
+    "for examples 'ambiguous unless the label is given', a middle-layer k-NN probe beats the network by at least "
+    "half the paper's gain",
     "Section 4",
     "probe minus network accuracy over the held-out appearances of the corner's examples, the corner chosen on "
     "other seeds than those scored",
     +1,
-    0.05,
+    # The claim is a size (25% -> 98%): a gain counts from half the paper's, the Social Sciences Replication
+    # Project's standard (Camerer et al. 2018 powered each replication for 50% of the original effect).
+    PAPER_GAIN / 2,
     "a comparison group of the corner's size drawn within class from the examples that could be chosen (keeps "
     "class differences and any overall gain of the probe), or 0 where that is lower (the probe must beat the network)",
-    paper=(PaperNumber(0.73, "cifar10", "resnet18", "ResNet18 on CIFAR-10: 25% → 98% at layer 4"),),
+    paper=(PaperNumber(PAPER_GAIN, "cifar10", "resnet18", "ResNet18 on CIFAR-10: 25% → 98% at layer 4"),),
     paper_reading="the same difference, the corner chosen and scored on the same appearances",
     supported=(SAME_READING,),
-    paper_effect=0.73,
+    paper_effect=PAPER_GAIN,
     held_out=True,
 )
 ARCHITECTURES = {
@@ -396,7 +401,8 @@ def model_claims(
         row(
             FLOOR,
             test=crossfit.floor_test(cube, floor, settings.run_groups),
-            detail=f"the {floor.quantile:.0%} quantile per depth of appearances whose other seeds hold the example out "
+            detail=f"the {floor.quantile:.0%} quantile per depth of {FLOOR_SPLITS[floor.split]} whose other seeds "
+            "hold the example out "
             f"≥ {floor.min_held_out} times, depths with ≥ {floor.min_bin_examples} appearances, depths of the first "
             f"{min(settings.run_groups, seeds)} seeds",
         ),
