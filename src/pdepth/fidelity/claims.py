@@ -69,10 +69,9 @@ def consensus_consistency_by_depth(cube: xr.Dataset, metrics: xr.Dataset) -> Per
     return per_depth(cube.pd.values, metrics.loo_consensus_consistency.values, held_out(cube))
 
 
-def iteration_learned_by_depth(cube: xr.Dataset, metrics: xr.Dataset) -> tuple[PerDepth, float]:
-    """Figure 5 (left): mean iteration learned per depth, held out, and Pearson r over the appearances."""
-    pd, learned, mask = cube.pd.values, metrics.iteration_learned.values, held_out(cube)
-    return per_depth(pd, learned, mask), pearson(pd[mask], learned[mask])
+def iteration_learned_by_depth(cube: xr.Dataset, metrics: xr.Dataset) -> PerDepth:
+    """Figure 5 (left): mean iteration learned per depth, held out (its r: ``crossfit.learned_readings``)."""
+    return per_depth(cube.pd.values, metrics.iteration_learned.values, held_out(cube))
 
 
 def test_mean_depth(cube: xr.Dataset) -> np.ndarray:
@@ -90,16 +89,6 @@ def log10_positive(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(values > 0, np.log10(values), np.nan)
-
-
-def log_margin(metrics: xr.Dataset, margin: str) -> np.ndarray:
-    """log10 of the mean held-out ``margin`` (output/input) per example; NaN where not positive."""
-    return log10_positive(metrics[f"{margin}_margin_val"].values)
-
-
-def margin_correlation(cube: xr.Dataset, metrics: xr.Dataset, margin: str) -> float:
-    """Figure 6 (left, middle): Pearson r of the test examples' mean depth and log10 mean ``margin`` (output/input)."""
-    return pearson(test_mean_depth(cube), log_margin(metrics, margin))
 
 
 def floor_bins(pd_val: np.ndarray) -> np.ndarray:

@@ -108,10 +108,11 @@ def held_out(cube: xr.Dataset) -> np.ndarray:
     return ~cube.in_train.values
 
 
-def seeds_test(cube: xr.Dataset, limit: int, depth=filled_depth) -> Test:
-    """Figure 2 (left, diagonal): seed i's depth against seed j's, over the examples both hold out."""
+def seeds_test(cube: xr.Dataset, limit: int, depth=filled_depth, split: str = "val") -> Test:
+    """Figure 2 (left, diagonal): seed i's depth against seed j's, over the examples both hold out (``split="val"``,
+    the table's row) or both train on (``"train"``)."""
     depths = depth(cube)
-    return one_model_test(depths, depths, held_out(cube), cube, limit)
+    return one_model_test(depths, depths, held_out(cube) if split == "val" else cube.in_train.values, cube, limit)
 
 
 def architectures_test(a: xr.Dataset, b: xr.Dataset, split: str, limit: int, depth=filled_depth) -> Test:
@@ -129,9 +130,9 @@ def architectures_test(a: xr.Dataset, b: xr.Dataset, split: str, limit: int, dep
 
 
 def depth_correlation(a: xr.Dataset, b: xr.Dataset, split: str, limit: int) -> float:
-    """Figure 2 (left): the estimate of :func:`architectures_test` (``a`` may be ``b``: seeds of one model), over
-    ``limit`` seed pairs (``fidelity.seed_pairs``, as the table)."""
-    return estimate(architectures_test(a, b, split, limit))
+    """Figure 2 (left): the table's estimate of one cell, over ``limit`` seed pairs (``fidelity.seed_pairs``): seeds
+    of one model (``a`` is ``b``) as :func:`seeds_test`, two architectures as :func:`architectures_test`."""
+    return estimate(seeds_test(a, limit, split=split) if a is b else architectures_test(a, b, split, limit))
 
 
 def accuracy_test(cube: xr.Dataset, limit: int, depth=filled_depth) -> Test:
@@ -206,6 +207,14 @@ def depth_means_reading(depth: np.ndarray, y: np.ndarray, usable: np.ndarray, we
 
 PER_APPEARANCE, EXAMPLE_MEANS = "per appearance", "per-example means"
 DEPTH_MEANS, DEPTH_MEANS_WEIGHTED = "per-depth means, unweighted", "per-depth means, weighted by appearances"
+VERDICT, SAME_SEED = "cross-seed verdict", "same seed"
+
+
+def labelled(verdict: Test, readings: dict[str, Test] | None = None) -> dict[str, float]:
+    """What a figure prints, by reading: the estimate of the table's verdict (its ``ours``) and of the same-seed
+    ``readings`` (its ``shown``), computed as the table computes them."""
+    same_seed = {f"{SAME_SEED}, {label}": estimate(test) for label, test in (readings or {}).items()}
+    return {VERDICT: estimate(verdict)} | same_seed
 
 
 def learned_readings(cube: xr.Dataset, metrics: xr.Dataset) -> dict[str, Test]:

@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from pdepth.fidelity import claims
+from pdepth.fidelity import claims, crossfit
 from pdepth.fidelity.claims import PerDepth
 from pdepth.figures.style import (
     PALETTE,
@@ -13,6 +13,7 @@ from pdepth.figures.style import (
     depth_edges,
     describe,
     marker_sizes,
+    readings,
     seeds_per,
     title,
 )
@@ -35,10 +36,13 @@ def consistency_vs_depth(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
     return fig
 
 
-def consensus_consistency_vs_depth(cube: xr.Dataset, metrics: xr.Dataset, floor: claims.Floor) -> plt.Figure:
-    """Figure 4 (left): consensus-consistency against mean validation depth, with the floor the fidelity table tests
-    (the same examples: at least ``floor.min_held_out`` held-out appearances)."""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+def consensus_consistency_vs_depth(
+    cube: xr.Dataset, metrics: xr.Dataset, floor: claims.Floor, depth_seeds: int
+) -> plt.Figure:
+    """Figure 4 (left): consensus-consistency against mean validation depth, with its floor (the same examples: at
+    least ``floor.min_held_out`` held-out appearances); the floor's ρ as drawn, and the fidelity table's cross-seed
+    verdict (``crossfit.floor_test`` on the first ``depth_seeds`` seeds, ``fidelity.run_groups``)."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.5), layout="constrained")
     counted = metrics.n_held_out.values >= floor.min_held_out
     drawn = density(
         ax,
@@ -48,6 +52,9 @@ def consensus_consistency_vs_depth(cube: xr.Dataset, metrics: xr.Dataset, floor:
         SCORE_EDGES,
     )
     values = claims.consensus_consistency_floor(metrics, floor)
+    rho = crossfit.labelled(crossfit.floor_test(cube, floor, depth_seeds))
+    rho["per-example means, as drawn"] = claims.floor_trend(values)
+    trend = readings(rho, between="\n")
     ax.plot(
         values.depth,
         values.mean,
@@ -55,8 +62,8 @@ def consensus_consistency_vs_depth(cube: xr.Dataset, metrics: xr.Dataset, floor:
         marker="_",
         markersize=12,
         linestyle="--",
-        label=f"floor: {floor.quantile:.0%} quantile per depth bin\n(bins of ≥ {floor.min_bin_examples} examples; "
-        f"Spearman ρ = {claims.floor_trend(values):.2f})",
+        label=f"floor: {floor.quantile:.0%} quantile per depth bin (bins of ≥ {floor.min_bin_examples} examples)\n"
+        f"Spearman ρ = {trend}",
     )
     ax.set_xlabel("mean prediction depth, validation split")
     ax.set_ylabel("consensus-consistency score")

@@ -80,7 +80,7 @@ def validation_vs_training_depth(
 def corner_probes(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
     """Figure 8: per layer, the k-NN vote fraction (solid) and accuracy (dotted) for the ground-truth class (left)
     and the consensus class (right), held out, for the examples closest to each corner."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True, layout="constrained")
     panels = (
         ("ground-truth class", "corner_knn_true_conf", "corner_knn_true_acc"),
         ("consensus class", "corner_knn_consensus_conf", "corner_knn_consensus_acc"),
@@ -101,12 +101,9 @@ def corner_probes(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
         ax.set_title(f"k-NN probes, {title}")
         ax.set_ylim(0, 1.02)
     axes[0].set_ylabel("vote fraction (solid) / accuracy (dotted)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
-    fig.legend(handles, labels, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 0.0))
+    fig.legend(*axes[0].get_legend_handles_labels(), ncol=4, loc="outside lower center")
     fig.suptitle(
         f"k-NN probes of the {metrics.attrs['corner_examples']} examples closest to each corner, held out. "
-        f"{describe(cube)}",
-        y=1.02,
+        f"{describe(cube)}"
     )
     return fig

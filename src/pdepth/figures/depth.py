@@ -8,7 +8,16 @@ import xarray as xr
 
 from pdepth.data.prepared import Prepared
 from pdepth.fidelity import claims, crossfit
-from pdepth.figures.style import class_names, count, density, layer_axis, model_title, seeds_per, show_image, title
+from pdepth.figures.style import (
+    class_names,
+    density,
+    layer_axis,
+    model_title,
+    readings,
+    seeds_per,
+    show_image,
+    title,
+)
 
 
 def pd_distribution(cubes: dict[str, xr.Dataset]) -> plt.Figure:
@@ -66,13 +75,17 @@ def depth_examples(metrics: xr.Dataset, prepared: Prepared, per_side: int = 4, m
 
 def depth_agreement(cubes: dict[str, xr.Dataset], seed_pairs: int) -> plt.Figure:
     """Figure 2 (left): Pearson r of single-model depths between architectures (off the diagonal) and between
-    seeds of one architecture (on it), for examples in the training split of both and held out by both."""
+    seeds of one architecture (on it), for examples in the training split of both and held out by both: the fidelity
+    table's cross-seed estimates (each pair of architectures in the table's order)."""
     archs = list(cubes)
-    fig, axes = plt.subplots(1, 2, figsize=(3 + 1.6 * len(archs), 2 + 0.8 * len(archs)))
+    names, models, n = [title(a) for a in archs], list(cubes.values()), range(len(archs))
+
+    def cell(i: int, j: int, split: str) -> float:
+        return crossfit.depth_correlation(models[min(i, j)], models[max(i, j)], split, seed_pairs)
+
+    fig, axes = plt.subplots(1, 2, figsize=(3 + 1.6 * len(archs), 2 + 0.8 * len(archs)), layout="constrained")
     for ax, split in zip(axes, ("train", "val"), strict=True):
-        matrix = np.array(
-            [[crossfit.depth_correlation(cubes[a], cubes[b], split, seed_pairs) for b in archs] for a in archs]
-        )
+        matrix = np.array([[cell(i, j, split) for j in n] for i in n])
         image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
         for (i, j), r in np.ndenumerate(matrix):
             ax.text(
@@ -83,25 +96,25 @@ def depth_agreement(cubes: dict[str, xr.Dataset], seed_pairs: int) -> plt.Figure
                 va="center",
                 color="white" if np.isnan(r) or r < 0.6 else "black",
             )
-        ax.set_xticks(range(len(archs)), archs, rotation=30)
-        ax.set_yticks(range(len(archs)), archs if split == "train" else [""] * len(archs))
+        ax.set_xticks(range(len(archs)), names, rotation=30, ha="right")
+        ax.set_yticks(range(len(archs)), names)
+        ax.tick_params(labelleft=split == "train")
         ax.grid(False)
         ax.set_title(f"{'training' if split == 'train' else 'validation'} split")
-    fig.colorbar(image, ax=axes, label="Pearson r of prediction depth")
+    fig.colorbar(image, ax=axes, label="Pearson r of prediction depth (cross-seed verdict)")
     cube = next(iter(cubes.values()))
     fig.suptitle(
-        f"Prediction depth agreement, {title(cube.attrs['dataset'])} (diagonal: between seeds)\n"
-        + "\n".join(f"{title(a)}: {count(c)}" for a, c in cubes.items()),
-        fontsize=8,
+        f"Prediction depth agreement, {title(cube.attrs['dataset'])}: {cube.sizes['example']:,} examples; diagonal: "
+        f"between seeds (seeds per architecture: {seeds_per(cubes)})"
     )
     return fig
 
 
-def mean_depth_pairs(cubes: dict[str, xr.Dataset], metrics: dict[str, xr.Dataset]) -> plt.Figure:
+def mean_depth_pairs(cubes: dict[str, xr.Dataset], metrics: dict[str, xr.Dataset], seed_pairs: int) -> plt.Figure:
     """Figure 2 (right): each example's mean training-split depth in one architecture against another, both
-    rescaled to [0, 1]."""
+    rescaled to [0, 1]; r of these means, and the fidelity table's cross-seed r of the two architectures."""
     pairs = list(itertools.combinations(cubes, 2))
-    fig, axes = plt.subplots(1, len(pairs), figsize=(4.6 * len(pairs), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.6 * len(pairs), 3.8), squeeze=False, layout="constrained")
     edges = np.linspace(0, 1, 21)
     for ax, (a, b) in zip(axes[0], pairs, strict=True):
         x = claims.rescaled(metrics[a].pd_train.values, cubes[a])
@@ -109,7 +122,9 @@ def mean_depth_pairs(cubes: dict[str, xr.Dataset], metrics: dict[str, xr.Dataset
         density(ax, x, y, edges, edges)
         ax.set_xlabel(f"{title(a)}: mean depth / {int(cubes[a].depth.max())}")
         ax.set_ylabel(f"{title(b)}: mean depth / {int(cubes[b].depth.max())}")
-        ax.set_title(f"{title(a)} vs {title(b)}: Pearson r = {claims.pearson(x, y):.2f}")
+        r = crossfit.labelled(crossfit.architectures_test(cubes[a], cubes[b], "train", seed_pairs))
+        r["per-example means, as drawn"] = claims.pearson(x, y)
+        ax.set_title(f"{title(a)} vs {title(b)}\nPearson r = {readings(r)}")
     cube = next(iter(cubes.values()))
-    fig.suptitle(f"Mean prediction depth in the training split, {title(cube.attrs['dataset'])}", y=1.02)
+    fig.suptitle(f"Mean prediction depth in the training split, {title(cube.attrs['dataset'])}")
     return fig

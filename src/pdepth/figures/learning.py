@@ -5,8 +5,18 @@ import numpy as np
 import xarray as xr
 
 from pdepth.data.prepared import TEST, TRAIN
-from pdepth.fidelity import claims
-from pdepth.figures.style import GROUP_COLOURS, PALETTE, describe, groups, layer_axis, marker_sizes, seeds_per, title
+from pdepth.fidelity import claims, crossfit
+from pdepth.figures.style import (
+    GROUP_COLOURS,
+    PALETTE,
+    describe,
+    groups,
+    layer_axis,
+    marker_sizes,
+    numbers,
+    seeds_per,
+    title,
+)
 from pdepth.metrics.learning import CURVE_GROUPS
 
 
@@ -36,22 +46,33 @@ def inference_learning_curve(cube: xr.Dataset) -> plt.Figure:
     return fig
 
 
-def iteration_learned_by_depth(cubes: dict[str, xr.Dataset], metrics: dict[str, xr.Dataset]) -> plt.Figure:
-    """Figure 5 (left): mean iteration learned at each depth, held out, one curve per dataset, r in the legend."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+# Figure 5 (left): the same-seed readings its legend gives next to the verdict (the table's `shown` has them all).
+LEARNED_SHOWN = (crossfit.PER_APPEARANCE, crossfit.DEPTH_MEANS_WEIGHTED)
+
+
+def iteration_learned_by_depth(
+    cubes: dict[str, xr.Dataset], metrics: dict[str, xr.Dataset], seed_pairs: int
+) -> plt.Figure:
+    """Figure 5 (left): mean iteration learned at each depth, held out, one curve per dataset; in the legend the
+    fidelity table's r: its cross-seed verdict and two same-seed readings (:data:`LEARNED_SHOWN`)."""
+    fig, ax = plt.subplots(figsize=(6, 4.5), layout="constrained")
     for colour, dataset in zip(PALETTE, cubes, strict=False):
-        values, r = claims.iteration_learned_by_depth(cubes[dataset], metrics[dataset])
+        cube, data = cubes[dataset], metrics[dataset]
+        values = claims.iteration_learned_by_depth(cube, data)
+        same_seed = crossfit.learned_readings(cube, data)
+        r = crossfit.labelled(crossfit.learned_test(cube, data, seed_pairs), {k: same_seed[k] for k in LEARNED_SHOWN})
         ax.plot(values.depth, values.mean, color=colour, alpha=0.6)
         ax.scatter(
             values.depth,
             values.mean,
             s=marker_sizes(values.fraction),
             color=colour,
-            label=f"{title(dataset)}: Pearson r = {r:.2f}",
+            label=f"{title(dataset)}: {numbers(r)}",
         )
     ax.set_xlabel("prediction depth (held out)")
     ax.set_ylabel("mean iteration learned (rescaled: 1 = 95th percentile)")
-    ax.legend(title="dataset (marker size: fraction of appearances)")
+    legend = "dataset: Pearson r, " + " /\n".join(r) + "\n(marker size: fraction of appearances)"
+    fig.legend(title=legend, loc="outside lower center", ncols=2)
     arch = title(next(iter(cubes.values())).attrs["architecture"])
     ax.set_title(f"Iteration learned vs prediction depth, {arch} (seeds per dataset: {seeds_per(cubes)})")
     return fig

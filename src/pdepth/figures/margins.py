@@ -5,16 +5,17 @@ import numpy as np
 import xarray as xr
 
 from pdepth.data.prepared import TEST
-from pdepth.fidelity import claims
-from pdepth.figures.style import PALETTE, density, depth_edges, describe, layer_axis, model_title
+from pdepth.fidelity import claims, crossfit
+from pdepth.figures.style import PALETTE, density, depth_edges, describe, layer_axis, model_title, readings
 
 MARGINS = {"output": "output margin (logit units)", "input": "input margin (L2, [0, 1] pixel space)"}
 
 
-def margins_vs_depth(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
-    """Figure 6 (left, middle): test examples' mean output and input margins against their mean depth (log)."""
+def margins_vs_depth(cube: xr.Dataset, metrics: xr.Dataset, seed_pairs: int) -> plt.Figure:
+    """Figure 6 (left, middle): test examples' mean output and input margins against their mean depth (log), with
+    the fidelity table's r: its cross-seed verdict and the reading the paper states (per-example means)."""
     measured = [m for m in MARGINS if np.isfinite(metrics[f"{m}_margin_val"].values).any()]
-    fig, axes = plt.subplots(1, len(measured), figsize=(5.5 * len(measured), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(measured), figsize=(5.5 * len(measured), 4), squeeze=False, layout="constrained")
     depth = claims.test_mean_depth(cube)
     for ax, margin in zip(axes[0], measured, strict=True):
         values = metrics[f"{margin}_margin_val"].values
@@ -25,10 +26,11 @@ def margins_vs_depth(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
         ax.set_yscale("log")
         ax.set_xlabel("mean prediction depth (test examples)")
         ax.set_ylabel(MARGINS[margin])
-        r = claims.margin_correlation(cube, metrics, margin)
-        ax.set_title(f"{margin} margin: Pearson r(depth, log10 margin) = {r:.2f}")
+        same_seed = {crossfit.EXAMPLE_MEANS: crossfit.margin_readings(cube, metrics, margin)[crossfit.EXAMPLE_MEANS]}
+        r = crossfit.labelled(crossfit.margin_test(cube, metrics, margin, seed_pairs), same_seed)
+        ax.set_title(f"{margin} margin\nPearson r(depth, log10 margin) = {readings(r)}")
     note = "" if "input" in measured else " (input margins not measured: metrics.input_margin.split)"
-    fig.suptitle(f"Margins vs prediction depth. {describe(cube)}{note}", y=1.02)
+    fig.suptitle(f"Margins vs prediction depth. {describe(cube)}{note}")
     return fig
 
 

@@ -104,7 +104,7 @@ FIGURES = {
             "Figure 2 (right)",
             DATASET,
             ("cube", "metrics"),
-            lambda i: _drawing("depth").mean_depth_pairs(i.cubes, i.metrics),
+            lambda i: _drawing("depth").mean_depth_pairs(i.cubes, i.metrics, i.options.settings.seed_pairs),
             needs=(ARCHITECTURES,),
         ),
         FigureSpec(
@@ -120,7 +120,9 @@ FIGURES = {
             "Figure 4 (left)",
             MODEL,
             ("cube", "metrics"),
-            lambda i: _drawing("consistency").consensus_consistency_vs_depth(i.cube, i.model_metrics, i.options.floor),
+            lambda i: _drawing("consistency").consensus_consistency_vs_depth(
+                i.cube, i.model_metrics, i.options.floor, i.options.settings.run_groups
+            ),
             needs=(ENSEMBLE,),
         ),
         FigureSpec(
@@ -145,7 +147,9 @@ FIGURES = {
             "Figure 5 (left)",
             ARCHITECTURE,
             ("cube", "metrics"),
-            lambda i: _drawing("learning").iteration_learned_by_depth(i.cubes, i.metrics),
+            lambda i: _drawing("learning").iteration_learned_by_depth(
+                i.cubes, i.metrics, i.options.settings.seed_pairs
+            ),
             needs=(ENSEMBLE,),
         ),
         FigureSpec(
@@ -161,7 +165,7 @@ FIGURES = {
             "Figure 6 (left, middle)",
             MODEL,
             ("cube", "metrics"),
-            lambda i: _drawing("margins").margins_vs_depth(i.cube, i.model_metrics),
+            lambda i: _drawing("margins").margins_vs_depth(i.cube, i.model_metrics, i.options.settings.seed_pairs),
         ),
         FigureSpec(
             "margin_interventions",

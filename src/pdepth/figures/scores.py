@@ -7,7 +7,7 @@ import pandas as pd
 import xarray as xr
 
 from pdepth.config.jobs import FidelitySettings
-from pdepth.figures.style import describe, layer_axis, model_title
+from pdepth.figures.style import SCORE_LABELS, describe, layer_axis, model_title
 from pdepth.metrics import agreement
 
 
@@ -26,7 +26,7 @@ def score_correlations(cube: xr.Dataset, metrics: xr.Dataset, settings: Fidelity
             ax.text(
                 j, i, text if evidence.testable else f"{evidence.estimate:.2f}", ha="center", va="center", fontsize=7
             )
-    labels = [agreement.SCORES[name] for name in names]
+    labels = [SCORE_LABELS[name] for name in names]
     ax.set_xticks(range(len(names)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(names)), labels)
     ax.set_xlabel("score on the odd seeds (and the even ones: the mean of both)")
@@ -64,7 +64,7 @@ def dataset_map(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
 def mislabel_detection(table: pd.DataFrame, cube: xr.Dataset) -> plt.Figure:
     """AUROC of finding the flipped labels: the k-NN probes' vote for the given label by layer (left); every score
     at each point of training it was read, and the network's memorisation of the flipped labels (right)."""
-    fig, (by_layer, by_time) = plt.subplots(1, 2, figsize=(13, 4.8))
+    fig, (by_layer, by_time) = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained")
     votes = table[table.score == "knn_vote"].sort_values("layer")
     last_epoch = votes.epoch.max()
     probed = sorted(votes.epoch.unique())
@@ -77,7 +77,7 @@ def mislabel_detection(table: pd.DataFrame, cube: xr.Dataset) -> plt.Figure:
     by_layer.plot(final.layer, final.auroc_null, linestyle=":", color="grey", label="null (scores shuffled in class)")
     best = final.loc[final.auroc.idxmax()]
     by_layer.set_title(
-        f"k-NN vote for the given label: at the end best at layer {int(best.layer)} (AUROC {best.auroc:.3f})"
+        f"{SCORE_LABELS['knn_vote']}: at the end best at layer {int(best.layer)} (AUROC {best.auroc:.3f})"
     )
     layer_axis(by_layer, cube)
     by_layer.set_ylabel("AUROC, flipped labels first")
@@ -86,7 +86,9 @@ def mislabel_detection(table: pd.DataFrame, cube: xr.Dataset) -> plt.Figure:
     colours = plt.cm.tab20(np.arange(scores.score.nunique()) % 20)
     for colour, (name, rows) in zip(colours, scores.groupby("score", sort=False), strict=True):
         rows = rows.sort_values("epoch")
-        by_time.errorbar(rows.epoch, rows.auroc, yerr=_spread(rows), marker="o", color=colour, capsize=3, label=name)
+        by_time.errorbar(
+            rows.epoch, rows.auroc, yerr=_spread(rows), marker="o", color=colour, capsize=3, label=SCORE_LABELS[name]
+        )
     layer_rows = votes[votes.layer == best.layer].sort_values("epoch")
     by_time.errorbar(
         layer_rows.epoch,
@@ -95,7 +97,7 @@ def mislabel_detection(table: pd.DataFrame, cube: xr.Dataset) -> plt.Figure:
         marker="*",
         markersize=12,
         color="black",
-        label=f"k-NN vote, layer {int(best.layer)}",
+        label=f"{SCORE_LABELS['knn_vote']}, layer {int(best.layer)}",
     )
     by_time.set_xlabel("epochs of training")
     by_time.set_xticks(sorted(table.epoch.unique()))

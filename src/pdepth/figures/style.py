@@ -1,4 +1,5 @@
-"""One look for every figure: fonts, colours, captions in titles, 2-D histograms with a log colour scale."""
+"""One look for every figure: fonts, colours, captions in titles, numbers with their readings, names in words, 2-D
+histograms with a log colour scale."""
 
 import textwrap
 from pathlib import Path
@@ -10,6 +11,7 @@ from matplotlib.colors import LogNorm
 
 from pdepth.data import registry as datasets
 from pdepth.data.prepared import TEST, TRAIN
+from pdepth.metrics import agreement
 from pdepth.models.architectures import ARCHITECTURES
 from pdepth.outputs import cube as cubes
 
@@ -18,7 +20,12 @@ STYLE = Path(__file__).with_name("pdepth.mplstyle")
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 GROUP_COLOURS = {"training split": PALETTE[0], "holdout": PALETTE[1], "test": PALETTE[2]}
 DENSITY_CMAP = "viridis"
-FEW_SEEDS = 10  # below this, figures say that the stripes of per-example means come from the seed count
+# Every score a figure names, in words (the variable names of metrics.nc and detection.csv as keys).
+SCORE_LABELS = agreement.SCORES | {
+    "never_learned": "never learned",
+    "knn_vote": "k-NN vote for the given label",
+    "cleanlab_held_out": "cleanlab (held-out probabilities)",
+}
 
 
 def drawing():
@@ -61,13 +68,21 @@ def describe(cube: xr.Dataset) -> str:
 
 def count(cube: xr.Dataset) -> str:
     seeds = cube.sizes["seed"]
-    text = (
+    return (
         f"{seeds} seed{'s' if seeds > 1 else ''}, {cube.sizes['example']:,} examples, "
         f"k={cube.attrs['k']} ({cube.attrs['probe_backend']})"
     )
-    if seeds < FEW_SEEDS:
-        text += f"; a mean over {seeds} seed(s) takes few values: stripes and lattices come from the seed count"
-    return text
+
+
+def numbers(values: dict[str, float]) -> str:
+    """The values of :func:`readings` alone, "0.46 / 0.59" (their labels said once elsewhere)."""
+    return " / ".join(f"{value:.2f}" if np.isfinite(value) else "n/a" for value in values.values())
+
+
+def readings(values: dict[str, float], between: str = " ") -> str:
+    """Numbers with their readings (``pdepth.fidelity.crossfit.labelled``), so that each can be found in the fidelity
+    table: "-0.47 / -0.69 (cross-seed verdict / same seed, per-example means)"."""
+    return f"{numbers(values)}{between}({' / '.join(values)})"
 
 
 def class_names(cube: xr.Dataset) -> list[str]:
