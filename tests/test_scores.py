@@ -236,3 +236,16 @@ def test_accumulator_never_synchronises_with_the_host():
             accumulator.mark_el2n(index, batch_logits, batch_labels)
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+def test_an_index_repeated_within_one_call_is_refused_at_the_next_read():
+    """Its sums would count the example twice in one presentation; the check stays on the device until the state is
+    read (no host synchronisation per minibatch)."""
+    accumulator = scores.TrainingScores(3)
+    logits, labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0])
+    accumulator.observe(torch.tensor([0, 2]), logits, labels)
+    assert accumulator.result()["presentations"].tolist() == [1, 0, 1]
+    accumulator.observe(torch.tensor([1, 1]), logits, labels)
+    for read in (accumulator.state, accumulator.result):
+        with pytest.raises(ValueError, match="one example index twice in one call"):
+            read()

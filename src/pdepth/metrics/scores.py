@@ -149,6 +149,7 @@ class TrainingScores:
         self.tensors |= {name: torch.zeros(n, dtype=torch.bool, device=self.device) for name in self._FLAGS}
         self.tensors |= {name: torch.zeros(n, dtype=self.dtype, device=self.device) for name in self._FLOATS}
         self.tensors["el2n"].fill_(float("nan"))
+        self.repeated = torch.zeros((), dtype=torch.bool, device=self.device)  # read at state(): no sync per call
 
     def _inputs(self, batch: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor):
         logits = logits.detach().to(self.device, self.dtype)
@@ -160,6 +161,8 @@ class TrainingScores:
 
         batch, logits, labels = self._inputs(batch, logits, labels)
         running = self.tensors
+        ordered = batch.sort().values
+        self.repeated |= (ordered[1:] == ordered[:-1]).any()
         correct = logits.argmax(dim=1) == labels
         assigned = logits.gather(1, labels[:, None])[:, 0]
         largest_other = logits.scatter(1, labels[:, None], -torch.inf).amax(dim=1)
@@ -183,6 +186,11 @@ class TrainingScores:
 
     def state(self) -> dict[str, torch.Tensor]:
         """CPU copies of the running sums, for a checkpoint."""
+        if self.repeated:
+            raise ValueError(
+                "TrainingScores.observe got one example index twice in one call: its sums would count it twice; "
+                "pass each presentation of an example in its own call"
+            )
         return {name: tensor.detach().to("cpu", copy=True) for name, tensor in self.tensors.items()}
 
     def restore(self, state: dict[str, torch.Tensor]) -> None:
