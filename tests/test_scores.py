@@ -29,7 +29,7 @@ def test_forgetting_events_and_never_learned():
     correct = columns([sequence for sequence, _, _ in HISTORIES.values()])
     assert scores.forgetting_events(correct).tolist() == [events for _, events, _ in HISTORIES.values()]
     assert scores.never_learned(correct).tolist() == [never for _, _, never in HISTORIES.values()]
-    assert scores.forgetting_score(correct).tolist() == [2.0, math.inf, 0.0, 1.0, 1.0]
+    assert scores.forgetting_score(correct).tolist() == [2.0, 4.0, 0.0, 1.0, 1.0]  # never learned: T presentations
 
 
 def test_forgetting_counts_only_seen_presentations():
@@ -42,6 +42,24 @@ def test_forgetting_counts_only_seen_presentations():
     # An unseen correct entry between two seen incorrect ones is not a presentation: no forgetting event.
     assert scores.forgetting_events(columns([[0, 1, 0]]), columns([[1, 0, 1]])).tolist() == [0]
     assert scores.never_learned(columns([[0, 1, 0]]), columns([[1, 0, 1]])).tolist() == [True]
+
+
+# Two runs of 4 presentations, one column per example, and the total that Toneva et al.'s code gives them
+# (mtoneva/example_forgetting, order_examples_by_forgetting.py: compute_forgetting_statistics, then
+# sort_examples_by_forgetting, run unchanged on these histories): never learned in a run adds its presentations.
+TONEVA_RUNS = (
+    [[1, 1, 1, 1], [0, 1, 0, 1], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 1, 1]],
+    [[1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 1]],
+)
+TONEVA_TOTALS = [0, 5, 8, 3, 1]
+
+
+def test_the_forgetting_score_is_the_count_toneva_et_als_code_sorts_by():
+    per_run = [scores.forgetting_score(columns(run)) for run in TONEVA_RUNS]
+    assert np.sum(per_run, axis=0).tolist() == TONEVA_TOTALS
+    events = [scores.forgetting_events(columns(run)) for run in TONEVA_RUNS]
+    never = [scores.never_learned(columns(run)) for run in TONEVA_RUNS]
+    assert np.sum(scores.toneva_forgetting(np.array(events), np.array(never), 4), axis=0).tolist() == TONEVA_TOTALS
 
 
 def test_ties_go_to_the_first_largest_logit():

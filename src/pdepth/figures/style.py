@@ -23,6 +23,7 @@ DENSITY_CMAP = "viridis"
 # Every score a figure names, in words (the variable names of metrics.nc and detection.csv as keys).
 SCORE_LABELS = agreement.SCORES | {
     "never_learned": "never learned",
+    "forgetting_events": "forgetting events (raw count)",
     "knn_vote": "k-NN vote for the given label",
     "cleanlab_held_out": "cleanlab (held-out probabilities)",
 }

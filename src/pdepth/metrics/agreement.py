@@ -20,7 +20,7 @@ SCORES = {
     "pd": "prediction depth",
     "consistency": "consistency (C-score)",
     "iteration_learned": "iteration learned",
-    "forgetting_events": "forgetting events",
+    "forgetting": "forgetting (Toneva et al.)",
     "aum": "AUM",
     "confidence": "confidence",
     "variability": "variability",

@@ -17,7 +17,7 @@ from pdepth.metrics import consistency as ensemble
 from pdepth.metrics import corners as difficulty
 from pdepth.metrics.learning import CURVE_GROUPS, iteration_learned, learning_curve, rescale_iterations
 from pdepth.metrics.margins import output_margin
-from pdepth.metrics.scores import final_loss
+from pdepth.metrics.scores import final_loss, toneva_forgetting
 from pdepth.outputs.cube import category_names
 
 
@@ -243,13 +243,26 @@ def margin_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
 
 # Training-dynamics scores (docs/outputs.md): name -> (long name, units); each per example, seed and point of training.
 DYNAMICS = {
-    "forgetting_events": ("forgetting events: correct -> incorrect between consecutive training passes", "1"),
+    "forgetting": (
+        "forgetting score (Toneva et al., 2019, as their code ranks): forgetting events, or the training passes "
+        "where never learned",
+        "1",
+    ),
+    "forgetting_events": ("forgetting events: correct -> incorrect between consecutive training passes (raw)", "1"),
     "never_learned": ("never predicted correctly in a training pass (1) (Toneva et al., 2019)", "1"),
     "aum": ("area under the margin: mean over training passes of assigned logit minus largest other", "logit"),
     "confidence": ("dataset map: mean probability of the assigned label over training passes", "1"),
     "variability": ("dataset map: standard deviation (ddof 0) of that probability over training passes", "1"),
     "correctness": ("dataset map: fraction of training passes predicting the assigned label", "1"),
 }
+
+
+def _dynamics(run: SeedRun, name: str) -> np.ndarray:
+    """One score of a run (P, N): recorded, or, for "forgetting", derived from the recorded counts."""
+    if name != "forgetting":
+        return run.dynamics[name]
+    counts = run.dynamics
+    return toneva_forgetting(counts["forgetting_events"], counts["never_learned"], counts["presentations"])
 
 
 def dynamics_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
@@ -262,7 +275,7 @@ def dynamics_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
         raise ValueError(f"the seeds read their scores after different epochs: {[list(r.score_epochs) for r in runs]}")
     found = {}
     for name, (long_name, units) in DYNAMICS.items():
-        values = np.stack([r.dynamics[name].astype(np.float32) for r in runs], axis=1)  # (P, S, N)
+        values = np.stack([_dynamics(r, name).astype(np.float32) for r in runs], axis=1)  # (P, S, N)
         values = np.where(in_train.T[None], values, np.nan).transpose(2, 1, 0)  # (N, S, P)
         found[name] = (("example", "seed", "score_point"), values, {"long_name": long_name, "units": units})
         found[f"{name}_train"] = _example_var(

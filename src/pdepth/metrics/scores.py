@@ -53,7 +53,7 @@ def forgetting_events(correct: np.ndarray, seen: np.ndarray | None = None) -> np
     """Toneva et al. 2019, "An Empirical Study of Example Forgetting": per example, the number of transitions from
     correct to incorrect between consecutive presentations.
 
-    A never-learned example counts 0 here: see ``never_learned`` and ``forgetting_score``.
+    A never-learned example counts 0 here (the raw count): :func:`toneva_forgetting` is the score.
     """
     correct = np.asarray(correct, bool)
     seen = _seen_mask(seen, correct.shape)
@@ -71,15 +71,20 @@ def never_learned(correct: np.ndarray, seen: np.ndarray | None = None) -> np.nda
     return ~(correct & _seen_mask(seen, correct.shape)).any(axis=0)
 
 
+def toneva_forgetting(events: np.ndarray, never: np.ndarray, presentations: np.ndarray) -> np.ndarray:
+    """The count Toneva et al.'s code ranks by (mtoneva/example_forgetting, order_examples_by_forgetting.py): the
+    forgetting events of a run, or its number of presentations where the example was never learned (the paper: "an
+    infinite number of times"; within a run the ranking is the same, a run of T presentations has < T / 2 events)."""
+    return np.where(never, presentations, events)
+
+
 def forgetting_score(correct: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
-    """Toneva et al. 2019's ranking score: forgetting events, +inf for a never-learned example (the paper counts it
-    as forgotten infinitely often), NaN for one never presented."""
+    """:func:`toneva_forgetting` of one run's history (T, N); NaN for an example never presented."""
     correct = np.asarray(correct, bool)
     seen = _seen_mask(seen, correct.shape)
-    score = forgetting_events(correct, seen).astype(np.float64)
-    score[never_learned(correct, seen)] = np.inf
-    score[~seen.any(axis=0)] = np.nan
-    return score
+    presented = seen.sum(axis=0)
+    score = toneva_forgetting(forgetting_events(correct, seen), never_learned(correct, seen), presented)
+    return np.where(presented > 0, score, np.nan)
 
 
 def margins(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:

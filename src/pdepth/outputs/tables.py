@@ -17,6 +17,7 @@ SCORES = (
     "iteration_learned_val",
     "output_margin_val",
     "input_margin_val",
+    "forgetting_train",
     "forgetting_events_train",
     "never_learned_train",
     "aum_train",

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # Where each score's larger values point: to a flipped label, or away from it.
 ORIENTATION = {
-    "forgetting_events": LARGER_IS_FLIPPED,
+    "forgetting": LARGER_IS_FLIPPED,
     "never_learned": LARGER_IS_FLIPPED,
     "aum": SMALLER_IS_FLIPPED,
     "confidence": SMALLER_IS_FLIPPED,
