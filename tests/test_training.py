@@ -17,7 +17,7 @@ from pdepth.metrics import scores
 from pdepth.metrics.learning import iteration_learned
 from pdepth.models import build
 from pdepth.training.checkpoint import Checkpointing
-from pdepth.training.loop import NOT_SEEN, TrainConfig, fit, init_seed, lr_factor
+from pdepth.training.loop import NOT_SEEN, TrainConfig, fit, init_seed, lr_factor, predict_logits
 
 CPU = torch.device("cpu")
 
@@ -239,9 +239,24 @@ def test_training_dynamics_scores_equal_their_definitions_on_the_full_history(sm
             np.testing.assert_allclose(got.values[name][point][in_train], values, rtol=1e-5, atol=1e-6, err_msg=name)
     assert (got.values["presentations"][:, ~in_train] == 0).all() and np.isnan(got.values["aum"][:, ~in_train]).all()
     assert got.values["forgetting_events"][-1].max() >= 1  # the history has forgetting to count
-    el2n = scores.el2n(scores.softmax(history[1]), labels[in_train])  # epoch 2's pass: the weights after 1 step
+    el2n = scores.el2n(scores.softmax(history[2]), labels[in_train])  # eval mode, the weights after epoch 2
     np.testing.assert_allclose(got.el2n[in_train], el2n, rtol=1e-5, atol=1e-6)
     stopped = short_run(small, replace(config, epochs=2))[0].state_dict()  # the weights kept after epoch 2
     assert list(recorded.weights_at) == [2]
     for name, value in stopped.items():
         torch.testing.assert_close(recorded.weights_at[2][name], value, rtol=0, atol=0)
+
+
+def test_el2n_is_an_eval_pass_with_the_weights_after_its_epoch_whatever_the_minibatch_order(small):
+    """Minibatches in a random order: EL2N equals the score of every training example under the weights kept after
+    ``el2n_epoch``, evaluated afterwards in eval mode (Paul et al.), so its place in the shuffle does not enter."""
+    config = replace(TrainConfig(epochs=2, batch_size=128), el2n_epoch=1, score_epochs=(1,))
+    model, recorded = short_run(small, config)
+    in_train = train_mask(small.orig_split, 0.1, 0)
+    model.load_state_dict(recorded.weights_at[1])
+    normalize = Normalizer(small.mean, small.std, CPU)
+    with torch.no_grad():
+        logits = predict_logits(model, small.image_tensor(CPU)[torch.from_numpy(in_train)], normalize, 1024)
+    expected = scores.el2n(scores.softmax(logits.numpy()), small.labels[in_train])
+    np.testing.assert_allclose(recorded.scores.el2n[in_train], expected, rtol=1e-4, atol=1e-5)
+    assert np.isnan(recorded.scores.el2n[~in_train]).all()

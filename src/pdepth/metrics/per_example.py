@@ -284,7 +284,7 @@ def dynamics_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
     el2n = np.where(in_train, np.stack([r.el2n for r in runs], axis=1), np.nan)
     loss = np.stack([final_loss(r.logits, labels) for r in runs], axis=1)
     return found | {
-        "el2n": _per_seed(el2n, "EL2N: L2 norm of softmax minus one-hot label, training passes of training.el2n_epoch"),
+        "el2n": _per_seed(el2n, "EL2N: L2 norm of softmax minus one-hot label, eval mode after training.el2n_epoch"),
         "el2n_train": _example_var(
             ensemble.masked_mean(el2n, in_train)[0], "mean EL2N over the seeds that trained on it"
         ),

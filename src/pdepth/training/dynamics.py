@@ -24,16 +24,18 @@ class ScorePoints:
 class DynamicsObserver:
     """Sees each training forward pass (an observer of pdepth.training.loop) with the labels trained on."""
 
-    def __init__(self, labels: torch.Tensor, per_epoch: int, el2n_epoch: int, read_at: set[int]):
+    def __init__(self, labels: torch.Tensor, read_at: set[int]):
         self.scores = TrainingScores(len(labels), labels.device)
-        self.labels, self.per_epoch, self.el2n_epoch, self.read_at = labels, per_epoch, el2n_epoch, read_at
+        self.labels, self.read_at = labels, read_at
         self.points: list[tuple[int, dict]] = []
 
     def trained(self, batch: torch.Tensor, logits: torch.Tensor, step: int) -> None:
-        labels = self.labels[batch]
-        self.scores.observe(batch, logits, labels)
-        if step // self.per_epoch + 1 == self.el2n_epoch:  # step counts from 0: epoch 1 is steps 0..per_epoch-1
-            self.scores.mark_el2n(batch, logits, labels)
+        self.scores.observe(batch, logits, self.labels[batch])
+
+    def evaluated(self, batch: torch.Tensor, logits: torch.Tensor) -> None:
+        """EL2N as Paul et al. compute it: from an eval-mode pass over the unaugmented training examples, the
+        weights fixed (so an example's score does not depend on where the shuffle put it)."""
+        self.scores.mark_el2n(batch, logits, self.labels[batch])
 
     def epoch_done(self, epoch: int) -> None:
         if epoch in self.read_at:

@@ -27,7 +27,7 @@ class TrainConfig:
     snapshots_per_epoch: int = 1  # predictions of every example at initialisation and this many times per epoch
     eval_batch_size: int = 1024
     channels_last: bool = False  # NHWC memory layout: faster convolutions on CPUs
-    el2n_epoch: int = 1  # EL2N from the training passes of this epoch (Paul et al.: early in training)
+    el2n_epoch: int = 1  # EL2N from an eval-mode pass over the training examples after this epoch (Paul et al.)
     score_epochs: tuple[int, ...] = ()  # the training-dynamics scores are also read after these epochs
 
     @classmethod

@@ -195,7 +195,7 @@ class TrainingRun:
         self.loss_fn = LOSSES[config.loss]
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         self.recorder = Recorder(len(images), self.held_out, device)
-        self.dynamics = DynamicsObserver(labels, plan.per_epoch, config.el2n_epoch, set(config.score_epochs))
+        self.dynamics = DynamicsObserver(labels, set(config.score_epochs))
         # by their key in the checkpoint
         self.observers: dict[str, Observer] = {"recorder": self.recorder, "dynamics": self.dynamics}
         self.snapshots, self.lags, self.snapshot_steps, self.history = [], [], [], []
@@ -319,6 +319,8 @@ class TrainingRun:
         row["snapshot_seconds"] = self.snapshot_seconds
         self.history.append(row)
         log_epoch(row, self.config.epochs)
+        if epoch == self.config.el2n_epoch:
+            self.dynamics.evaluated(self.train_idx, self.evaluate(self.train_idx, epoch))
         if epoch in self.config.score_epochs and epoch < self.config.epochs:
             self.weights_at[epoch] = {
                 name: value.detach().cpu().clone() for name, value in self.model.state_dict().items()

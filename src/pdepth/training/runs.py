@@ -23,7 +23,9 @@ class RunOutputs(NpzRecord):
     variability: np.ndarray  # (P, N) float32
     correctness: np.ndarray  # (P, N) float32
     presentations: np.ndarray  # (P, N) int32
-    el2n: np.ndarray  # (N,) float32, from the training passes of training.el2n_epoch (NaN: not presented then)
+    el2n: (
+        np.ndarray
+    )  # (N,) float32, from an eval-mode pass over the training examples after training.el2n_epoch (NaN: held out)
     job: str = ""  # JSON of the training job that made it (pdepth.config.jobs.TrainJob)
 
     @property
