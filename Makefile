@@ -1,11 +1,12 @@
 # Two commands for a fresh machine: `make study` runs the default study, `make test` runs the tests.
 VENV ?= .venv
 CORES ?= 8
+ARCHIVE ?= study.tar.gz
 PYTHON ?= python3
 BIN := $(VENV)/bin
 FMNIST_SYSTEM_COPY := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: study test test-fast report setup fmnist lint benchmark clean
+.PHONY: study test test-fast report archive restore setup fmnist lint benchmark clean
 
 study: setup fmnist
 	$(BIN)/snakemake --cores $(CORES) all
@@ -21,6 +22,14 @@ test-fast: setup fmnist
 # For a study of one's own, name its config: make report CONFIG=my.yaml (the report needs the study's DAG).
 report: setup
 	$(BIN)/snakemake --report report.zip $(if $(CONFIG),--configfile $(CONFIG))
+
+# A finished study to $(ARCHIVE), and back in another clone with nothing left to run (docs/running.md). A study of
+# one's own: make archive CONFIG=my.yaml.
+archive: setup
+	PYTHONPATH=src:$$PYTHONPATH $(BIN)/python -m pdepth.workflow.archive archive $(ARCHIVE) $(if $(CONFIG),--configfile $(CONFIG))
+
+restore: setup
+	PYTHONPATH=src:$$PYTHONPATH $(BIN)/python -m pdepth.workflow.archive restore $(ARCHIVE)
 
 setup: $(VENV)/.installed
 

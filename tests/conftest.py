@@ -55,12 +55,14 @@ def http_server(tmp_path):
     server.shutdown()
 
 
-def snakemake_command(workdir: Path, *args: str, configfile: Path | None = None) -> list[str]:
-    """The command line that runs the real workflow in ``workdir`` with this checkout's Snakefile."""
+def snakemake_command(
+    workdir: Path, *args: str, configfile: Path | None = None, snakefile: Path = ROOT / "Snakefile"
+) -> list[str]:
+    """The command line that runs the real workflow in ``workdir`` with this checkout's Snakefile (or ``snakefile``)."""
     command = [
         str(Path(sys.executable).with_name("snakemake")),
         "-s",
-        str(ROOT / "Snakefile"),
+        str(snakefile),
         "--directory",
         str(workdir),
         *args,
@@ -70,9 +72,11 @@ def snakemake_command(workdir: Path, *args: str, configfile: Path | None = None)
     return command
 
 
-def snakemake(workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 2400):
-    """Run the real workflow in ``workdir`` with this checkout's Snakefile; the completed process."""
-    command = snakemake_command(workdir, *args, configfile=configfile)
+def snakemake(
+    workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 2400, snakefile: Path = ROOT / "Snakefile"
+):
+    """Run the real workflow in ``workdir`` with this checkout's Snakefile (or ``snakefile``); the completed process."""
+    command = snakemake_command(workdir, *args, configfile=configfile, snakefile=snakefile)
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 

@@ -3,15 +3,21 @@
 import dataclasses
 import importlib.util
 import json
+import os
 import re
+import shutil
+import subprocess
+import tarfile
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import xarray as xr
+import yaml
 from matplotlib import image
 
-from conftest import ROOT, SMOKE, snakemake
+from conftest import ROOT, SMOKE, smoke_config, snakemake
 from pdepth.config.jobs import FidelitySettings
 from pdepth.config.study import Study
 from pdepth.fidelity import crossfit, verdicts
@@ -21,6 +27,7 @@ from pdepth.metrics import corners as difficulty
 from pdepth.metrics.per_example import DYNAMICS
 from pdepth.outputs import tables
 from pdepth.probing.depth import prediction_depth
+from pdepth.workflow import archive
 
 pytestmark = pytest.mark.slow
 
@@ -65,6 +72,50 @@ def test_second_invocation_has_nothing_to_do(smoke_run):
     result = snakemake(smoke_run, "-n", configfile=SMOKE)
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def copy_of_the_repository(target):
+    """This checkout's tracked files, as a fresh clone has them: written now, so newer than any study."""
+    listed = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]  # what a commit would hold
+    tracked = subprocess.run(listed, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for name in filter(None, tracked.split("\0")):
+        source, copy = ROOT / name, target / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            copy.symlink_to(os.readlink(source))
+        elif source.exists():  # not deleted in the working tree
+            shutil.copy(source, copy)
+    return target
+
+
+def test_an_archived_study_restores_in_a_fresh_copy_with_nothing_to_do(smoke_run, tmp_path):
+    """make archive, make restore: unpacked alone, the study re-runs in a fresh copy only because its scripts are
+    newer than its outputs ("code has changed"); restored, nothing runs; a changed setting or script still re-runs."""
+    study = tmp_path / "study.tar.gz"
+    with pytest.raises(archive.ArchiveError, match="not finished"):
+        archive.archive(study, tmp_path, ROOT / "Snakefile", SMOKE)
+    archive.archive(study, smoke_run, ROOT / "Snakefile", SMOKE)
+    clone = copy_of_the_repository(tmp_path / "clone")
+    with tarfile.open(study) as tar:
+        tar.extractall(clone, filter="data")
+    plain = snakemake(clone, "-n", configfile=SMOKE, snakefile=clone / "Snakefile")
+    reasons = re.findall(r"reason: (.*)", plain.stdout)
+    kinds = {part.split(":")[0] for reason in reasons for part in reason.split("; ")}
+    assert kinds == {"Code has changed since last execution", "Input files updated by another job"}, kinds
+    shutil.rmtree(clone / "results")
+    archive.restore(study, clone)
+    restored = snakemake(clone, "-n", configfile=SMOKE, snakefile=clone / "Snakefile")
+    assert "Nothing to be done" in restored.stdout + restored.stderr, restored.stdout[-3000:]
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(smoke_config(**{"metrics.corner_examples": 20})))
+    rerun = snakemake(clone, "-n", configfile=changed, snakefile=clone / "Snakefile")
+    assert "Params have changed" in rerun.stdout and "rule metrics:" in rerun.stdout, rerun.stdout[-3000:]
+    script = clone / "scripts/cube.py"
+    script.write_text(script.read_text() + "\n")
+    rerun = snakemake(clone, "-n", configfile=SMOKE, snakefile=clone / "Snakefile")
+    assert "rule cube:" in rerun.stdout and "rule train" not in rerun.stdout, rerun.stdout[-3000:]
+    with pytest.raises(archive.ArchiveError, match="scripts/cube.py"):
+        archive.restore(study, tmp_path / "another", clone / "Snakefile")
 
 
 def test_cube_layout_and_values(smoke_run):
@@ -121,21 +172,85 @@ def test_open_results_gives_cube_metrics_and_images_of_the_same_examples(smoke_r
         open_results(smoke_run / "results", "fmnist", "vgg16")
 
 
+def mean_depth_by_hand(cube: xr.Dataset, held_out: bool = True) -> np.ndarray:
+    """Per example, the mean depth over the >= 2 seeds that held it out (or trained on it), undefined as one beyond
+    the deepest probe."""
+    depth, used = cube.pd.values, cube.in_train.values != held_out
+    filled = np.where(np.isnan(depth), cube.sizes["layer"], depth)
+    draws = used.sum(1)
+    with np.errstate(invalid="ignore"):
+        return np.where(draws >= 2, (filled * used).sum(1) / draws, np.nan)
+
+
 def test_the_readmes_loading_example_runs_as_written(smoke_run, monkeypatch, capsys):
     from test_api import readme_snippet
 
     monkeypatch.chdir(smoke_run)
     namespace = {}
     exec(readme_snippet("open_results("), namespace)
-    ties, labels = capsys.readouterr().out.splitlines()  # one line each
+    ties, labels, predicted = capsys.readouterr().out.splitlines()  # one line each
     labels, shape = labels.split("] ")
     assert len(labels.strip("[").split()) == 16 and shape.strip() == "(16, 28, 28, 1)"
-    difficulty, draws, beyond = namespace["difficulty"], namespace["draws"], namespace["beyond"]
-    assert int(ties.split()[0]) >= 16 and (draws.sel(example=namespace["hardest"]) >= 2).all()
+    difficulty, hardest = namespace["difficulty"], namespace["hardest"]
+    assert int(ties.split()[0]) >= 16 and float(difficulty.max()) == float(difficulty.sel(example=hardest[0]))
     cube = xr.open_dataset(smoke_run / "results/fmnist/mlp/cube.nc")
-    assert beyond == float(cube.depth.max()) + 1  # undefined depths count as in the fidelity table, not dropped
-    assert int(namespace["held_out"].count()) == int((~cube.in_train).sum())
-    assert float(difficulty.max()) == float(difficulty.sel(example=namespace["hardest"][0]))
+    np.testing.assert_array_equal(difficulty.values, mean_depth_by_hand(cube))
+    assert predicted == str(torch.from_numpy(cube.pred.sel(example=hardest, seed=0).values.astype(np.int64)))
+    assert image.imread(smoke_run / "shirts.png").shape[0] > 200
+
+
+def test_mean_depth_counts_the_undefined_as_beyond_the_last_probe(smoke_run):
+    from pdepth import mean_depth, open_results
+
+    results = open_results(smoke_run / "results", "fmnist", "mlp")
+    trained = mean_depth(results, held_out=False)
+    np.testing.assert_array_equal(trained.values, mean_depth_by_hand(results, held_out=False))
+    assert trained.attrs["long_name"] == "mean prediction depth in the training split"
+    example = results.example[(~results.in_train).any("seed")][0]
+    planted = results.copy(deep=True)
+    planted.pd.loc[{"example": example}] = np.nan  # even the softmax probe disagrees, for every seed
+    assert float(mean_depth(planted, min_draws=1).sel(example=example)) == results.sizes["layer"] == 5
+
+
+def test_show_examples_draws_the_hardest_and_easiest_of_a_class(smoke_run):
+    from pdepth import mean_depth, open_results, show_examples
+    from pdepth.figures.examples import extremes
+
+    results = open_results(smoke_run / "results", "fmnist", "mlp")
+    score = mean_depth(results).where(results.label == 6)  # Shirt
+    chosen = extremes(score, 8)
+    values = {which: score.sel(example=examples).values for which, examples in chosen.items()}
+    assert (values["highest"] == np.nanmax(score)).any() and (np.diff(values["highest"]) <= 0).all()
+    assert values["lowest"][0] == np.nanmin(score) and (np.diff(values["lowest"]) >= 0).all()
+    assert (results.label.sel(example=chosen["highest"]) == 6).all()
+    tied = chosen["highest"][values["highest"] == values["highest"][-1]]
+    assert (np.diff(tied) > 0).all()  # ties: lower index first
+    fig = show_examples(results, "Shirt", n=8)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles[:8] == [f"#{e}: {float(score.sel(example=e)):.2f}" for e in chosen["highest"]]
+    assert titles[8:] == [f"#{e}: {float(score.sel(example=e)):.2f}" for e in chosen["lowest"]]
+    corner = show_examples(results, 6, n=4, score=results.corner_distance.sel(corner="ambiguous"))
+    assert len([ax for ax in corner.axes if ax.get_visible()]) == 8
+    with pytest.raises(ValueError, match="not a class of fmnist"):
+        show_examples(results, "Sneakers")
+
+
+def test_load_model_gives_the_trained_model_of_a_seed(smoke_run):
+    from pdepth import load_model, open_results
+    from pdepth.training.runs import RunOutputs
+
+    results = open_results(smoke_run / "results", "fmnist", "resnet18")
+    model = load_model(smoke_run / "results", "fmnist", "resnet18", seed=1)
+    assert not model.training
+    mean, std = (torch.tensor(results.attrs[f"normalisation_{s}"]).float().view(1, -1, 1, 1) for s in ("mean", "std"))
+    run = RunOutputs.load(smoke_run / "results/fmnist/resnet18/seed1/run.npz")
+    chosen = run.example_index[:500]
+    images = torch.from_numpy(results.image.sel(example=chosen).values).permute(0, 3, 1, 2) / 255
+    with torch.no_grad():
+        logits = model((images - mean) / std).numpy()
+    np.testing.assert_allclose(logits, run.logits[:500], atol=1e-3)
+    with pytest.raises(FileNotFoundError, match="seed7/model.pt not in .*: run the workflow for it first"):
+        load_model(smoke_run / "results", "fmnist", "mlp", seed=7)
 
 
 def test_convolutional_cube_has_its_probes_and_reductions(smoke_run):

@@ -3,14 +3,14 @@
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
 from pdepth.config.jobs import Normalisation
 from pdepth.data.augment import Normalizer
 from pdepth.data.examples import Examples
-from pdepth.models import ProbedModel, build
+from pdepth.models import ProbedModel
+from pdepth.training.runs import trained_model
 
 log = logging.getLogger(__name__)
 
@@ -23,20 +23,12 @@ class TrainedModel:
     device: torch.device
 
 
-def load_weights(weights: Path, device: torch.device) -> dict:
-    """A training run's ``model.pt``: arch, options, the final ``state_dict`` and those kept after the earlier
-    training.score_epochs (``state_dict_after``, epoch -> state)."""
-    return torch.load(weights, map_location=device, weights_only=True)
-
-
 def load_trained(
     examples: Examples, normalisation: Normalisation, device: torch.device, saved: dict, after: int | None = None
 ) -> TrainedModel:
-    """The model of ``saved`` (:func:`load_weights`) on ``device`` (``after`` an earlier epoch of
+    """The model of ``saved`` (``pdepth.training.runs.load_weights``) on ``device`` (``after`` an earlier epoch of
     training.score_epochs: its weights then), with the examples it is run on."""
-    model = build(saved["arch"], examples.shape, saved["options"]).to(device)
-    model.load_state_dict(saved["state_dict"] if after is None else saved["state_dict_after"][after])
-    model.eval()
+    model = trained_model(saved, examples.shape, device, after)
     normalize = Normalizer(*normalisation.resolve(examples), device=device)
     return TrainedModel(examples, model, normalize, device)
 

@@ -1,6 +1,7 @@
 """What one training run (dataset, arch, seed) leaves on disk for the later stages."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -31,3 +32,21 @@ class RunOutputs(NpzRecord):
     @property
     def pred(self) -> np.ndarray:
         return self.logits.argmax(1)
+
+
+def load_weights(weights: Path, device) -> dict:
+    """A training run's ``model.pt``: arch, options, the final ``state_dict`` and those kept after the earlier
+    training.score_epochs (``state_dict_after``, epoch -> state)."""
+    import torch
+
+    return torch.load(weights, map_location=device, weights_only=True)
+
+
+def trained_model(saved: dict, shape, device, after: int | None = None):
+    """The model of ``saved`` (:func:`load_weights`; ``after`` an earlier epoch of training.score_epochs: its weights
+    then) for inputs of ``shape`` (``pdepth.models.InputShape``), in eval mode on ``device``."""
+    from pdepth.models import build
+
+    model = build(saved["arch"], shape, saved["options"]).to(device)
+    model.load_state_dict(saved["state_dict"] if after is None else saved["state_dict_after"][after])
+    return model.eval()
