@@ -28,7 +28,16 @@ rule detection:
         runs=all_seeds("run.npz"),
         probes=all_seeds("probes.npz"),
     output:
-        model_file("detection.csv"),
+        report(
+            model_file("detection.csv"),
+            caption="../report/detection.rst",
+            category="Tables",
+            subcategory="{variant}{dataset}/{arch}",
+            labels={
+                "table": "mislabel detection",
+                "model": "{variant}{dataset}/{arch}",
+            },
+        ),
     log:
         paths.model_log("detection"),
     localrule: True

@@ -304,7 +304,12 @@ def test_report_has_every_figure_table_and_the_config(smoke_run):
     result = snakemake(smoke_run, "--report", str(report), configfile=SMOKE)
     assert result.returncode == 0, result.stderr[-3000:]
     html = report.read_text()
-    for name in ("fidelity.csv", "figures.csv", "config.yaml", "benchmarks.csv", "examples.csv"):
+    # docutils says what it could not render on stderr, and in the page as "System Message" boxes
+    messages = [
+        line for line in result.stderr.splitlines() if re.search("(WARNING|ERROR|SEVERE)/|Duplicate explicit", line)
+    ]
+    assert messages == [] and "System Message" not in html, messages[:5]
+    for name in ("fidelity.csv", "figures.csv", "config.yaml", "benchmarks.csv", "examples.csv", "detection.csv"):
         assert name in html
     for path in (smoke_run / "results").rglob("*.png"):
         assert path.name in html
@@ -315,6 +320,7 @@ def test_report_has_every_figure_table_and_the_config(smoke_run):
     models = ["fmnist/mlp", "fmnist/resnet18", "noise40/fmnist/mlp", "untrained/fmnist/mlp", "zerohinge/fmnist/mlp"]
     assert sorted(tables) == models
     assert '"table": "fidelity: the paper\'s claims tested"' in html
+    assert '"table": "mislabel detection", "model": "noise40/fmnist/mlp"' in html
 
 
 EXAMPLE_COLUMNS = [

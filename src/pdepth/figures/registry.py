@@ -65,7 +65,7 @@ class Inputs:
 @dataclass(frozen=True)
 class FigureSpec:
     name: str  # the file name, without extension
-    paper: str  # where it is in the paper
+    paper: str  # where it is in the paper; the report's category, so no ": " (docutils would cut the name there)
     scope: str
     uses: tuple[str, ...]  # among "cube", "metrics", "prepared", "detection"
     draw: Callable[[Inputs], plt.Figure]
@@ -194,7 +194,7 @@ FIGURES = {
         ),
         FigureSpec(
             "score_correlations",
-            "beyond the paper: prediction depth and the standard difficulty scores",
+            "beyond the paper (prediction depth and the standard difficulty scores)",
             MODEL,
             ("cube", "metrics"),
             lambda i: _drawing("scores").score_correlations(i.cube, i.model_metrics, i.options.settings),
@@ -202,14 +202,14 @@ FIGURES = {
         ),
         FigureSpec(
             "dataset_map",
-            "beyond the paper: the dataset map (Swayamdipta et al., 2020)",
+            "beyond the paper (the dataset map of Swayamdipta et al., 2020)",
             MODEL,
             ("cube", "metrics"),
             lambda i: _drawing("scores").dataset_map(i.cube, i.model_metrics),
         ),
         FigureSpec(
             "mislabel_detection",
-            "beyond the paper: finding the flipped labels, layer by layer",
+            "beyond the paper (finding the flipped labels, layer by layer)",
             MODEL,
             ("cube", "detection"),
             lambda i: _drawing("scores").mislabel_detection(next(iter(i.tables.values())), i.cube),
