@@ -8,6 +8,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from pdepth.config.jobs import FidelitySettings
 from pdepth.metrics import detection
+from pdepth.metrics.per_example import DYNAMICS
+from pdepth.pipeline.detection import ORIENTATION
 
 SETTINGS = FidelitySettings(
     bootstrap=200, permutations=100, confidence=0.95, seed=0, run_groups=10, seed_pairs=60, power=0.8
@@ -126,3 +128,9 @@ def test_score_agreement_is_measured_across_halves_of_the_seeds():
     assert found.estimate > 0.9 and found.low > 0.85
     assert abs(coupled.estimate) < 0.1 and coupled.low < 0 < coupled.high
     assert np.corrcoef(quirk[:, 0], echo[:, 0])[0, 1] > 0.9
+
+
+def test_every_training_dynamics_score_has_an_orientation():
+    """The benchmark scores every variable of per_example.DYNAMICS: each needs its direction (a new score without
+    one stopped the noise40 study's detection job)."""
+    assert set(DYNAMICS) <= set(ORIENTATION)

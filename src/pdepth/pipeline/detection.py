@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # Where each score's larger values point: to a flipped label, or away from it.
 ORIENTATION = {
     "forgetting": LARGER_IS_FLIPPED,
+    "forgetting_events": LARGER_IS_FLIPPED,  # the raw count (never learned: 0), beside Toneva et al.'s score
     "never_learned": LARGER_IS_FLIPPED,
     "aum": SMALLER_IS_FLIPPED,
     "confidence": SMALLER_IS_FLIPPED,
