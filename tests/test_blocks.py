@@ -13,43 +13,34 @@ from pdepth.pipeline import probe, train
 from pdepth.records import load_npz
 
 pytestmark = pytest.mark.slow
-SEEDS = {"block": (0, 1), "alone": (1,)}
+SEED = 1  # seed 1 of the smoke study's MLP, trained and probed there in one block with seed 0
 
 
-def run_files(folder, seeds, name):
-    return [folder / f"seed{seed}" / name for seed in seeds]
+def run_files(folder, name):
+    return [folder / f"seed{SEED}" / name]
 
 
 @pytest.fixture(scope="module")
-def runs(fmnist_prepared, tmp_path_factory):
-    """Seeds 0 and 1 of the smoke study's MLP in one block, and seed 1 alone, each in its own folder."""
+def runs(smoke_run, fmnist_prepared, tmp_path_factory):
+    """The smoke study's MLP block (seeds 0 and 1, made by the workflow) and seed 1 alone, in its own folder."""
     study = Study.checked(smoke_config())
-    folders = {}
-    for kind, seeds in SEEDS.items():
-        folder = folders[kind] = tmp_path_factory.mktemp(kind)
-        files = {name: run_files(folder, seeds, name) for name in ("model.pt", "run.npz", "history.tsv")}
-        for path in files["model.pt"]:
-            path.parent.mkdir(parents=True)
-        train.run_block(
-            study.block_job("train", seeds, "fmnist", "", "mlp"),
-            fmnist_prepared,
-            files["model.pt"],
-            files["run.npz"],
-            files["history.tsv"],
-            threads=2,
-            progress=False,
-        )
-        probe.run_block(
-            study.block_job("probe", seeds, "fmnist", "", "mlp"),
-            fmnist_prepared,
-            files["model.pt"],
-            files["run.npz"],
-            run_files(folder, seeds, "probes.npz"),
-            run_files(folder, seeds, "margins.npz"),
-            threads=2,
-            progress=False,
-        )
-    return folders
+    alone = tmp_path_factory.mktemp("alone")
+    (alone / f"seed{SEED}").mkdir()
+    train.run_block(
+        study.block_job("train", (SEED,), "fmnist", "", "mlp"),
+        fmnist_prepared,
+        *(run_files(alone, name) for name in ("model.pt", "run.npz", "history.tsv")),
+        threads=2,
+        progress=False,
+    )
+    probe.run_block(
+        study.block_job("probe", (SEED,), "fmnist", "", "mlp"),
+        fmnist_prepared,
+        *(run_files(alone, name) for name in ("model.pt", "run.npz", "probes.npz", "margins.npz")),
+        threads=2,
+        progress=False,
+    )
+    return {"block": smoke_run / "results/fmnist/mlp", "alone": alone}
 
 
 @pytest.mark.parametrize("name", ["run.npz", "probes.npz", "margins.npz"])
