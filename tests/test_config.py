@@ -97,11 +97,21 @@ def test_default_config_dry_run_lists_the_jobs(tmp_path):
         assert rule in result.stdout
 
 
-def test_paper_config_builds_its_dag(tmp_path):
+@pytest.fixture(scope="module")
+def paper_dry_run(tmp_path_factory):
+    """``snakemake -n all`` of configs/paper.yaml, once, with Python's import times on stderr."""
+    command = snakemake_command(tmp_path_factory.mktemp("paper"), "-n", "all", configfile=ROOT / "configs/paper.yaml")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "snakemake", *command[1:]], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_paper_config_builds_its_dag(paper_dry_run):
     """The full-scale study: 4 datasets x 3 architectures x (250 + 25) seeds, plus 4 interventions of 5 seeds, in
     blocks of 25 seeds (seeds_per_job): 250 seeds are 10 blocks, 25 one, 5 one."""
-    result = snakemake(tmp_path, "-n", "all", configfile=ROOT / "configs/paper.yaml")
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = paper_dry_run
     counts = dict(line.split() for line in result.stdout.splitlines() if len(line.split()) == 2)
     per_stage = {
         stage: {r: int(n) for r, n in counts.items() if r.startswith(f"{stage}_seed")} for stage in ("train", "probe")
@@ -184,14 +194,9 @@ def test_a_users_configfile_is_the_whole_study(tmp_path, interventions, expected
     assert "seed0/model.pt" in overridden.stdout and "seed1/model.pt" not in overridden.stdout.replace("noise", "")
 
 
-def test_planning_the_paper_dag_imports_neither_torch_nor_matplotlib(tmp_path):
-    command = snakemake_command(tmp_path, "-n", configfile=ROOT / "configs/paper.yaml")
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "snakemake", *command[1:]], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_planning_the_paper_dag_imports_neither_torch_nor_matplotlib(paper_dry_run):
     imported = {
-        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+        line.rsplit("|", 1)[-1].strip() for line in paper_dry_run.stderr.splitlines() if line.startswith("import time:")
     }
     assert "snakemake" in imported and not imported & {"torch", "matplotlib", "xarray"}
 
