@@ -24,9 +24,7 @@ class RunOutputs(NpzRecord):
     variability: np.ndarray  # (P, N) float32
     correctness: np.ndarray  # (P, N) float32
     presentations: np.ndarray  # (P, N) int32
-    el2n: (
-        np.ndarray
-    )  # (N,) float32, from an eval-mode pass over the training examples after training.el2n_epoch (NaN: held out)
+    el2n: np.ndarray  # (N,) float32, eval mode after training.el2n_epoch (NaN: held out)
     job: str = ""  # JSON of the training job that made it (pdepth.config.jobs.TrainJob)
 
     @property
