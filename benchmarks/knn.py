@@ -92,13 +92,13 @@ def main():
     # pynndescent compiles with numba on first use: time that apart, on a tiny problem.
     started = time.perf_counter()
     tiny = np.random.default_rng(0).normal(size=(500, embedding.shape[1])).astype(np.float32)
-    knn.probe(tiny, np.arange(500) < 400, np.zeros(500, int), 10, knn.ProbeSettings.defaults(k=args.k, exact_below=0))
+    knn.probe(tiny, np.arange(500) < 400, np.zeros(500, int), 10, knn.ProbeSettings.defaults(k=args.k, exact_work=0))
     startup = time.perf_counter() - started
 
     results = {}
     for backend in ("exact", "pynndescent"):
         settings = knn.ProbeSettings.defaults(
-            k=args.k, backend=backend, n_jobs=usable_cpus(), exact_below=0, device=args.device
+            k=args.k, backend=backend, n_jobs=usable_cpus(), exact_work=0, device=args.device
         )
         with PeakRSS() as memory:
             started = time.perf_counter()

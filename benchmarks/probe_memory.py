@@ -43,7 +43,7 @@ def main():
         out.flush()
         del out
     del pixels
-    settings = knn.ProbeSettings.defaults(k=30, backend="pynndescent", n_jobs=2, exact_below=0)
+    settings = knn.ProbeSettings.defaults(k=30, backend="pynndescent", n_jobs=2, exact_work=0)
     for layer in range(args.layers):
         started = time.perf_counter()
         embedding = np.load(args.workdir / f"layer{layer:02d}.npy", mmap_mode="r")

@@ -167,13 +167,24 @@ def study_summary_targets():
     ]
 
 
+def stage_blocks(stage):
+    """Every block of seeds with the variants whose models have jobs of the per-run ``stage``."""
+    found = {}
+    for seeds, variants in STUDY.seed_blocks().items():
+        wanted = [variant for variant in variants if stage.wanted(STUDY, variant)]
+        if wanted:
+            found[seeds] = wanted
+    return found
+
+
 def every_benchmark():
     """The benchmark file of every per-run job, for the report's benchmark table."""
     return [
-        block_benchmark(stage, seeds).format(
+        block_benchmark(name, seeds).format(
             variant=variant.prefix, dataset=dataset, arch=arch
         )
         for variant, dataset, arch in STUDY.runs()
         for seeds in STUDY.blocks(variant)
-        for stage in STAGES
+        for name, stage in STAGES.items()
+        if stage.wanted(STUDY, variant)
     ]

@@ -27,6 +27,7 @@ rule detection:
         metrics=model_file("metrics.nc"),
         runs=all_seeds("run.npz"),
         probes=all_seeds("probes.npz"),
+        crossval=all_seeds("crossval.npz") if STUDY.cleanlab_folds else [],
     output:
         report(
             model_file("detection.csv"),

@@ -1,10 +1,10 @@
-# Per-run stages (pdepth.workflow.stages: train, then probe): one job per block of seeds of a (variant, dataset,
-# arch) (config key seeds_per_job), each seed's files as a one-seed job would write them. One rule per stage and
+# Per-run stages (pdepth.workflow.stages: train, then probe; crossval for label-noise models): one job per block of
+# seeds of a (variant, dataset, arch) (config key seeds_per_job), each seed's files as a one-seed job would write them. One rule per stage and
 # block of seeds: train_seeds0_3, probe_seeds0_3, train_seeds4_7, ...
 
 
 for _stage in STAGES.values():
-    for _seeds, _variants in STUDY.seed_blocks().items():
+    for _seeds, _variants in stage_blocks(_stage).items():
 
         rule:
             name:

@@ -13,4 +13,5 @@ with logged(sm.log[0]):
         list(sm.input.runs),
         list(sm.input.probes),
         sm.output[0],
+        list(sm.input.crossval),
     )

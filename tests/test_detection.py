@@ -134,3 +134,38 @@ def test_every_training_dynamics_score_has_an_orientation():
     """The benchmark scores every variable of per_example.DYNAMICS: each needs its direction (a new score without
     one stopped the noise40 study's detection job)."""
     assert set(DYNAMICS) <= set(ORIENTATION)
+
+
+def test_the_layer_chosen_out_of_sample_is_scored_on_seeds_it_was_not_chosen_on():
+    """Two candidates on 4 seeds: A finds every flip on seeds 0-2 and nothing (a constant: AUROC 0.5) on seed 3, B the
+    reverse. Each seed is scored with the candidate best on the other three: A everywhere, so the cross-fitted AUROC
+    is (1 + 1 + 1 + 0.5) / 4, where the best per seed would claim 1."""
+    rng = np.random.default_rng(0)
+    n, seeds = 400, 4
+    flipped, classes = rng.random(n) < 0.3, rng.integers(0, 4, n)
+    in_train = np.ones((n, seeds), bool)
+    perfect, constant = flipped.astype(float)[:, None], np.zeros((n, 1))
+    a = np.hstack([perfect, perfect, perfect, constant])
+    b = np.hstack([constant, constant, constant, perfect])
+    chosen = detection.chosen_out_of_sample([a, b], in_train, flipped, classes, SETTINGS)
+    np.testing.assert_array_equal(chosen.choice, [0, 0, 0, 0])
+    assert chosen.auroc.estimate == pytest.approx(0.875)
+    assert chosen.auroc.null == pytest.approx(0.5, abs=0.02)  # the chosen candidates shuffled within class
+    swapped = detection.chosen_out_of_sample([b, a], in_train, flipped, classes, SETTINGS)
+    np.testing.assert_array_equal(swapped.choice, [1, 1, 1, 1])  # the same candidate, whatever its position
+
+
+def test_cleanlab_scores_each_seeds_training_examples_by_self_confidence():
+    """cleanlab's default label quality is the probability of the given label, so on the probes' vote fractions it
+    ranks exactly as the probe's vote does; examples outside a seed's training split get none."""
+    rng = np.random.default_rng(1)
+    n, seeds, classes = 300, 2, 3
+    labels = rng.integers(0, classes, n)
+    probs = rng.dirichlet(np.ones(classes), size=(n, seeds))
+    probs[np.arange(n), :, labels] += 2.0 * (rng.random((n, seeds)) < 0.7)  # most labels look right
+    probs /= probs.sum(-1, keepdims=True)
+    in_train = rng.random((n, seeds)) < 0.8
+    quality, issues = detection.cleanlab_scores(probs, labels, in_train)
+    expected = np.where(in_train, probs[np.arange(n), :, labels], np.nan)
+    np.testing.assert_allclose(quality, expected, rtol=1e-6)
+    assert issues[in_train].any() and not issues[~in_train].any()

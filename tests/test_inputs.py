@@ -152,7 +152,7 @@ def test_knn_probe_and_prediction_depth_refuse_what_they_cannot_use():
 
 
 def test_the_cube_records_the_search_that_ran(capsys):
-    cube = probe(backend="auto", progress=True)  # 150 training examples: below exact_below, searched exactly
+    cube = probe(backend="auto", progress=True)  # 150 training examples: within probe.exact_work, searched exactly
     assert cube.attrs["probe_backend"] == "exact"
     assert json.loads(cube.attrs["probe_settings"])["search_used"] == "exact"
     assert "probe: 100%" in capsys.readouterr().err  # a bar over the layers, after the embedding's

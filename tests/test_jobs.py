@@ -9,8 +9,9 @@ import yaml
 from conftest import ROOT, reordered
 from pdepth.config import jobs
 from pdepth.config.study import Study
+from pdepth.workflow.stages import STAGES as PER_RUN
 
-STAGES = ("train", "embed", "margins", "probe")
+STAGES = ("train", "crossval", "embed", "margins", "probe")  # every record of one seed
 
 
 def default_study(reorder=lambda config: config) -> Study:
@@ -31,7 +32,7 @@ def test_every_record_survives_its_round_trip_through_params(study, stage):
     assert eval(repr(params)) == params  # plain data: Snakemake stores and compares its repr
 
 
-@pytest.mark.parametrize("stage", ["train", "probe"])
+@pytest.mark.parametrize("stage", list(PER_RUN))
 def test_a_block_record_is_the_one_seed_records_of_its_seeds(study, stage):
     block = study.block_job(stage, (0, 1), "fmnist", "noise40/", "mlp")
     assert jobs.from_params(type(block), jobs.params(block)) == block

@@ -84,7 +84,7 @@ def test_training_points_exclude_themselves(backend):
     labels = np.repeat(np.arange(3), 40)
     embedding = centres[labels] + rng.normal(size=(120, 2))
     in_train = rng.random(120) < 0.8
-    settings = ProbeSettings.defaults(k=5, backend=backend, random_state=0, exact_below=0)
+    settings = ProbeSettings.defaults(k=5, backend=backend, random_state=0, exact_work=0)
     votes, pred = probe(embedding, in_train, labels, 3, settings)
     np.testing.assert_array_equal(pred, labels)
     np.testing.assert_array_equal(votes.max(1), np.full(120, 5))
@@ -98,16 +98,22 @@ def test_no_queries_outside_the_training_split():
     np.testing.assert_array_equal(pred, [0, 0, 0, 1, 1, 1])
 
 
-def test_small_support_sets_are_searched_exactly_whatever_the_backend(monkeypatch):
-    """Below exact_below, a pynndescent probe is the exact probe; at or above it, pynndescent is used."""
+def test_small_probes_are_searched_exactly_whatever_the_backend(monkeypatch):
+    """Up to exact_work (examples x support x dims), a pynndescent probe is the exact probe; above it, pynndescent
+    is used; on a GPU always the exact search."""
     rng = np.random.default_rng(3)
     embedding = rng.normal(size=(300, 8))
     labels = rng.integers(0, 4, 300)
     in_train = rng.random(300) < 0.7
     exact = probe(embedding, in_train, labels, 4, ProbeSettings.defaults(k=7, backend="exact"))
-    small = probe(embedding, in_train, labels, 4, ProbeSettings.defaults(k=7, backend="pynndescent", exact_below=300))
+    work = 300 * in_train.sum() * 8
+    small = probe(embedding, in_train, labels, 4, ProbeSettings.defaults(k=7, backend="pynndescent", exact_work=work))
     for ours, theirs in zip(small, exact, strict=True):
         np.testing.assert_array_equal(ours, theirs)
-    assert ProbeSettings.defaults(backend="pynndescent", exact_below=300).backend_for(300) == "pynndescent"
-    assert ProbeSettings.defaults(backend="pynndescent", exact_below=300).backend_for(299) == "exact"
-    assert ProbeSettings.defaults(backend="pynndescent", exact_below=0).backend_for(5) == "pynndescent"  # 0: never
+    settings = ProbeSettings.defaults(backend="pynndescent", exact_work=1000)
+    assert settings.backend_for(10, 10, 10) == "exact" and settings.backend_for(10, 10, 11) == "pynndescent"
+    assert settings.searches(10, 10, [10, 11, 10]) == "per probe: exact, pynndescent, exact"
+    assert settings.searches(10, 10, [5, 10]) == "exact"
+    assert ProbeSettings.defaults(backend="pynndescent", exact_work=0).backend_for(5, 5, 5) == "pynndescent"  # 0: never
+    gpu = ProbeSettings.defaults(backend="pynndescent", exact_work=0, device="cuda:0")
+    assert gpu.backend_for(10**6, 10**6, 4096) == "exact"

@@ -32,7 +32,7 @@ def test_pynndescent_agrees_with_exact(real_embeddings):
     examples, in_train, pred, layers = real_embeddings
     preds = {}
     for backend in ("exact", "pynndescent"):
-        settings = ProbeSettings.defaults(k=30, backend=backend, random_state=0, n_jobs=2, exact_below=0)
+        settings = ProbeSettings.defaults(k=30, backend=backend, random_state=0, n_jobs=2, exact_work=0)
         preds[backend] = np.stack([probe(e, in_train, examples.labels, 10, settings)[1] for e in layers], axis=1)
     class_agreement = (preds["exact"] == preds["pynndescent"]).mean()
     depth_agreement = (prediction_depth(preds["exact"], pred) == prediction_depth(preds["pynndescent"], pred)).mean()
@@ -46,7 +46,7 @@ def test_pynndescent_agrees_with_exact(real_embeddings):
 @pytest.mark.slow
 def test_pynndescent_is_repeatable(real_embeddings):
     examples, in_train, _, layers = real_embeddings
-    settings = ProbeSettings.defaults(k=30, backend="pynndescent", random_state=0, n_jobs=2, exact_below=0)
+    settings = ProbeSettings.defaults(k=30, backend="pynndescent", random_state=0, n_jobs=2, exact_work=0)
     a = probe(layers[1], in_train, examples.labels, 10, settings)
     b = probe(layers[1], in_train, examples.labels, 10, settings)
     np.testing.assert_array_equal(a[0], b[0])

@@ -130,3 +130,15 @@ def test_no_module_imports_a_module_that_imports_it():
     for module in sorted(graph):
         visit(module)
     assert cycles == []
+
+
+def test_the_numpy_metrics_import_without_torch():
+    """Every module of the metrics wing loads without torch (the input margin imports it where it runs)."""
+    import pkgutil
+
+    import pdepth.metrics
+
+    modules = [f"pdepth.metrics.{info.name}" for info in pkgutil.iter_modules(pdepth.metrics.__path__)]
+    code = f"import sys, importlib; [importlib.import_module(m) for m in {modules!r}]; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert len(modules) >= 8 and result.stdout.strip() == "False"

@@ -267,3 +267,44 @@ def test_an_index_repeated_within_one_call_is_refused_at_the_next_read():
     for read in (accumulator.state, accumulator.result):
         with pytest.raises(ValueError, match="one example index twice in one call"):
             read()
+
+
+@pytest.mark.parametrize(
+    ("skipped", "first_six"),
+    [
+        (0, [-1.0, -3.5, -2.1, -1.6667, -1.1667, -2.6667]),
+        (1, [-1.0, -4.125, -1.625, -1.6, -1.6, -2.9]),
+    ],
+)
+def test_aum_equals_the_authors_calculator_with_and_without_the_first_epoch(skipped, first_six):
+    """The values asappresearch/aum's AUMCalculator (aum 1.0.2, aum/aum.py) gave on this history, fed every
+    presentation, or from the second epoch on as its runner does (examples/paper_replication/runner.py: "after the
+    first epoch due to variability of random initialization"); run outside this repository, pinned here."""
+    labels, logits, batches, seen = random_history(0)
+    accumulator = scores.TrainingScores(len(labels))
+    for epoch, epoch_batches in enumerate(batches):
+        for batch in epoch_batches:
+            index, batch_logits = torch.as_tensor(batch), torch.as_tensor(logits[epoch, batch], dtype=torch.float32)
+            accumulator.observe(index, batch_logits, torch.as_tensor(labels[batch]), margin=epoch >= skipped)
+    result = accumulator.result()
+    np.testing.assert_allclose(result["aum"][:6], first_six, atol=1e-4)
+    later = seen.copy()
+    later[:skipped] = False
+    np.testing.assert_allclose(result["aum"], scores.area_under_margin(logits, labels, later), rtol=1e-6)
+    assert (result["presentations"] == seen.sum(0)).all()  # the other scores still see every presentation
+
+
+def test_the_observer_counts_aum_from_the_configured_epoch_across_a_checkpoint():
+    from pdepth.training.dynamics import DynamicsObserver
+
+    labels = torch.tensor([0, 1])
+    first, second = torch.tensor([[1.0, 0.0], [0.0, 3.0]]), torch.tensor([[3.0, 0.0], [0.0, 1.0]])
+    observer = DynamicsObserver(labels, set(), aum_from_epoch=2)
+    observer.trained(torch.tensor([0, 1]), first, step=0)
+    observer.epoch_done(1)
+    resumed = DynamicsObserver(labels, set(), aum_from_epoch=2)
+    resumed.restore(observer.state())
+    resumed.trained(torch.tensor([0, 1]), second, step=1)
+    result = resumed.result(last_epoch=2)
+    np.testing.assert_allclose(result.values["aum"][-1], [3.0, 1.0])  # epoch 2's margins only
+    np.testing.assert_allclose(result.values["confidence"][-1], [(0.7311 + 0.9526) / 2] * 2, atol=1e-4)

@@ -23,7 +23,7 @@ from pdepth.config.study import Study
 from pdepth.fidelity import crossfit, verdicts
 from pdepth.fidelity import table as fidelity
 from pdepth.figures import plan
-from pdepth.metrics import corners as difficulty
+from pdepth.metrics import corners
 from pdepth.metrics.per_example import DYNAMICS
 from pdepth.outputs import tables
 from pdepth.probing.depth import prediction_depth
@@ -52,16 +52,20 @@ def test_every_output_exists(smoke_run, arch):
     assert train_log.count("epoch 2/2") == 2 and "fmnist/mlp seed 1" in train_log
 
 
-def test_large_support_sets_use_pynndescent_and_small_ones_the_exact_search(smoke_run):
-    """probe.exact_below: 2000 in the smoke config: the 90:10 splits (2,700 training examples) against the
-    1,000-example interventions (900)."""
+def test_large_probes_use_pynndescent_and_small_ones_the_exact_search(smoke_run):
+    """probe.exact_work: 1e9 in the smoke config: the 90:10 splits' input probe (4,000 examples x 2,700 in training
+    x 784 pixels) by pynndescent, their 64-wide hidden probes and softmax exactly, and every probe of the
+    1,300-example interventions (900 in training) exactly."""
     large = (smoke_run / "logs/fmnist/mlp/probe_seeds0-1.log").read_text()
     small = (smoke_run / "logs/untrained/fmnist/mlp/probe_seed0.log").read_text()
     assert "fmnist/mlp seed 1: 2 of 2 in this job" in large
-    assert large.count("(pynndescent)") == 2 * 5 and "(exact)" not in large  # 2 seeds: input, 3 hidden, softmax
+    assert (
+        large.count("(pynndescent)") == 2 * 1 and large.count("(exact)") == 2 * 4
+    )  # 2 seeds: input | 3 hidden, softmax
     assert small.count("(exact)") == 5 and "(pynndescent)" not in small
     # the records say what ran: the cube's attributes and the figures' titles (pdepth.figures.style)
-    for variant, search in (("", "pynndescent"), ("untrained/", "exact")):
+    mixed = "per probe: pynndescent, exact, exact, exact, exact"
+    for variant, search in (("", mixed), ("untrained/", "exact")):
         cube = xr.open_dataset(smoke_run / f"results/{variant}fmnist/mlp/cube.nc")
         assert (
             cube.attrs["probe_backend"] == search and json.loads(cube.attrs["probe_settings"])["search_used"] == search
@@ -353,7 +357,7 @@ def test_example_tables_have_a_row_per_example(smoke_run, variant):
     np.testing.assert_allclose(parquet.pd_val, metrics.pd_val, equal_nan=True)
     np.testing.assert_allclose(csv.consistency, parquet.consistency, rtol=1e-5, equal_nan=True)
     assert set(parquet.orig_split) == {"train", "test"}
-    assert set(parquet.difficulty) == {"none", *difficulty.CORNER_NAMES}
+    assert set(parquet.difficulty) == {"none", *corners.CORNER_NAMES}
     assert (parquet.difficulty != "none").sum() == 4 * 50
 
 
@@ -476,18 +480,34 @@ def test_label_noise_study_has_its_scores_and_its_detection_table(smoke_run):
     assert (metrics.forgetting_events.fillna(0) >= 0).all() and (metrics.confidence.fillna(0.5) <= 1).all()
     table = pd.read_csv(smoke_run / "results/noise40/fmnist/mlp/detection.csv")
     layers = cube.sizes["layer"]
-    assert len(table) == len(DYNAMICS) * 2 + 5 + layers * 2 + 1  # the probes of the model after epoch 1 too
+    # every score at both points, the end-only ones, the probes at both points, the layer chosen out of sample,
+    # cleanlab on the final probes' votes per layer and on 2-fold cross-validated probabilities at both points
+    assert len(table) == len(DYNAMICS) * 2 + 5 + layers * 2 + 1 + layers + 2
     assert sorted(table[table.score == "knn_vote"].epoch.unique()) == [1, 2]
     assert set(table.score) == {*DYNAMICS, "el2n", "final_loss", "iteration_learned", "pd", "consistency"} | {
         "knn_vote",
-        "cleanlab_held_out",
+        "knn_vote_chosen",
+        "cleanlab_knn_vote",
+        "cleanlab_cv",
     }
+    # cleanlab's default quality on the votes is the vote for the given label: the same ranking, the same AUROC
+    final = table[table.epoch == 2].set_index(["score", "layer"]).auroc
+    np.testing.assert_allclose(final["cleanlab_knn_vote"], final["knn_vote"], rtol=1e-9)
+    cross = table[table.score == "cleanlab_cv"]
+    assert (cross.auroc > 0.6).all() and cross.note.str.contains("2-fold").all()
+    chosen = table[table.score == "knn_vote_chosen"].iloc[0]
+    assert 0.5 < chosen.auroc <= votes_best(table) + 1e-9 and "seeds" in chosen.note  # two seeds: never above
     votes = table[(table.score == "knn_vote") & (table.epoch == 2)].set_index("layer")
     assert votes.auroc.max() > 0.8 and (votes.auroc_low <= votes.auroc).all()
     assert (table.examples > 0).all() and set(table.seeds) == {2}
     for name in ("mislabel_detection", "score_correlations", "dataset_map"):
         variant = "noise40/" if name == "mislabel_detection" else ""
         assert (smoke_run / f"results/{variant}fmnist/mlp/figures/{name}.png").stat().st_size > 10_000
+
+
+def votes_best(table: pd.DataFrame) -> float:
+    """The best probe's AUROC chosen after the fact: the largest of the knn_vote rows."""
+    return float(table[table.score == "knn_vote"].auroc.max())
 
 
 def test_zero_hinge_and_untrained_studies(smoke_run):

@@ -27,6 +27,9 @@ if [ -z "${SKIP_BENCHMARKS:-}" ]; then
     $python benchmarks/training.py --config configs/paper.yaml --device "$device" | tee "$out/training.txt"
     $python benchmarks/stacked.py --device "$device" | tee "$out/stacked.txt"
     $python benchmarks/knn.py --epochs 1 --workdir "$out/knn" --data-dir "$fmnist" --device "$device" | tee "$out/knn.txt"
+    # probe_model against a torch loop on the device, exact search for every layer (docs/benchmarks.md)
+    $python benchmarks/probe_speed.py --sizes 15000 70000 --archs mlp resnet18 --methods "pdepth auto" "torch loop" \
+        --workdir "$out/probe_speed" --data-dir "$fmnist" --device "$device" | tee "$out/probe_speed.txt"
     # The ablation's paper-width point (docs/results.md, "Where the gap comes from"): VGG16 at width 1, 2 seeds
     $python benchmarks/ablation.py --workdir "$out/ablation" --points default "width 1 (paper)" --data-dir "$fmnist" \
         --device "$device" --cores "$(nproc)" | tee "$out/ablation.txt"

@@ -178,7 +178,7 @@ class ProbeOptions:
     n_iters: int | None
     query_epsilon: float
     exact_chunk: int
-    exact_below: int  # support sets smaller than this are searched exactly whatever the backend
+    exact_work: float  # probes of at most this examples x support x dims are searched exactly (on a GPU: all)
 
 
 @dataclass(frozen=True)
@@ -259,6 +259,7 @@ class DetectionJob:
 
     model: Model
     settings: FidelitySettings
+    cleanlab_folds: int  # of the cross-validated cleanlab row (0: none)
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,22 @@ class TrainBlock:
     """A job of the training stage: the runs of a block of seeds of one model, one after the other in one process."""
 
     runs: tuple[TrainJob, ...]
+
+
+@dataclass(frozen=True)
+class CrossvalJob:
+    """cleanlab's recipe for one seed (pdepth.pipeline.crossval): its training split cut into ``folds`` stratified
+    folds, each predicted by a model trained like the seed's on the other folds."""
+
+    train: TrainJob
+    folds: int
+
+
+@dataclass(frozen=True)
+class CrossvalBlock:
+    """A job of the cross-validation stage: the seeds of a block of one label-noise model, one after the other."""
+
+    runs: tuple[CrossvalJob, ...]
 
 
 @dataclass(frozen=True)

@@ -296,7 +296,8 @@ class Study:
 
     def detection_job(self, dataset: str, variant: str, arch: str) -> jobs.DetectionJob:
         """Mislabel detection on a label-noise study's model, with the fidelity table's settings."""
-        return jobs.DetectionJob(jobs.Model(self.variant(variant).name, dataset, arch), self.fidelity_job().settings)
+        model = jobs.Model(self.variant(variant).name, dataset, arch)
+        return jobs.DetectionJob(model, self.fidelity_job().settings, self.cleanlab_folds)
 
     def figure_options(self, dataset: str) -> jobs.FigureOptions:
         """How the figures of ``dataset`` are drawn (the config's ``figures``; the fidelity table's floor)."""
@@ -355,6 +356,7 @@ class Study:
             return by_model[stage](dataset, variant, arch)
         builders = {
             "train": self.train_job,
+            "crossval": self.crossval_job,
             "embed": self.embed_job,
             "margins": self.margins_job,
             "probe": self.probe_job,
@@ -394,6 +396,14 @@ class Study:
             self.config["device"],
             self.config["checkpoint_every"],
         )
+
+    def crossval_job(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.CrossvalJob:
+        return jobs.CrossvalJob(self.train_job(dataset, variant, arch, seed), self.cleanlab_folds)
+
+    @property
+    def cleanlab_folds(self) -> int:
+        """Folds of mislabel detection's cross-validated cleanlab baseline (0: none)."""
+        return self.config["metrics"]["cleanlab_folds"]
 
     def embed_job(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.EmbedJob:
         chosen, run, examples = self._run(dataset, variant, arch, seed)

@@ -25,8 +25,7 @@ from pdepth.config.jobs import Floor
 from pdepth.data.prepared import TEST
 from pdepth.fidelity import claims
 from pdepth.fidelity.verdicts import Test, between_groups_pearson, estimate, shuffler, weighted_pearson
-from pdepth.metrics import consistency as ensemble
-from pdepth.metrics import corners as difficulty
+from pdepth.metrics import consistency, corners
 from pdepth.outputs.cube import category_names
 
 CROSS_SEED = (3, "cross-seed pairs, with one seed left out for run-to-run variation")
@@ -172,8 +171,8 @@ def example_means_reading(x: np.ndarray, y: np.ndarray, usable: np.ndarray, tran
     @functools.cache
     def means(kept: tuple[bool, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         kept = np.asarray(kept)
-        mean_x, _ = ensemble.masked_mean(x[:, kept], usable[:, kept])
-        mean_y, _ = ensemble.masked_mean(y[:, kept], usable[:, kept])
+        mean_x, _ = consistency.masked_mean(x[:, kept], usable[:, kept])
+        mean_y, _ = consistency.masked_mean(y[:, kept], usable[:, kept])
         mean_y = mean_y if transform is None else transform(mean_y)
         use = np.isfinite(mean_x) & np.isfinite(mean_y)
         return mean_x[use], mean_y[use], use
@@ -250,8 +249,8 @@ def floor_test(cube: xr.Dataset, floor: Floor, depth_seeds: int) -> Test:
     consensus-consistency shuffled within seed × :func:`design_strata`."""
     pred, labels = cube.pred.values.astype(np.int64), cube.label.values.astype(np.int64)
     held, depth = held_out(cube), filled_depth(cube)
-    counts = ensemble.class_counts(pred, held, len(category_names(cube.label)))
-    others = ensemble.leave_one_out_consensus_consistency(pred, labels, held, counts)
+    counts = consistency.class_counts(pred, held, len(category_names(cube.label)))
+    others = consistency.leave_one_out_consensus_consistency(pred, labels, held, counts)
     use = held & (counts.sum(axis=1)[:, None] - held >= floor.min_held_out) & np.isfinite(others)
     if floor.split == "test":
         use &= (cube.orig_split.values == TEST)[:, None]
@@ -278,7 +277,7 @@ def floor_test(cube: xr.Dataset, floor: Floor, depth_seeds: int) -> Test:
     )
 
 
-AMBIGUOUS = 1 + difficulty.CORNER_NAMES.index("ambiguous_unless_label_given")
+AMBIGUOUS = 1 + corners.CORNER_NAMES.index("ambiguous_unless_label_given")
 
 
 def gain_scores(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, cross: bool = True):
@@ -295,10 +294,10 @@ def gain_scores(cube: xr.Dataset, corner_examples: int, layer: int, folds: int, 
     network_ok = (cube.pred.values == labels[:, None]) & held
 
     def corner(chooser: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pd_val, _ = ensemble.masked_mean(depth[:, chooser], held[:, chooser])
-        pd_train, _ = ensemble.masked_mean(depth[:, chooser], ~held[:, chooser])
-        distances = difficulty.corner_distances(pd_val, pd_train)
-        chosen = difficulty.closest_to_corners(distances, corner_examples) == AMBIGUOUS
+        pd_val, _ = consistency.masked_mean(depth[:, chooser], held[:, chooser])
+        pd_train, _ = consistency.masked_mean(depth[:, chooser], ~held[:, chooser])
+        distances = corners.corner_distances(pd_val, pd_train)
+        chosen = corners.closest_to_corners(distances, corner_examples) == AMBIGUOUS
         return chosen, np.isfinite(distances[:, 0])
 
     @functools.cache

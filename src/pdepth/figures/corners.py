@@ -15,7 +15,7 @@ from pdepth.figures.style import (
     layer_axis,
     show_image,
 )
-from pdepth.metrics import corners as difficulty
+from pdepth.metrics import corners
 
 CORNER_TITLES = {
     "easy": "easy",
@@ -50,9 +50,9 @@ def validation_vs_training_depth(
         raise ValueError(f"figures.corner_class: {corner_class!r} is not a class of {cube.attrs['dataset']}: {names}")
     cls = names.index(corner_class)
     consensus = metrics.consensus_class.values
-    images = top[1].subgridspec(len(difficulty.CORNERS), per_corner, hspace=0.6, wspace=0.05).subplots(squeeze=False)
+    images = top[1].subgridspec(len(corners.CORNERS), per_corner, hspace=0.6, wspace=0.05).subplots(squeeze=False)
     of_class = metrics.label.values == cls
-    for row, corner in enumerate(difficulty.CORNER_NAMES):
+    for row, corner in enumerate(corners.CORNER_NAMES):
         distance = np.where(of_class, metrics.corner_distance.sel(corner=corner).values, np.nan)
         finite = np.flatnonzero(np.isfinite(distance))  # only examples of the class that have both depths
         closest = finite[np.argsort(distance[finite], kind="stable")][:per_corner]
@@ -86,7 +86,7 @@ def corner_probes(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
         ("consensus class", "corner_knn_consensus_conf", "corner_knn_consensus_acc"),
     )
     for ax, (title, confidence, accuracy) in zip(axes, panels, strict=True):
-        for colour, corner in zip(PALETTE, difficulty.CORNER_NAMES, strict=False):
+        for colour, corner in zip(PALETTE, corners.CORNER_NAMES, strict=False):
             for variable, style, what in ((confidence, "-", "confidence"), (accuracy, ":", "accuracy")):
                 if variable in metrics:  # the consensus confidence needs the probes' vote histograms
                     ax.plot(

@@ -75,14 +75,16 @@ def mislabel_detection(table: pd.DataFrame, cube: xr.Dataset) -> plt.Figure:
         by_layer.errorbar(rows.layer, rows.auroc, yerr=_spread(rows), marker="o", color=colour, capsize=3, label=label)
     final = votes[votes.epoch == last_epoch]
     by_layer.plot(final.layer, final.auroc_null, linestyle=":", color="grey", label="null (scores shuffled in class)")
+    on_votes = table[table.score == "cleanlab_knn_vote"].sort_values("layer")
+    if len(on_votes):
+        label = f"{SCORE_LABELS['cleanlab_knn_vote']}, at the end"
+        by_layer.plot(on_votes.layer, on_votes.auroc, "x", color="tab:red", markersize=7, label=label)
     best = final.loc[final.auroc.idxmax()]
-    by_layer.set_title(
-        f"{SCORE_LABELS['knn_vote']}: at the end best at layer {int(best.layer)} (AUROC {best.auroc:.3f})"
-    )
+    by_layer.set_title(_chosen_title(table, best))
     layer_axis(by_layer, cube)
     by_layer.set_ylabel("AUROC, flipped labels first")
     by_layer.legend(fontsize=7)
-    scores = table[(table.score != "knn_vote") & table.auroc.notna()]
+    scores = table[~table.score.isin(BY_LAYER) & table.auroc.notna()]
     colours = plt.cm.tab20(np.arange(scores.score.nunique()) % 20)
     for colour, (name, rows) in zip(colours, scores.groupby("score", sort=False), strict=True):
         rows = rows.sort_values("epoch")
@@ -115,6 +117,23 @@ def mislabel_detection(table: pd.DataFrame, cube: xr.Dataset) -> plt.Figure:
         f"{int(table.seeds.max())} seeds, {table[table.score == 'knn_vote'].layer.nunique()} probes"
     )
     return fig
+
+
+BY_LAYER = ("knn_vote", "knn_vote_chosen", "cleanlab_knn_vote")  # drawn (or named) in the by-layer panel
+
+
+def _chosen_title(table: pd.DataFrame, best: pd.Series) -> str:
+    """The probes' headline: the layer and point chosen out of sample (where the table has it), then the best
+    layer at the end, chosen on the same data it is scored on."""
+    chosen = table[table.score == "knn_vote_chosen"]
+    after_the_fact = f"best at the end, chosen after the fact: layer {int(best.layer)}, {best.auroc:.3f}"
+    if chosen.empty:
+        return f"{SCORE_LABELS['knn_vote']}\n{after_the_fact}"
+    row = chosen.iloc[0]
+    return (
+        f"{SCORE_LABELS['knn_vote']}\nlayer and point chosen out of sample: {row.auroc:.3f} "
+        f"[{row.auroc_low:.3f}, {row.auroc_high:.3f}]\n({after_the_fact})"
+    )
 
 
 def _short(value: float) -> str:

@@ -25,7 +25,9 @@ SCORE_LABELS = agreement.SCORES | {
     "never_learned": "never learned",
     "forgetting_events": "forgetting events (raw count)",
     "knn_vote": "k-NN vote for the given label",
-    "cleanlab_held_out": "cleanlab (held-out probabilities)",
+    "knn_vote_chosen": "k-NN vote, layer and point chosen out of sample",
+    "cleanlab_knn_vote": "cleanlab on the k-NN votes",
+    "cleanlab_cv": "cleanlab on cross-validated probabilities",
 }
 
 
@@ -69,10 +71,9 @@ def describe(cube: xr.Dataset) -> str:
 
 def count(cube: xr.Dataset) -> str:
     seeds = cube.sizes["seed"]
-    return (
-        f"{seeds} seed{'s' if seeds > 1 else ''}, {cube.sizes['example']:,} examples, "
-        f"k={cube.attrs['k']} ({cube.attrs['probe_backend']})"
-    )
+    search = cube.attrs["probe_backend"]
+    search = "exact or pynndescent by probe" if "," in search else search  # the cube's attributes say which
+    return f"{seeds} seed{'s' if seeds > 1 else ''}, {cube.sizes['example']:,} examples, k={cube.attrs['k']} ({search})"
 
 
 def numbers(values: dict[str, float]) -> str:

@@ -134,6 +134,82 @@ def detect(
     return Detection(assess(roc, 1, 0.0, settings), assess(prc, 1, 0.0, settings))
 
 
+@dataclass(frozen=True)
+class Chosen:
+    """The candidate chosen out of sample for each seed, and its AUROC on that seed, tested over runs and examples."""
+
+    auroc: Evidence
+    choice: np.ndarray  # (S,) per seed, the index of the candidate chosen on the other seeds
+
+
+def chosen_out_of_sample(
+    candidates: list[np.ndarray],
+    in_train: np.ndarray,
+    flipped: np.ndarray,
+    classes: np.ndarray,
+    settings: FidelitySettings,
+    orientation: int = LARGER_IS_FLIPPED,
+) -> Chosen:
+    """AUROC of the best of several scores (N, S) (e.g. a probe's vote at each layer and point of training), chosen
+    without looking at the seed it is scored on: for each seed, the candidate with the highest mean AUROC over the
+    other seeds, scored on that seed; the mean over seeds (cross-fitted, as Section 4's gain is). Each seed's value
+    is out of sample, so their spread is the run-to-run part of the interval."""
+    ranks = [ranking(values, in_train, orientation) for values in candidates]
+    seeds = in_train.shape[1]
+
+    def per_seed(weights: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        table = np.full((len(ranks), seeds), np.nan)
+        for s in np.flatnonzero(kept):
+            table[:, s] = [auroc(r.groups[s], flipped[r.scored[:, s]], weights[r.scored[:, s]]) for r in ranks]
+        values, choice = np.full(seeds, np.nan), np.full(seeds, -1)
+        for s in np.flatnonzero(kept):
+            others = kept & (np.arange(seeds) != s)
+            if others.any():
+                choice[s] = int(np.nanargmax(np.nanmean(table[:, others], axis=1)))
+                values[s] = table[choice[s], s]
+        return values, choice
+
+    everything = np.ones(seeds, bool)
+    values, choice = per_seed(np.ones(len(flipped)), everything)
+
+    def null(rng, draws) -> float:
+        found = []
+        for s in np.flatnonzero(choice >= 0):
+            keep = ranks[choice[s]].scored[:, s]
+            found.append(within_class_null(ranks[choice[s]].values[keep, s], flipped[keep], classes[keep]))
+        return float(np.mean(found))
+
+    test = Test(
+        lambda weights, kept: float(np.nanmean(per_seed(weights, kept)[0][kept])) if kept.sum() > 1 else np.nan,
+        null,
+        units=len(flipped),
+        runs=seeds,
+        needs=(2, "a seed to choose on and one to score"),
+        strata=classes,
+        parts=lambda: values,
+        examples=int(np.any([r.scored.any(axis=1) for r in ranks], axis=0).sum()),
+    )
+    return Chosen(assess(test, 1, 0.0, settings), choice)
+
+
+def cleanlab_scores(probabilities: np.ndarray, labels: np.ndarray, in_train: np.ndarray) -> tuple[np.ndarray, ...]:
+    """cleanlab's label quality (``cleanlab.rank.get_label_quality_scores``, its default self-confidence) and issue
+    flags (``cleanlab.filter.find_label_issues``, its defaults) of each seed's training examples, from out-of-sample
+    probabilities (N, S, C); NaN and False outside each seed's training split."""
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    quality = np.full(in_train.shape, np.nan)
+    issues = np.zeros(in_train.shape, bool)
+    for s in range(in_train.shape[1]):
+        rows = in_train[:, s]
+        probs = probabilities[rows, s].astype(np.float64)  # not renormalised: that would split tied rows
+        given = labels[rows].astype(np.int64)
+        quality[rows, s] = get_label_quality_scores(given, probs)
+        issues[rows, s] = find_label_issues(given, probs, n_jobs=1)
+    return quality, issues
+
+
 def probe_layers(cube, flipped: np.ndarray, settings: FidelitySettings | None = None):
     """Per layer, how well the probes' vote for the given label (``knn_true_conf``) finds the ``flipped`` labels of
     a cube (``pdepth.probe_model``'s, or seeds concatenated along ``seed``): a DataFrame of AUROC and AUPRC with their

@@ -1,12 +1,19 @@
-"""Margins (Section 3.3): the output margin, and the linear approximation of the adversarial input margin."""
+"""Margins (Section 3.3): the output margin, and the linear approximation of the adversarial input margin (torch
+is imported only where the input margin is measured, so the numpy metrics load without it)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
-from tqdm import tqdm
 
 from pdepth.config.schema import defaults
-from pdepth.data.augment import Normalizer
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from pdepth.data.augment import Normalizer
 
 
 def output_margin(logits: np.ndarray) -> np.ndarray:
@@ -30,6 +37,9 @@ def input_margin(
     the nearest boundary is almost always among the runners-up, and each candidate costs one backward pass.
     The model must be in eval mode so that examples do not interact (batch norm uses its running statistics).
     """
+    import torch
+    from tqdm import tqdm
+
     model.eval()
     margins = []
     for start in tqdm(range(0, len(images), batch_size), disable=not progress, desc="input margin", unit="batch"):

@@ -13,8 +13,7 @@ import xarray as xr
 
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.fidelity import claims
-from pdepth.metrics import consistency as ensemble
-from pdepth.metrics import corners as difficulty
+from pdepth.metrics import consistency, corners
 from pdepth.metrics.learning import CURVE_GROUPS, iteration_learned, learning_curve, rescale_iterations
 from pdepth.metrics.margins import output_margin
 from pdepth.metrics.scores import final_loss, toneva_forgetting
@@ -44,8 +43,8 @@ def consensus_fraction(votes: np.ndarray, consensus: np.ndarray, k: int) -> np.n
 
 def per_corner_layer_means(values: np.ndarray, mask: np.ndarray, category: np.ndarray) -> np.ndarray:
     """(corners, L): the mean over each corner's examples and their counted appearances of (N, S, L) ``values``."""
-    means = np.full((len(difficulty.CORNERS), values.shape[2]), np.nan)
-    for corner in range(len(difficulty.CORNERS)):
+    means = np.full((len(corners.CORNERS), values.shape[2]), np.nan)
+    for corner in range(len(corners.CORNERS)):
         use = mask & (category == corner + 1)[:, None]
         if use.any():
             means[corner] = values[use].mean(axis=0)
@@ -55,8 +54,8 @@ def per_corner_layer_means(values: np.ndarray, mask: np.ndarray, category: np.nd
 def held_out_consensus(cube: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """(class counts (N, C), consensus class (N,)) of the held-out predictions in the cube."""
     num_classes = len(category_names(cube.label))
-    counts = ensemble.class_counts(cube.pred.values.astype(np.int64), ~cube.in_train.values, num_classes)
-    return counts, ensemble.consensus_class(counts, cube.label.values.astype(np.int64))
+    counts = consistency.class_counts(cube.pred.values.astype(np.int64), ~cube.in_train.values, num_classes)
+    return counts, consistency.consensus_class(counts, cube.label.values.astype(np.int64))
 
 
 def corner_variables(
@@ -71,7 +70,7 @@ def corner_variables(
     means of each corner's examples, and the accuracy gain of a middle-layer probe."""
     labels = cube.label.values.astype(np.int64)
     held_out = ~cube.in_train.values
-    category = difficulty.closest_to_corners(distances, corner_examples)
+    category = corners.closest_to_corners(distances, corner_examples)
     knn_correct = cube.knn_pred.values == labels[:, None, None]
     figure8 = {
         "corner_knn_true_conf": (cube.knn_true_conf.values, "mean k-NN vote fraction for the ground-truth class"),
@@ -86,7 +85,7 @@ def corner_variables(
             consensus_votes(consensus),
             "mean k-NN vote fraction for the consensus class",
         )
-    chosen = np.flatnonzero(category == 1 + difficulty.CORNER_NAMES.index("ambiguous_unless_label_given"))
+    chosen = np.flatnonzero(category == 1 + corners.CORNER_NAMES.index("ambiguous_unless_label_given"))
     probe, network, appearances = claims.gain_counts(cube, chosen, gain_layer)
     total = appearances.sum()
     gain_probe, gain_network = (probe.sum() / total, network.sum() / total) if total else (np.nan, np.nan)
@@ -101,8 +100,8 @@ def corner_variables(
             category,
             {
                 "long_name": f"form of difficulty: among the {corner_examples} examples closest to a corner",
-                "flag_values": np.arange(len(difficulty.CORNERS) + 1, dtype=np.int8),
-                "flag_meanings": "none " + " ".join(difficulty.CORNER_NAMES),
+                "flag_values": np.arange(len(corners.CORNERS) + 1, dtype=np.int8),
+                "flag_meanings": "none " + " ".join(corners.CORNER_NAMES),
             },
         ),
         **{
@@ -130,17 +129,17 @@ def _per_seed(values, long_name, units="1"):
     return (("example", "seed"), values.astype(np.float32), {"long_name": long_name, "units": units})
 
 
-def ensemble_variables(cube: xr.Dataset, counts: np.ndarray, consensus: np.ndarray) -> dict:
+def consistency_variables(cube: xr.Dataset, counts: np.ndarray, consensus: np.ndarray) -> dict:
     """Section 3's views of the held-out ensemble: consistency, consensus-consistency, entropy, mean depths."""
     labels = cube.label.values.astype(np.int64)
     in_train = cube.in_train.values
     held_out = ~in_train
     pred = cube.pred.values.astype(np.int64)
-    pd_val, n_val = ensemble.masked_mean(cube.pd.values, held_out)
-    pd_train, n_train = ensemble.masked_mean(cube.pd.values, in_train)
+    pd_val, n_val = consistency.masked_mean(cube.pd.values, held_out)
+    pd_train, n_train = consistency.masked_mean(cube.pd.values, in_train)
     return {
         "consistency": _example_var(
-            ensemble.consistency(pred, labels, held_out), "consistency score (eq. 1): held-out predictions = label"
+            consistency.consistency(pred, labels, held_out), "consistency score (eq. 1): held-out predictions = label"
         ),
         "consensus_class": (
             "example",
@@ -148,15 +147,15 @@ def ensemble_variables(cube: xr.Dataset, counts: np.ndarray, consensus: np.ndarr
             {
                 "long_name": "consensus class: majority of the held-out predictions",
                 "tie_break": "the ground-truth class if it is among the tied classes, else the smallest tied class",
-                "comment": f"{ensemble.NO_CLASS}: never held out, so no consensus",  # kept integer (no CF mask)
+                "comment": f"{consistency.NO_CLASS}: never held out, so no consensus",  # kept integer (no CF mask)
             },
         ),
         "consensus_consistency": _example_var(
-            ensemble.consensus_consistency(pred, consensus, held_out),
+            consistency.consensus_consistency(pred, consensus, held_out),
             "consensus-consistency score (eq. 2): held-out predictions = consensus class",
         ),
         "prediction_entropy": _example_var(
-            ensemble.prediction_entropy(counts), "entropy of the held-out predictions' class distribution", "nat"
+            consistency.prediction_entropy(counts), "entropy of the held-out predictions' class distribution", "nat"
         ),
         "n_held_out": _example_var(n_val.astype(np.int32), "held-out appearances with a defined depth", "count"),
         "n_in_train": _example_var(
@@ -165,7 +164,7 @@ def ensemble_variables(cube: xr.Dataset, counts: np.ndarray, consensus: np.ndarr
         "pd_val": _example_var(pd_val, "mean prediction depth when held out (PD_val)", "layer"),
         "pd_train": _example_var(pd_train, "mean prediction depth when in the training split (PD_train)", "layer"),
         "loo_consensus_consistency": _per_seed(
-            ensemble.leave_one_out_consensus_consistency(pred, labels, held_out, counts),
+            consistency.leave_one_out_consensus_consistency(pred, labels, held_out, counts),
             "consensus-consistency of the other seeds' held-out predictions (Figure 4, middle)",
         ),
     }
@@ -204,10 +203,10 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
             learned, "iteration learned, rescaled per model: 0 = initialisation, 1 = the model's 95th percentile"
         ),
         "iteration_learned_val": _example_var(
-            ensemble.masked_mean(learned, held_out)[0], "mean rescaled iteration learned, held out"
+            consistency.masked_mean(learned, held_out)[0], "mean rescaled iteration learned, held out"
         ),
         "iteration_learned_train": _example_var(
-            ensemble.masked_mean(learned, in_train)[0], "mean rescaled iteration learned, in the training split"
+            consistency.masked_mean(learned, in_train)[0], "mean rescaled iteration learned, in the training split"
         ),
         "learning_curve": (
             ("seed", "snapshot", "group"),
@@ -230,13 +229,13 @@ def margin_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
     return {
         "output_margin": _per_seed(out_margin, "largest minus second-largest logit", "logit"),
         "output_margin_val": _example_var(
-            ensemble.masked_mean(out_margin, held_out)[0], "mean output margin, held out", "logit"
+            consistency.masked_mean(out_margin, held_out)[0], "mean output margin, held out", "logit"
         ),
         "input_margin": _per_seed(
             in_margin, "linearised adversarial input margin, L2 in [0, 1] pixel space (NaN: not measured)"
         ),
         "input_margin_val": _example_var(
-            ensemble.masked_mean(in_margin, held_out)[0], "mean input margin, held out (where measured)"
+            consistency.masked_mean(in_margin, held_out)[0], "mean input margin, held out (where measured)"
         ),
     }
 
@@ -279,18 +278,19 @@ def dynamics_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
         values = np.where(in_train.T[None], values, np.nan).transpose(2, 1, 0)  # (N, S, P)
         found[name] = (("example", "seed", "score_point"), values, {"long_name": long_name, "units": units})
         found[f"{name}_train"] = _example_var(
-            ensemble.masked_mean(values[..., -1], in_train)[0], f"mean over the seeds that trained on it: {long_name}"
+            consistency.masked_mean(values[..., -1], in_train)[0],
+            f"mean over the seeds that trained on it: {long_name}",
         )
     el2n = np.where(in_train, np.stack([r.el2n for r in runs], axis=1), np.nan)
     loss = np.stack([final_loss(r.logits, labels) for r in runs], axis=1)
     return found | {
         "el2n": _per_seed(el2n, "EL2N: L2 norm of softmax minus one-hot label, eval mode after training.el2n_epoch"),
         "el2n_train": _example_var(
-            ensemble.masked_mean(el2n, in_train)[0], "mean EL2N over the seeds that trained on it"
+            consistency.masked_mean(el2n, in_train)[0], "mean EL2N over the seeds that trained on it"
         ),
         "final_loss": _per_seed(loss, "cross-entropy of the assigned label under the final model (eval mode)", "nat"),
-        "final_loss_train": _example_var(ensemble.masked_mean(loss, in_train)[0], "mean final loss, in training"),
-        "final_loss_val": _example_var(ensemble.masked_mean(loss, ~in_train)[0], "mean final loss, held out"),
+        "final_loss_train": _example_var(consistency.masked_mean(loss, in_train)[0], "mean final loss, in training"),
+        "final_loss_val": _example_var(consistency.masked_mean(loss, ~in_train)[0], "mean final loss, held out"),
         "score_epoch": ("score_point", point_epochs, {"long_name": "epochs of training before the scores were read"}),
     }
 
@@ -304,14 +304,14 @@ def build(
 ) -> xr.Dataset:
     """metrics.nc: every family of per-example quantities, with the cube's coordinates."""
     counts, consensus = held_out_consensus(cube)
-    data_vars = ensemble_variables(cube, counts, consensus) | learning_variables(cube, runs)
+    data_vars = consistency_variables(cube, counts, consensus) | learning_variables(cube, runs)
     data_vars |= margin_variables(cube, runs) | dynamics_variables(cube, runs)
-    distances = difficulty.corner_distances(data_vars["pd_val"][1], data_vars["pd_train"][1])
+    distances = corners.corner_distances(data_vars["pd_val"][1], data_vars["pd_train"][1])
     if np.isfinite(distances).any():  # some examples were both held out and trained on: a design with a holdout
         data_vars |= corner_variables(cube, consensus, distances, consensus_votes, corner_examples, gain_layer)
     coords = {name: cube[name] for name in cube.coords if cube[name].dims in (("example",), ("seed",), ("layer",))}
     coords |= {
-        "corner": ("corner", list(difficulty.CORNER_NAMES)),
+        "corner": ("corner", list(corners.CORNER_NAMES)),
         "group": ("group", list(CURVE_GROUPS)),
     }
     attrs = {

@@ -140,7 +140,7 @@ class TrainingScores:
     are float64; on MPS, which has no float64, float32, where variability (from the sum of squares) loses precision.
     """
 
-    _COUNTS = ("presentations", "correct_count", "forgetting_events")
+    _COUNTS = ("presentations", "correct_count", "forgetting_events", "margin_count")
     _FLAGS = ("last_correct", "ever_correct")
     _FLOATS = ("margin_sum", "prob_sum", "prob_square_sum", "el2n")
 
@@ -160,8 +160,9 @@ class TrainingScores:
         logits = logits.detach().to(self.device, self.dtype)
         return batch.to(self.device), logits, labels.to(self.device)
 
-    def observe(self, batch: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
-        """One presentation of the examples ``batch`` (B,), with their logits (B, C) and labels (B,)."""
+    def observe(self, batch: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor, margin: bool = True) -> None:
+        """One presentation of the examples ``batch`` (B,), with their logits (B, C) and labels (B,); ``margin``:
+        whether it counts for AUM (the authors' runner skips the first epoch's)."""
         import torch
 
         batch, logits, labels = self._inputs(batch, logits, labels)
@@ -177,7 +178,9 @@ class TrainingScores:
         running["ever_correct"][batch] = running["ever_correct"][batch] | correct
         running["presentations"].index_add_(0, batch, torch.ones_like(batch))
         running["correct_count"].index_add_(0, batch, correct.long())
-        running["margin_sum"].index_add_(0, batch, assigned - largest_other)
+        if margin:
+            running["margin_sum"].index_add_(0, batch, assigned - largest_other)
+            running["margin_count"].index_add_(0, batch, torch.ones_like(batch))
         running["prob_sum"].index_add_(0, batch, prob)
         running["prob_square_sum"].index_add_(0, batch, prob**2)
 
@@ -211,7 +214,7 @@ class TrainingScores:
         count = state["presentations"]
         confidence = _per_presentation(state["prob_sum"], count)
         floats = {
-            "aum": _per_presentation(state["margin_sum"], count),
+            "aum": _per_presentation(state["margin_sum"], state["margin_count"]),
             "confidence": confidence,
             "variability": (_per_presentation(state["prob_square_sum"], count) - confidence**2).clamp(min=0).sqrt(),
             "correctness": _per_presentation(state["correct_count"], count),

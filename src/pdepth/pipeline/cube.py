@@ -56,7 +56,7 @@ def run(
             "design": jobs.design(job.holdout_fraction),
             "normalisation_mean": np.array(mean),
             "normalisation_std": np.array(std),
-            "probe_backend": searched,  # what ran, whatever probe.backend says (probe.exact_below)
+            "probe_backend": searched,  # what ran, whatever probe.backend says (probe.exact_work)
             "probe_settings": json.dumps(settings | {"search_used": searched}),
             "job": jobs.to_json(job),
             "training_job": str(runs[0].job),  # of seed 0; the others differ in their seed only

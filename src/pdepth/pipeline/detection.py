@@ -1,6 +1,8 @@
 """Stage: detection.csv of a label-noise study (one model): how well every difficulty score, at every point of
-training it was read, and the k-NN probes' vote for the given label at every layer find the flipped labels; and
-cleanlab's confident learning on the held-out predictions of the seeds (docs/outputs.md, "Mislabel detection")."""
+training it was read, and the k-NN probes' vote for the given label at every layer find the flipped labels; the
+probes' best layer and point chosen out of sample; and cleanlab's confident learning, as its docs prescribe, on
+out-of-sample probabilities: the probes' leave-one-out votes, and K-fold cross-validated models' softmax
+(docs/outputs.md, "Mislabel detection")."""
 
 import logging
 from pathlib import Path
@@ -9,14 +11,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pdepth.config.jobs import DetectionJob
-from pdepth.data.prepared import TRAIN
-from pdepth.metrics.detection import LARGER_IS_FLIPPED, SMALLER_IS_FLIPPED, detect
+from pdepth.config.jobs import DetectionJob, FidelitySettings
+from pdepth.fidelity.verdicts import Evidence
+from pdepth.metrics.detection import (
+    LARGER_IS_FLIPPED,
+    SMALLER_IS_FLIPPED,
+    chosen_out_of_sample,
+    cleanlab_scores,
+    detect,
+)
 from pdepth.metrics.learning import CURVE_GROUPS
 from pdepth.metrics.per_example import DYNAMICS
-from pdepth.metrics.scores import softmax
+from pdepth.pipeline.crossval import CrossvalResults
 from pdepth.pipeline.probe import ProbeResults
-from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,9 @@ ORIENTATION = {
     "consistency": SMALLER_IS_FLIPPED,
     "knn_vote": SMALLER_IS_FLIPPED,
 }
+CHOSEN_NOTE = "the probes' vote at the layer and point with the best AUROC on the other seeds, scored on each seed"
+VOTES_NOTE = "cleanlab on the final probes' vote fractions (training examples: leave-one-out), per seed"
+CROSSVAL_NOTE = "cleanlab on {folds}-fold cross-validated probabilities of every training example, per seed"
 END_ONLY = ("el2n", "final_loss", "iteration_learned", "pd", "consistency")  # read once, from the final model
 
 
@@ -86,53 +96,50 @@ def score_columns(
     return rows
 
 
-def held_out_probabilities(cube: xr.Dataset, run_files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """Per example, the mean softmax of the seeds that held it out, and which examples have one."""
-    held_out = ~cube.in_train.values
-    total = 0.0
-    for seed, path in enumerate(run_files):
-        total = total + np.where(held_out[:, seed, None], softmax(RunOutputs.load(path).logits), 0.0)
-    count = held_out.sum(axis=1)
-    return total / np.maximum(count, 1)[:, None], count > 0
+def probe_probabilities(probe_files: list[Path]) -> list[np.ndarray]:
+    """Per layer, (N, S, C): the final models' probes' vote fractions (the training examples' leave-one-out)."""
+    votes = np.stack([ProbeResults.load(path).votes for path in probe_files], axis=1).astype(np.float64)
+    votes /= votes.sum(axis=-1, keepdims=True)  # counts out of k: equal counts, equal fractions (ties kept)
+    return [votes[:, :, layer] for layer in range(votes.shape[2])]
 
 
-def cleanlab_row(cube: xr.Dataset, run_files: list[Path], flipped: np.ndarray, seed: int) -> dict:
-    """Confident learning (cleanlab) on the held-out probabilities of the original training set's examples."""
-    from cleanlab.filter import find_label_issues
-    from cleanlab.rank import get_label_quality_scores
-    from scipy import stats
-    from sklearn.metrics import average_precision_score, roc_auc_score
+def crossval_probabilities(crossval_files: list[Path], epochs: np.ndarray) -> list[np.ndarray]:
+    """Per point, (N, S, C): the out-of-fold probabilities of the seeds' fold models (pdepth.pipeline.crossval)."""
+    results = [CrossvalResults.load(path) for path in crossval_files]
+    return [np.stack([r.probabilities[list(r.score_epochs).index(epoch)] for r in results], axis=1) for epoch in epochs]
 
-    probs, has = held_out_probabilities(cube, run_files)
-    keep = has & (cube.orig_split.values == TRAIN)  # only the original training set has flipped labels
-    labels, truth = cube.label.values.astype(np.int64)[keep], flipped[keep]
-    quality = get_label_quality_scores(labels, probs[keep])
-    issues = find_label_issues(labels, probs[keep])
 
-    def metric(fn):
-        estimate = fn(truth, -quality)
-        interval = stats.bootstrap(
-            (truth, -quality), fn, paired=True, vectorized=False, n_resamples=200, random_state=seed
-        ).confidence_interval
-        return estimate, interval.low, interval.high
-
-    roc, prc = metric(roc_auc_score), metric(average_precision_score)
+def cleanlab_row(probs: np.ndarray, cube: xr.Dataset, flipped: np.ndarray, settings: FidelitySettings) -> dict:
+    """cleanlab's label quality tested like every other row, and find_label_issues' precision and recall (the
+    seeds' means) on out-of-sample probabilities (N, S, C)."""
+    in_train, labels = cube.in_train.values, cube.label.values.astype(np.int64)
+    quality, issues = cleanlab_scores(probs, labels, in_train)
+    found = detect(quality, in_train, flipped, labels, settings, SMALLER_IS_FLIPPED)
+    seeds = range(issues.shape[1])
+    precision = [flipped[issues[:, s]].mean() for s in seeds if issues[:, s].any()]
+    recall = [issues[in_train[:, s] & flipped, s].mean() for s in seeds]
     return {
-        "score": "cleanlab_held_out",
-        "auroc": roc[0],
-        "auroc_low": roc[1],
-        "auroc_high": roc[2],
-        "auprc": prc[0],
-        "auprc_low": prc[1],
-        "auprc_high": prc[2],
-        "flipped_share": float(truth.mean()),
-        "examples": int(keep.sum()),
-        "seeds": len(run_files),
-        "issues_precision": float(truth[issues].mean()) if issues.any() else np.nan,
-        "issues_recall": float(issues[truth].mean()) if truth.any() else np.nan,
-        "note": "quality scores and find_label_issues on the mean softmax of the seeds that held each example out; "
-        "interval over examples only",
+        "found": found,
+        "issues_precision": float(np.mean(precision)) if precision else np.nan,
+        "issues_recall": float(np.mean(recall)),
     }
+
+
+def chosen_row(columns: list[tuple], cube: xr.Dataset, flipped: np.ndarray, settings: FidelitySettings, epochs):
+    """The probes' vote at the layer and point chosen on the other seeds (metrics.detection.chosen_out_of_sample):
+    its AUROC, and which layer and point each seed was scored at."""
+    candidates = [(point, layer, values) for name, point, layer, values in columns if name == "knn_vote"]
+    chosen = chosen_out_of_sample(
+        [values for *_, values in candidates],
+        cube.in_train.values,
+        flipped,
+        cube.label.values.astype(np.int64),
+        settings,
+        SMALLER_IS_FLIPPED,
+    )
+    picks = pd.Series([candidates[c][:2] for c in chosen.choice if c >= 0]).value_counts()
+    said = [f"layer {layer} after epoch {epochs[p]} ({n} of {picks.sum()} seeds)" for (p, layer), n in picks.items()]
+    return chosen.auroc, "; ".join(said)
 
 
 def run(
@@ -142,6 +149,7 @@ def run(
     run_files: list[Path],
     probe_files: list[Path],
     output: Path,
+    crossval_files: list[Path] = (),
 ) -> pd.DataFrame:
     cube, metrics = xr.load_dataset(cube_path), xr.load_dataset(metrics_path)
     if "mislabelled" not in cube.coords:
@@ -149,26 +157,37 @@ def run(
     flipped = cube.mislabelled.values.astype(bool)
     in_train, classes = cube.in_train.values, cube.label.values.astype(np.int64)
     epochs = metrics.score_epoch.values
-    share = memorised(metrics, epochs)
-    rows = []
-    for name, point, layer, values in score_columns(cube, metrics, earlier_votes(probe_files, epochs)):
-        found = detect(values, in_train, flipped, classes, job.settings, ORIENTATION[name])
-        rows.append(
-            {
-                "score": name,
-                "layer": layer,
-                "epoch": int(epochs[point]),
-                "memorised": share[point],
-                **{f"auroc{key}": value for key, value in _evidence(found.auroc).items()},
-                **{f"auprc{key}": value for key, value in _evidence(found.auprc).items()},
-                "examples": found.auroc.units,
-                "seeds": found.auroc.runs,
-            }
-        )
+    share, last = memorised(metrics, epochs), len(epochs) - 1
+
+    def row(score: str, point: int, layer: int | None, auroc: Evidence, auprc: Evidence | None = None, **extra):
         where = "" if layer is None else f" at layer {layer}"
-        log.info("%s%s after epoch %d: AUROC %.3f", name, where, epochs[point], found.auroc.estimate)
-    last = {"epoch": int(epochs[-1]), "memorised": share[-1]}
-    rows.append(last | cleanlab_row(cube, run_files, flipped, job.settings.seed))
+        log.info("%s%s after epoch %d: AUROC %.3f", score, where, epochs[point], auroc.estimate)
+        return (
+            {"score": score, "layer": layer, "epoch": int(epochs[point]), "memorised": share[point]}
+            | {f"auroc{key}": value for key, value in _evidence(auroc).items()}
+            | ({f"auprc{key}": value for key, value in _evidence(auprc).items()} if auprc is not None else {})
+            | {"examples": auroc.units, "seeds": auroc.runs}
+            | extra
+        )
+
+    columns = score_columns(cube, metrics, earlier_votes(probe_files, epochs))
+    rows = []
+    for name, point, layer, values in columns:
+        found = detect(values, in_train, flipped, classes, job.settings, ORIENTATION[name])
+        rows.append(row(name, point, layer, found.auroc, found.auprc))
+    chosen, picks = chosen_row(columns, cube, flipped, job.settings, epochs)
+    rows.append(row("knn_vote_chosen", last, None, chosen, note=f"{CHOSEN_NOTE}: {picks}"))
+
+    def cleanlab(score: str, point: int, layer: int | None, probs: np.ndarray, note: str) -> dict:
+        found = cleanlab_row(probs, cube, flipped, job.settings)
+        detection = found.pop("found")
+        return row(score, point, layer, detection.auroc, detection.auprc, note=note, **found)
+
+    for layer, probs in enumerate(probe_probabilities(probe_files)):
+        rows.append(cleanlab("cleanlab_knn_vote", last, layer, probs, VOTES_NOTE))
+    if crossval_files:
+        for point, probs in enumerate(crossval_probabilities(crossval_files, epochs)):
+            rows.append(cleanlab("cleanlab_cv", point, None, probs, CROSSVAL_NOTE.format(folds=job.cleanlab_folds)))
     table = pd.DataFrame(rows)
     table.to_csv(output, index=False, float_format="%.6g")
     return table

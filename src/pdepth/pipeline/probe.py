@@ -32,7 +32,7 @@ class ProbeResults(NpzRecord):
     layer_dims: np.ndarray
     layer_reductions: np.ndarray
     settings: str  # JSON of the probe settings, pynndescent's parameters included
-    search: str  # the search that ran: exact, or pynndescent (probe.exact_below decides by the support's size)
+    search: str  # the search that ran: exact, pynndescent, or per probe (probe.exact_work decides by the work)
     earlier_epochs: np.ndarray  # (P,) the epochs of training.score_epochs before the last, whose models were probed too
     earlier_label_votes: np.ndarray  # (P, N, L+1) float32: those models' vote fraction for the given label
     job: str = ""  # JSON of the probe job that made it (pdepth.config.jobs.ProbeJob)
@@ -112,7 +112,7 @@ def write(
         layer_dims=np.array([layer.dim for layer in layers]),
         layer_reductions=np.array([layer.reduction for layer in layers]),
         settings=json.dumps(asdict(settings)),
-        search=settings.backend_for(int(in_train.sum())),
+        search=settings.searches(len(in_train), int(in_train.sum()), [layer.dim for layer in layers]),
         earlier_epochs=np.array(epochs, dtype=np.int32),
         earlier_label_votes=np.stack(label_votes) if label_votes else np.zeros((0, *knn_pred.shape), np.float32),
         job=jobs.to_json(job),

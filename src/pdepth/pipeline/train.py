@@ -21,7 +21,8 @@ from pdepth.training.loop import HISTORY_COLUMNS, fit
 from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
-CHECKPOINT_FORMAT = 4  # 2: the training passes' predictions; 3: the training-dynamics scores; 4: earlier weights
+CHECKPOINT_FORMAT = 5  # 2: the training passes' predictions; 3: the training-dynamics scores; 4: earlier weights;
+# 5: AUM's own presentation count (training.aum_from_epoch)
 
 
 def run_block(

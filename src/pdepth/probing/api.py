@@ -44,11 +44,12 @@ class KnnProbe(NamedTuple):
 
 
 def settings(k: int, backend: str, device: str | torch.device = "cpu", random_state: int = 0) -> knn.ProbeSettings:
-    """The probe settings of a backend name: ``auto`` searches exactly below the study's ``exact_below`` training
-    examples and with pynndescent above; ``exact`` and ``pynndescent`` always use that search."""
+    """The probe settings of a backend name: ``auto`` searches a probe exactly where its work (examples x training
+    examples x dims) is at most the study's ``probe.exact_work``, or on a GPU, and with pynndescent above;
+    ``exact`` and ``pynndescent`` always use that search."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    by_name = {"auto": {}, "exact": {"backend": "exact"}, "pynndescent": {"backend": "pynndescent", "exact_below": 0}}
+    by_name = {"auto": {}, "exact": {"backend": "exact"}, "pynndescent": {"backend": "pynndescent", "exact_work": 0}}
     return knn.ProbeSettings.defaults(
         k=k, random_state=random_state, n_jobs=usable_cpus(), device=str(device), **by_name[backend]
     )
@@ -153,7 +154,6 @@ def probe_layers(
     votes (N, L+1, C) counts out of k); with ``progress``, a bar over the layers."""
     knn_pred = np.zeros((len(labels), len(layers)), dtype=np.int16)
     votes = np.zeros((len(labels), len(layers), num_classes), dtype=knn.vote_dtype(search.k))
-    method = search.backend_for(int(in_train.sum()))
     for layer in tqdm(layers, desc="probe", unit="layer", disable=not progress, dynamic_ncols=True):
         started = time.perf_counter()
         embedding = embeddings.load_layer(folder, layer)
@@ -170,7 +170,7 @@ def probe_layers(
             layer.dim,
             (knn_pred[:, layer.depth] == labels).mean(),
             time.perf_counter() - started,
-            method,
+            search.backend_for(len(labels), int(in_train.sum()), layer.dim),
         )
     return knn_pred, votes
 
@@ -316,7 +316,7 @@ def probe_model(
             raise ValueError(f"labels span {labels.min()}..{labels.max()}, the model has {num_classes} outputs")
         knn_pred, votes = probe_layers(Path(folder), probes, in_train, labels, num_classes, search, progress)
     classes = tuple(classes) if classes is not None else tuple(str(c) for c in range(num_classes))
-    used = search.backend_for(int(in_train.sum()))
+    used = search.searches(len(labels), int(in_train.sum()), [layer.dim for layer in probes])
     return cube.build(
         cube.ExampleCoords(np.arange(len(labels)), labels, classes),
         cube.SeedResults.stacked([seed], [in_train], [pred], [knn_pred], [votes]),

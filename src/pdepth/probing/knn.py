@@ -29,18 +29,28 @@ class Neighbours:
 
 
 def exact_neighbours(
-    support: np.ndarray, queries: np.ndarray, k: int, chunk: int = 2048, device: str | torch.device = "cpu"
+    support: np.ndarray,
+    queries: np.ndarray | list[np.ndarray],
+    k: int,
+    chunk: int = 2048,
+    device: str | torch.device = "cpu",
 ) -> Neighbours:
-    """Brute-force Euclidean k-NN in torch, ``chunk`` queries at a time so memory stays at chunk x len(support)."""
+    """Brute-force Euclidean k-NN in torch, ``chunk`` queries at a time so memory stays at chunk x len(support);
+    ``queries`` one array, or several searched as if concatenated (without the copy).
+
+    Per chunk one matrix multiply gives ‖s‖² − 2 q·s, which orders a query's candidates as the squared distance does
+    (‖q‖² is the same for all of them), and a top-k picks the nearest; ‖q‖² is added to those k only."""
     s = torch.as_tensor(np.asarray(support), dtype=torch.float32, device=device)
     s_sq = (s * s).sum(1)
     indices, distances = [np.empty((0, k), np.int64)], [np.empty((0, k), np.float32)]
-    for start in range(0, len(queries), chunk):
-        q = torch.as_tensor(np.asarray(queries[start : start + chunk]), dtype=torch.float32, device=device)
-        d2 = (q * q).sum(1, keepdim=True) - 2 * q @ s.T + s_sq
-        values, idx = torch.topk(d2, k, dim=1, largest=False, sorted=True)
+    parts = queries if isinstance(queries, list) else [queries]
+    for block in (part[start : start + chunk] for part in parts for start in range(0, len(part), chunk)):
+        q = torch.as_tensor(np.asarray(block), dtype=torch.float32, device=device)
+        partial = torch.addmm(s_sq, q, s.T, beta=1, alpha=-2)
+        values, idx = torch.topk(partial, k, dim=1, largest=False, sorted=True)
+        values += (q * q).sum(1, keepdim=True)
         indices.append(idx.cpu().numpy())
-        distances.append(values.clamp_min(0).sqrt().cpu().numpy())
+        distances.append(values.clamp_min_(0).sqrt_().cpu().numpy())
     return Neighbours(np.concatenate(indices).astype(np.int64), np.concatenate(distances).astype(np.float32))
 
 
@@ -85,9 +95,15 @@ class ProbeSettings(ProbeOptions):
         names = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in schema.defaults("probe").items() if key in names} | changes)
 
-    def backend_for(self, support_size: int) -> str:
-        """The search used for a support set of this size."""
-        return "exact" if support_size < self.exact_below else self.backend
+    def backend_for(self, examples: int, support_size: int, dims: int) -> str:
+        """The search used for a probe of ``examples`` against ``support_size`` training examples in ``dims``."""
+        on_gpu = not str(self.device).startswith("cpu")
+        return "exact" if on_gpu or float(examples) * support_size * dims <= self.exact_work else self.backend
+
+    def searches(self, examples: int, support_size: int, dims: list[int]) -> str:
+        """What searched a model's probes of these ``dims``: one name, or one per probe where they differ."""
+        used = [self.backend_for(examples, support_size, dim) for dim in dims]
+        return used[0] if len(set(used)) == 1 else "per probe: " + ", ".join(used)
 
     def pynndescent_params(self) -> dict:
         """NNDescent's arguments; unset ones are left to pynndescent's own defaults."""
@@ -129,10 +145,13 @@ def training_and_query_neighbours(
         )
     support = np.ascontiguousarray(embedding[train_idx], dtype=np.float32)
     queries = np.ascontiguousarray(embedding[~in_train], dtype=np.float32)
-    backend = settings.backend_for(len(support))
-    if backend == "exact":
-        graph = exact_neighbours(support, support, k + 1, settings.exact_chunk, settings.device)
-        outside = exact_neighbours(support, queries, k, settings.exact_chunk, settings.device)
+    backend = settings.backend_for(len(embedding), len(support), embedding.shape[1])
+    if backend == "exact":  # one pass over every example: k + 1 for the training ones, which drop themselves
+        both = exact_neighbours(
+            support, np.concatenate([support, queries]), k + 1, settings.exact_chunk, settings.device
+        )
+        graph = Neighbours(both.indices[: len(support)], both.distances[: len(support)])
+        outside = Neighbours(both.indices[len(support) :, :k], both.distances[len(support) :, :k])
     elif backend == "pynndescent":
         from pynndescent import NNDescent  # numba compilation: import only where used
 

@@ -24,13 +24,14 @@ class ScorePoints:
 class DynamicsObserver:
     """Sees each training forward pass (an observer of pdepth.training.loop) with the labels trained on."""
 
-    def __init__(self, labels: torch.Tensor, read_at: set[int]):
+    def __init__(self, labels: torch.Tensor, read_at: set[int], aum_from_epoch: int = 1):
         self.scores = TrainingScores(len(labels), labels.device)
-        self.labels, self.read_at = labels, read_at
+        self.labels, self.read_at, self.aum_from_epoch = labels, read_at, aum_from_epoch
         self.points: list[tuple[int, dict]] = []
+        self.epoch = 1  # the epoch whose passes it sees now
 
     def trained(self, batch: torch.Tensor, logits: torch.Tensor, step: int) -> None:
-        self.scores.observe(batch, logits, self.labels[batch])
+        self.scores.observe(batch, logits, self.labels[batch], margin=self.epoch >= self.aum_from_epoch)
 
     def evaluated(self, batch: torch.Tensor, logits: torch.Tensor) -> None:
         """EL2N as Paul et al. compute it: from an eval-mode pass over the unaugmented training examples, the
@@ -38,6 +39,7 @@ class DynamicsObserver:
         self.scores.mark_el2n(batch, logits, self.labels[batch])
 
     def epoch_done(self, epoch: int) -> None:
+        self.epoch = epoch + 1
         if epoch in self.read_at:
             self.points.append((epoch, self.scores.result()))
 
@@ -53,8 +55,9 @@ class DynamicsObserver:
         )
 
     def state(self) -> dict:
-        return {"sums": self.scores.state(), "points": list(self.points)}
+        return {"sums": self.scores.state(), "points": list(self.points), "epoch": self.epoch}
 
     def restore(self, state: dict) -> None:
         self.scores.restore(state["sums"])
         self.points[:] = state["points"]
+        self.epoch = state["epoch"]

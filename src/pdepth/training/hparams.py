@@ -28,6 +28,7 @@ class TrainConfig:
     eval_batch_size: int = 1024
     channels_last: bool = False  # NHWC memory layout: faster convolutions on CPUs
     el2n_epoch: int = 1  # EL2N from an eval-mode pass over the training examples after this epoch (Paul et al.)
+    aum_from_epoch: int = 1  # AUM from this epoch's presentations on (2: the authors' runner skips the first)
     score_epochs: tuple[int, ...] = ()  # the training-dynamics scores are also read after these epochs
 
     @classmethod

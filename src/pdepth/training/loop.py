@@ -195,7 +195,7 @@ class TrainingRun:
         self.loss_fn = LOSSES[config.loss]
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         self.recorder = Recorder(len(images), self.held_out, device)
-        self.dynamics = DynamicsObserver(labels, set(config.score_epochs))
+        self.dynamics = DynamicsObserver(labels, set(config.score_epochs), config.aum_from_epoch)
         # by their key in the checkpoint
         self.observers: dict[str, Observer] = {"recorder": self.recorder, "dynamics": self.dynamics}
         self.snapshots, self.lags, self.snapshot_steps, self.history = [], [], [], []

@@ -76,6 +76,7 @@ def resources(
     shape = job_shape(study, variant_prefix, dataset, arch)
     speed = settings["images_per_second"].get(arch, architectures.get(arch).images_per_second)
     estimates = {**settings, "margin_candidates": study.config["metrics"]["input_margin"]["candidates"]}
+    estimates["cleanlab_folds"] = study.cleanlab_folds
     seconds = STAGES[stage].seconds(shape, speed, estimates)
     memory = STAGES[stage].memory_mb(shape, study.config["probe"]["max_dim"])
     runtime = settings["min_runtime"] + settings["runtime_factor"] * seeds * seconds / 60

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pdepth.config import jobs
 
 if TYPE_CHECKING:
-    from pdepth.config.study import Study
+    from pdepth.config.study import Study, Variant
     from pdepth.workflow.cluster import JobShape
 
 
@@ -30,6 +30,7 @@ class Stage:
     block_record: Callable[[tuple], object]  # the records of the block's seeds -> the job's record
     seconds: Callable[[JobShape, float, dict], float]  # one seed's compute: (shape, images/s, settings)
     memory_mb: Callable[[JobShape, int | None], float]  # above the Python process: (shape, probe.max_dim)
+    wanted: Callable[[Study, Variant], bool] = lambda study, variant: True  # which variants' models have its jobs
 
 
 def train_seconds(shape: JobShape, speed: float, settings: dict) -> float:
@@ -41,6 +42,13 @@ def train_seconds(shape: JobShape, speed: float, settings: dict) -> float:
 
 def train_memory(shape: JobShape, max_dim: int | None) -> float:
     return 3 * shape.data_mb
+
+
+def crossval_seconds(shape: JobShape, speed: float, settings: dict) -> float:
+    """Each fold's model trains on the other folds (folds - 1 trainings' worth in all), then predicts its fold after
+    each score point."""
+    folds = settings["cleanlab_folds"]
+    return (folds - 1) * shape.epochs * shape.train_examples / speed + shape.train_examples / (3 * speed)
 
 
 def probe_seconds(shape: JobShape, speed: float, settings: dict) -> float:
@@ -72,6 +80,17 @@ STAGES = {
             block_record=jobs.TrainBlock,
             seconds=train_seconds,
             memory_mb=train_memory,
+        ),
+        Stage(
+            "crossval",  # mislabel detection's cleanlab baseline: out-of-sample probabilities from K folds
+            runner="pdepth.pipeline.crossval",
+            inputs={},
+            outputs={"crossval": "crossval.npz"},
+            seed_record=lambda study, *run: study.crossval_job(*run),
+            block_record=jobs.CrossvalBlock,
+            seconds=crossval_seconds,
+            memory_mb=train_memory,
+            wanted=lambda study, variant: variant.label_noise > 0 and study.cleanlab_folds > 0,
         ),
         Stage(
             "probe",  # the embeddings (removed once probed), their k-NN probes, the input margins

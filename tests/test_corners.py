@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from pdepth.data.label_noise import corrupt_labels
-from pdepth.metrics import consistency as ensemble
-from pdepth.metrics import corners as difficulty
+from pdepth.metrics import consistency, corners
 from pdepth.metrics import per_example as metrics
 from pdepth.metrics.consistency import class_counts
 
@@ -14,15 +13,15 @@ def test_corners_on_a_hand_made_point_set():
     # PD_val and PD_train in layers; rescaled by their ranges (0..4 and 0..2)
     pd_val = np.array([0.0, 0.0, 4.0, 4.0, 2.0, 0.4, np.nan])
     pd_train = np.array([0.0, 2.0, 0.0, 2.0, 1.0, 0.2, 1.0])
-    distances = difficulty.corner_distances(pd_val, pd_train)
+    distances = corners.corner_distances(pd_val, pd_train)
     np.testing.assert_allclose(distances[0], [0, 1, 1, np.sqrt(2)])
     np.testing.assert_allclose(distances[4], [np.sqrt(0.5)] * 4)
     np.testing.assert_allclose(distances[5, 0], np.hypot(0.1, 0.1))
     assert np.isnan(distances[6]).all()
-    category = difficulty.closest_to_corners(distances, n=1)
+    category = corners.closest_to_corners(distances, n=1)
     np.testing.assert_array_equal(category, [1, 2, 3, 4, 0, 0, 0])
-    category = difficulty.closest_to_corners(distances, n=2)  # example 5 is second closest to "easy"
-    assert category[5] == 1 and category[6] == difficulty.NONE
+    category = corners.closest_to_corners(distances, n=2)  # example 5 is second closest to "easy"
+    assert category[5] == 1 and category[6] == corners.NONE
 
 
 def test_leave_one_out_consensus_consistency():
@@ -30,7 +29,7 @@ def test_leave_one_out_consensus_consistency():
     held_out = np.array([[True, True, True], [True, False, True]])
     labels = np.array([1, 0])
     counts = class_counts(pred, held_out, 3)
-    loo = ensemble.leave_one_out_consensus_consistency(pred, labels, held_out, counts)
+    loo = consistency.leave_one_out_consensus_consistency(pred, labels, held_out, counts)
     # example 0: without seed 0 -> {1, 2} tie, label 1 wins, 1/2; without seed 2 -> {1, 1}: 1
     np.testing.assert_allclose(loo[0], [0.5, 0.5, 1.0])
     np.testing.assert_allclose(loo[1], [1.0, np.nan, 1.0])  # not held out in seed 1
