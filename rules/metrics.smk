@@ -25,7 +25,6 @@ rule detection:
     input:
         cube=model_file("cube.nc"),
         metrics=model_file("metrics.nc"),
-        runs=all_seeds("run.npz"),
         probes=all_seeds("probes.npz"),
         crossval=all_seeds("crossval.npz") if STUDY.cleanlab_folds else [],
     output:

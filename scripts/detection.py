@@ -10,7 +10,6 @@ with logged(sm.log[0]):
         jobs.from_params(jobs.DetectionJob, sm.params.job),
         sm.input.cube,
         sm.input.metrics,
-        list(sm.input.runs),
         list(sm.input.probes),
         sm.output[0],
         list(sm.input.crossval),

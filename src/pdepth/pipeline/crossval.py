@@ -65,16 +65,17 @@ def run(job: jobs.CrossvalJob, examples: Examples, progress: bool = True) -> Cro
     normalize = Normalizer(*train.normalisation.resolve(examples), device=device)
     epochs = [*sorted(set(train.training.score_epochs) - {train.training.epochs}), train.training.epochs]
     probabilities = np.full((len(epochs), len(examples), len(examples.classes)), np.nan, np.float32)
+    options, config, seed = train.model_options, train.training, train.run.seed
+    images = examples.image_tensor(device)  # once: every fold predicts its part of them
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     for number in range(job.folds):
         predicted = fold == number
         log.info("%s: fold %d of %d, %d examples predicted", train.run, number + 1, job.folds, predicted.sum())
-        options, config, seed = train.model_options, train.training, train.run.seed
         model, result = fit(train.run.arch, options, examples, in_train & ~predicted, normalize, config, seed, progress)
-        images = examples.image_tensor(device)[torch.from_numpy(np.flatnonzero(predicted)).to(device)]
-        memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        fold_images = images[torch.from_numpy(np.flatnonzero(predicted)).to(device)]
         for point, epoch in enumerate(epochs[:-1]):
             model.load_state_dict(result.weights_at[epoch])
-            logits = predict_logits(model, images, normalize, config.eval_batch_size, memory_format)
+            logits = predict_logits(model, fold_images, normalize, config.eval_batch_size, memory_format)
             probabilities[point, predicted] = softmax(logits.cpu().numpy())
         probabilities[-1, predicted] = softmax(result.logits[predicted])
     return CrossvalResults(probabilities, np.array(epochs), fold, jobs.to_json(job))

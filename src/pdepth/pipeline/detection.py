@@ -146,7 +146,6 @@ def run(
     job: DetectionJob,
     cube_path: Path,
     metrics_path: Path,
-    run_files: list[Path],
     probe_files: list[Path],
     output: Path,
     crossval_files: list[Path] = (),
