@@ -82,21 +82,29 @@ class Evidence:
         return bool(np.isfinite([self.estimate, self.low, self.high]).all())
 
 
-def resample_weights(strata: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Multiplicities of one bootstrap resample: each stratum's units drawn with replacement, as many as it has."""
-    weights = np.zeros(len(strata), np.float64)
-    for stratum in np.unique(strata):
-        members = np.flatnonzero(strata == stratum)
-        weights += np.bincount(members[rng.integers(0, len(members), len(members))], minlength=len(strata))
-    return weights
+def _segments(groups: np.ndarray) -> list[np.ndarray]:
+    """The positions of each group, the groups in ascending order, each group's positions ascending."""
+    order = np.argsort(groups, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, groups[order][1:] != groups[order][:-1], True])
+    return [order[start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def resampler(strata: np.ndarray) -> Callable[[np.random.Generator], np.ndarray]:
+    """A draw of the multiplicities of one bootstrap resample: each stratum's units drawn with replacement, as many
+    as it has; the strata are sorted once, so a draw costs one ``integers`` call per stratum."""
+    segments = _segments(strata)
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        picks = [members[rng.integers(0, len(members), len(members))] for members in segments]
+        return np.bincount(np.concatenate(picks), minlength=len(strata)).astype(np.float64)
+
+    return draw
 
 
 def shuffler(groups: np.ndarray) -> Callable[[np.random.Generator], np.ndarray]:
     """A draw of permutations that move each position only within its group (``x[draw(rng)]`` shuffles x per
     group); the groups are sorted once, so a draw costs one shuffle per group."""
-    order = np.argsort(groups, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, groups[order][1:] != groups[order][:-1], True])
-    segments = [order[start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+    segments = _segments(groups)
 
     def draw(rng: np.random.Generator) -> np.ndarray:
         permutation = np.empty(len(groups), np.int64)
@@ -143,7 +151,8 @@ def assess(test: Test, side: int, negligible: float, settings: FidelitySettings)
     if not np.isfinite(runs_variance):
         return not_testable(test, f"not testable with {test.runs} run(s): needs more ({what})", value)
     strata = test.strata if test.strata is not None else np.zeros(test.units, np.int64)
-    boots = np.array([test.statistic(resample_weights(strata, rng), everything) for _ in range(settings.bootstrap)])
+    draw = resampler(strata)
+    boots = np.array([test.statistic(draw(rng), everything) for _ in range(settings.bootstrap)])
     if np.isfinite(boots).mean() < 0.9:  # undefined on many resamples: too few examples to resample
         return not_testable(test, "undefined on more than 10% of the resamples of its examples", value)
     examples_variance = float(np.var(boots[np.isfinite(boots)], ddof=1))

@@ -89,10 +89,11 @@ def detection_test(
 ) -> Test:
     """The seeds' mean of ``metric`` over each seed's scored examples, resampled over examples and seeds."""
 
+    scored = [np.flatnonzero(rank.scored[:, s]) for s in range(rank.values.shape[1])]
+    positives = [flipped[members] for members in scored]
+
     def statistic(weights: np.ndarray, kept: np.ndarray) -> float:
-        values = [
-            metric(rank.groups[s], flipped[rank.scored[:, s]], weights[rank.scored[:, s]]) for s in np.flatnonzero(kept)
-        ]
+        values = [metric(rank.groups[s], positives[s], weights[scored[s]]) for s in np.flatnonzero(kept)]
         return float(np.mean(values)) if values else np.nan
 
     return Test(
