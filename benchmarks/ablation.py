@@ -6,7 +6,7 @@ Each number allows several readings (``pdepth.fidelity.crossfit.learned_readings
 appearance, per-example means, per-depth means). This script trains VGG16 on Fashion-MNIST through the real
 workflow at the default study's setup and at one factor at a time moved toward the paper's (width 1/4 and 1/2,
 15 and 30 epochs, 4 snapshots per epoch, all 60,000 training images), ``--seeds`` seeds per point, and reports every
-reading with its interval over runs and examples (``pdepth.fidelity.verdicts.assess``), so that one sees whether
+reading with its interval over runs and examples (``pdepth.statistics.verdicts.assess``), so that one sees whether
 each reading moves toward the paper's number as the setup approaches the paper's.
 
     .venv/bin/python benchmarks/ablation.py [--workdir ablation] [--seeds 2] [--points default "width 1/4" ...]
@@ -33,7 +33,7 @@ from pdepth.config.jobs import FidelitySettings
 from pdepth.config.study import Study
 from pdepth.fidelity import crossfit
 from pdepth.fidelity.table import LEARNED, MARGINS, interval
-from pdepth.fidelity.verdicts import assess
+from pdepth.statistics.verdicts import assess
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCH, DATASET = "vgg16", "fmnist"

@@ -22,9 +22,8 @@ from pdepth import paths
 from pdepth.config.study import Study
 from pdepth.data.augment import Normalizer
 from pdepth.data.splits import train_mask
-from pdepth.metrics.scores import TrainingScores
 from pdepth.training import loop
-from pdepth.training.dynamics import DynamicsObserver
+from pdepth.training.dynamics import DynamicsObserver, TrainingScores
 
 ROOT = Path(__file__).resolve().parents[1]
 

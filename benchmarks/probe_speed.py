@@ -101,7 +101,7 @@ def layer_embeddings(model, images, labels, in_train):
     reduces it (so every method searches the same vectors); a user's hook loop."""
     import torch
 
-    from pdepth.probing.api import PROBE, default_layers
+    from pdepth.api import PROBE, default_layers
     from pdepth.probing.reduction import Reducer
 
     names, found = default_layers(model), {}

@@ -17,7 +17,7 @@ from pdepth.config import jobs  # noqa: E402
 from pdepth.config.study import Study  # noqa: E402
 from pdepth.workflow import cluster  # noqa: E402
 from pdepth.workflow.logs import CORES  # noqa: E402
-from pdepth.workflow.stages import STAGES  # noqa: E402
+from pdepth.workflow.stages import STAGES, block_job  # noqa: E402
 
 # The config, checked before any job: YAML slips by key, then the schema (which fills in the defaults), then what the
 # schema cannot say (names of datasets, architectures and options; k against the training splits).
@@ -94,7 +94,7 @@ def block_record(stage, seeds):
     """Rule params: the record of the block's job (pdepth.config.jobs) for its wildcards, as canonical plain data, so that
     a job re-runs exactly when a value it uses changes."""
     return lambda wildcards: jobs.params(
-        STUDY.block_job(stage, seeds, **dict(wildcards.items()))
+        block_job(STUDY, stage, seeds, **dict(wildcards.items()))
     )
 
 
@@ -143,9 +143,9 @@ def all_seeds(name):
 
 def study_targets(dataset):
     """Everything the study produces for one dataset: per model its cube, metrics and tables, and the figures."""
-    per_model = ["cube.nc", "metrics.nc", "examples.csv", "examples.parquet"]
+    per_model = [paths.CUBE, paths.METRICS, paths.EXAMPLES_CSV, paths.EXAMPLES_PARQUET]
     noisy = [
-        "detection.csv"
+        paths.DETECTION
     ]  # mislabel detection, in label-noise studies (rules/metrics.smk)
     models = [
         model_file(name).format(variant=variant.prefix, dataset=dataset, arch=arch)
@@ -159,7 +159,7 @@ def study_targets(dataset):
 def study_summary_targets():
     """The fidelity table and the report's tables (rules/tables.smk)."""
     return [
-        f"{RESULTS}/fidelity.csv",
+        paths.FIDELITY,
         *(
             f"{SUMMARY}/{name}"
             for name in ("figures.csv", "config.yaml", "benchmarks.csv")

@@ -4,10 +4,10 @@
 rule cube:
     input:
         prepared=paths.prepared(),
-        runs=all_seeds("run.npz"),
-        probes=all_seeds("probes.npz"),
+        runs=all_seeds(paths.RUN),
+        probes=all_seeds(paths.PROBES),
     output:
-        model_file("cube.nc"),
+        model_file(paths.CUBE),
     log:
         paths.model_log("cube"),
     localrule: True

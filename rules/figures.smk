@@ -53,7 +53,7 @@ def figure_inputs(spec):
         )
         files = {"cubes": used("cube"), "metrics": used("metrics")}
         if "detection" in spec.uses:
-            files["detection"] = model_files("detection.csv", models)
+            files["detection"] = model_files(paths.DETECTION, models)
         if "prepared" in spec.uses:
             files["prepared"] = paths.prepared(wildcards.dataset)
         return files

@@ -4,12 +4,12 @@
 
 rule metrics:
     input:
-        cube=model_file("cube.nc"),
-        runs=all_seeds("run.npz"),
-        probes=all_seeds("probes.npz"),
-        margins=all_seeds("margins.npz"),
+        cube=model_file(paths.CUBE),
+        runs=all_seeds(paths.RUN),
+        probes=all_seeds(paths.PROBES),
+        margins=all_seeds(paths.MARGINS),
     output:
-        model_file("metrics.nc"),
+        model_file(paths.METRICS),
     log:
         paths.model_log("metrics"),
     localrule: True
@@ -23,13 +23,13 @@ rule metrics:
 
 rule detection:
     input:
-        cube=model_file("cube.nc"),
-        metrics=model_file("metrics.nc"),
-        probes=all_seeds("probes.npz"),
-        crossval=all_seeds("crossval.npz") if STUDY.cleanlab_folds else [],
+        cube=model_file(paths.CUBE),
+        metrics=model_file(paths.METRICS),
+        probes=all_seeds(paths.PROBES),
+        crossval=all_seeds(paths.CROSSVAL) if STUDY.cleanlab_folds else [],
     output:
         report(
-            model_file("detection.csv"),
+            model_file(paths.DETECTION),
             caption="../report/detection.rst",
             category="Tables",
             subcategory="{variant}{dataset}/{arch}",

@@ -14,10 +14,10 @@ FIDELITY_INTERVENTIONS = [
 
 rule example_table:
     input:
-        model_file("metrics.nc"),
+        model_file(paths.METRICS),
     output:
         csv=report(
-            model_file("examples.csv"),
+            model_file(paths.EXAMPLES_CSV),
             caption="../report/examples.rst",
             category="Tables",
             subcategory="{variant}{dataset}/{arch}",
@@ -26,7 +26,7 @@ rule example_table:
                 "model": "{variant}{dataset}/{arch}",
             },
         ),
-        parquet=model_file("examples.parquet"),
+        parquet=model_file(paths.EXAMPLES_PARQUET),
     log:
         paths.model_log("examples"),
     localrule: True
@@ -38,14 +38,14 @@ rule example_table:
 
 rule fidelity:
     input:
-        cubes=model_files("cube.nc", [("", d, a) for d, a in FIDELITY_MODELS]),
-        metrics=model_files("metrics.nc", [("", d, a) for d, a in FIDELITY_MODELS]),
+        cubes=model_files(paths.CUBE, [("", d, a) for d, a in FIDELITY_MODELS]),
+        metrics=model_files(paths.METRICS, [("", d, a) for d, a in FIDELITY_MODELS]),
         interventions=model_files(
-            "metrics.nc", [(p, d, a) for d, a, _, p in FIDELITY_INTERVENTIONS]
+            paths.METRICS, [(p, d, a) for d, a, _, p in FIDELITY_INTERVENTIONS]
         ),
     output:
         report(
-            f"{RESULTS}/fidelity.csv",
+            paths.FIDELITY,
             caption="../report/fidelity.rst",
             category="Study",
             labels={"table": "fidelity: the paper's claims tested"},

@@ -8,6 +8,7 @@ from pdepth.data.prepared import TEST, TRAIN
 from pdepth.metrics import per_example as metrics_module
 from pdepth.outputs import cube as cube_module
 from pdepth.training.dynamics import PER_POINT
+from pdepth.training.runs import RunOutputs
 
 CLASSES = tuple(f"c{i}" for i in range(10))
 
@@ -74,18 +75,18 @@ def random_runs(rng: np.random.Generator, pred: np.ndarray, measured: np.ndarray
         snapshots = np.vstack([rng.integers(0, c, (5, n)), pred[None, :, s]])
         lag = np.zeros(snapshots.shape, np.int32)
         dynamics = {name: rng.random((1, n)).astype(np.float32) for name in PER_POINT}
-        runs.append(
-            metrics_module.SeedRun(
-                logits,
-                snapshots,
-                np.arange(6) * 100,
-                lag,
-                measured * rng.lognormal(0, 1, n),
-                score_epochs=np.array([5]),
-                dynamics=dynamics,
-                el2n=rng.random(n).astype(np.float32),
-            )
+        outputs = RunOutputs(
+            example_index=np.arange(n),
+            in_train=np.ones(n, bool),  # the metrics read membership from the cube
+            logits=logits,
+            snapshot_preds=snapshots,
+            snapshot_steps=np.arange(6) * 100,
+            snapshot_lag=lag,
+            score_epochs=np.array([5]),
+            **dynamics,
+            el2n=rng.random(n).astype(np.float32),
         )
+        runs.append(metrics_module.SeedRun(outputs, measured * rng.lognormal(0, 1, n)))
     return runs
 
 

@@ -13,9 +13,9 @@ from torch import nn
 
 import pdepth
 from conftest import ROOT
+from pdepth.api import default_layers
 from pdepth.data.examples import Examples
 from pdepth.outputs import cube
-from pdepth.probing.api import default_layers
 
 K = 30
 

@@ -11,6 +11,7 @@ from conftest import smoke_config
 from pdepth.config.study import Study
 from pdepth.pipeline import probe, train
 from pdepth.records import load_npz
+from pdepth.workflow.stages import block_job
 
 pytestmark = pytest.mark.slow
 SEED = 1  # seed 1 of the smoke study's MLP, trained and probed there in one block with seed 0
@@ -27,14 +28,14 @@ def runs(smoke_run, fmnist_prepared, tmp_path_factory):
     alone = tmp_path_factory.mktemp("alone")
     (alone / f"seed{SEED}").mkdir()
     train.run_block(
-        study.block_job("train", (SEED,), "fmnist", "", "mlp"),
+        block_job(study, "train", (SEED,), "fmnist", "", "mlp"),
         fmnist_prepared,
         *(run_files(alone, name) for name in ("model.pt", "run.npz", "history.tsv")),
         threads=2,
         progress=False,
     )
     probe.run_block(
-        study.block_job("probe", (SEED,), "fmnist", "", "mlp"),
+        block_job(study, "probe", (SEED,), "fmnist", "", "mlp"),
         fmnist_prepared,
         *(run_files(alone, name) for name in ("model.pt", "run.npz", "probes.npz", "margins.npz")),
         threads=2,

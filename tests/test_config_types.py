@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from pdepth.config import schema
+from pdepth import schema
 from pdepth.config.checks import check_types
 from pdepth.errors import ConfigError
 
@@ -73,7 +73,7 @@ def _restated_elsewhere(config: dict) -> list[str]:
 def test_a_config_states_no_default_of_its_own(name):
     """Every default has one home (the schema; TrainConfig for training; the dataset's registry entry for its
     augmentation): a config that restated one would not follow a change of it."""
-    from pdepth.config.schema import load
+    from pdepth.schema import load
 
     config = yaml.safe_load((ROOT / name).read_text())
     assert _restated_defaults(config, load()) + _restated_elsewhere(config) == []

@@ -42,7 +42,7 @@ def test_cube_round_trip_with_coarse_labels(tmp_path):
 def test_largest_k_and_deepest_mlp_of_the_schema_round_trip_without_overflow(tmp_path):
     """Votes and depths are stored in types that hold every value the schema accepts (k up to its maximum, the
     deepest MLP's probe count): k = 1000 votes read back as a confidence of 1, the deepest depth stays positive."""
-    from pdepth.config import schema
+    from pdepth import schema
     from pdepth.models import registry
     from pdepth.models.architectures import ARCHITECTURES
     from pdepth.probing import knn

@@ -114,8 +114,8 @@ def test_score_agreement_is_measured_across_halves_of_the_seeds():
     """pdepth.metrics.agreement: a per-example difficulty shared by every seed is found (r near 1 across halves); a
     per-seed quirk that one network's two scores share, with no difficulty, gives r near 0 across halves, though the
     same-seed correlation of the two scores is near 1."""
-    from pdepth.fidelity.verdicts import assess
     from pdepth.metrics import agreement
+    from pdepth.statistics.verdicts import assess
 
     rng = np.random.default_rng(0)
     n, seeds = 1500, 4

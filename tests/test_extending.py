@@ -16,7 +16,6 @@ import yaml
 
 from conftest import ROOT, SMOKE, smoke_config
 from pdepth.config import jobs
-from pdepth.config.schema import SCHEMA
 from pdepth.config.study import Study
 from pdepth.data import registry as datasets
 from pdepth.data.augment import Augmentation
@@ -26,8 +25,9 @@ from pdepth.errors import ConfigError
 from pdepth.figures import plan
 from pdepth.figures import registry as figures
 from pdepth.models import architectures
+from pdepth.schema import SCHEMA
 from pdepth.workflow import cluster
-from pdepth.workflow.stages import STAGES, Stage, train_seconds
+from pdepth.workflow.stages import STAGES, Stage, block_job, train_seconds
 
 # --- a dataset --------------------------------------------------------------------------------------------------------
 
@@ -337,7 +337,7 @@ def test_a_per_run_stage_needs_its_keys_in_the_schema(toy_stage):
 
 def test_a_per_run_stage_gets_its_block_record_and_its_job_size(toy_stage):
     study = Study.checked(smoke_config(interventions=INTERVENTIONS), toy_stage)
-    block = study.block_job("toy", (0, 1), "fmnist", "noise40/", "mlp")
+    block = block_job(study, "toy", (0, 1), "fmnist", "noise40/", "mlp")
     assert [job.run for job in block.runs] == [jobs.Run("noise40", "fmnist", "mlp", seed) for seed in (0, 1)]
     assert block.runs[0].examples.label_noise == 0.4
     assert jobs.from_params(ToyBlock, jobs.params(block)) == block
@@ -362,7 +362,7 @@ class Named(dict):
 
 def test_scripts_run_block_adapts_a_new_stage_unchanged(toy_stage, tmp_path):
     study = Study.checked(smoke_config(), toy_stage)
-    block = study.block_job("toy", (0, 1), "fmnist", "", "mlp")
+    block = block_job(study, "toy", (0, 1), "fmnist", "", "mlp")
     runs = [str(tmp_path / f"seed{seed}/run.npz") for seed in (0, 1)]
     summaries = [tmp_path / f"seed{seed}/summary.json" for seed in (0, 1)]
     (tmp_path / "seed0").mkdir(), (tmp_path / "seed1").mkdir()

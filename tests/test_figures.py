@@ -22,12 +22,12 @@ from pdepth.data.fmnist import CLASSES
 from pdepth.data.prepared import TRAIN, Prepared
 from pdepth.fidelity import claims, crossfit
 from pdepth.fidelity import table as fidelity
-from pdepth.fidelity.verdicts import FAILS, HOLDS, UNTESTABLE, FidelitySettings
 from pdepth.figures import plan, style
 from pdepth.figures.registry import ARCHITECTURE, DATASET, FIGURES, HOLDOUT, INTERVENTIONS, MODEL, Inputs
 from pdepth.metrics import per_example
 from pdepth.outputs import cube as cube_module
 from pdepth.pipeline.detection import ORIENTATION
+from pdepth.statistics.verdicts import FAILS, HOLDS, UNTESTABLE, FidelitySettings
 
 
 def tiny_cube(pd: np.ndarray, in_train: np.ndarray, pred: np.ndarray, labels: np.ndarray, layers: int = 4):

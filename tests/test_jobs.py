@@ -10,6 +10,7 @@ from conftest import ROOT, reordered
 from pdepth.config import jobs
 from pdepth.config.study import Study
 from pdepth.workflow.stages import STAGES as PER_RUN
+from pdepth.workflow.stages import block_job
 
 STAGES = ("train", "crossval", "embed", "margins", "probe")  # every record of one seed
 
@@ -34,9 +35,9 @@ def test_every_record_survives_its_round_trip_through_params(study, stage):
 
 @pytest.mark.parametrize("stage", list(PER_RUN))
 def test_a_block_record_is_the_one_seed_records_of_its_seeds(study, stage):
-    block = study.block_job(stage, (0, 1), "fmnist", "noise40/", "mlp")
+    block = block_job(study, stage, (0, 1), "fmnist", "noise40/", "mlp")
     assert jobs.from_params(type(block), jobs.params(block)) == block
-    one = [study.block_job(stage, (seed,), "fmnist", "noise40/", "mlp").runs[0] for seed in (0, 1)]
+    one = [block_job(study, stage, (seed,), "fmnist", "noise40/", "mlp").runs[0] for seed in (0, 1)]
     assert list(block.runs) == one
     if stage == "probe":
         assert block.runs[1].probe == study.job("probe", "fmnist", "noise40/", "mlp", 1)

@@ -1,5 +1,6 @@
 """The package outside the checkout: a wheel installed in a fresh venv, from its declared dependencies only."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ USE = textwrap.dedent(
     x = torch.randn(120, 1, 2, 2)
     result = pdepth.probe_model(model, x, (x.sum((1, 2, 3)) > 0).long().numpy(), np.arange(120) < 100, progress=False)
     print("layers", *result.layer_name.values)
-    from pdepth.config import schema
+    from pdepth import schema
     from pdepth.figures import style
     assert schema.SCHEMA.is_file() and style.STYLE.is_file()
     providers = md.packages_distributions()
@@ -81,8 +82,8 @@ def test_a_wheel_in_a_fresh_venv_brings_what_probe_model_needs(tmp_path):
     assert set(lines["undeclared"].split()) <= set(USED_WHEN_PRESENT)
 
 
-def _imports(path: Path, package_root: Path) -> set[str]:
-    """The pdepth modules a module imports at its top level or in functions (not under TYPE_CHECKING)."""
+def _imports(path: Path, package_root: Path, type_checking: bool = False) -> set[str]:
+    """The pdepth modules a module imports at its top level or in functions (under TYPE_CHECKING too, if asked)."""
     import ast
 
     found = set()
@@ -90,7 +91,7 @@ def _imports(path: Path, package_root: Path) -> set[str]:
     guarded = {
         id(node)
         for block in ast.walk(tree)
-        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test) and not type_checking
         for node in ast.walk(block)
     }
     for node in ast.walk(tree):
@@ -106,13 +107,62 @@ def _imports(path: Path, package_root: Path) -> set[str]:
     return found
 
 
+def _modules() -> dict[str, Path]:
+    src = ROOT / "src"
+    return {
+        ".".join(path.relative_to(src).with_suffix("").parts).removesuffix(".__init__"): path
+        for path in (src / "pdepth").rglob("*.py")
+    }
+
+
+# The floors of src/pdepth/, from the ground up (docs/layout.md): a module imports only from its own floor or below.
+FLOORS = (
+    ("errors", "paths", "records", "device", "schema"),
+    ("models",),
+    ("data",),
+    ("training",),
+    ("config",),
+    ("probing",),
+    ("outputs",),
+    ("statistics",),
+    ("metrics",),
+    ("fidelity",),
+    ("figures",),
+    ("workflow",),
+    ("pipeline", "api", "pdepth"),
+)
+
+
+def _wing(module: str) -> str:
+    """``pdepth.config.study`` -> ``config``; ``pdepth.paths`` -> ``paths``; the package itself -> ``pdepth``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_every_import_runs_down_the_floors():
+    """No module imports from a wing on a higher floor than its own, at run time or under TYPE_CHECKING; every wing
+    has its floor; docs/layout.md lists the floors in this order."""
+    floor = {wing: level for level, wings in enumerate(FLOORS) for wing in wings}
+    modules = _modules()
+    assert {_wing(name) for name in modules} == set(floor)
+    upward = [
+        f"{name} -> {imported}"
+        for name, path in modules.items()
+        for imported in _imports(path, ROOT / "src", type_checking=True)
+        if floor[_wing(imported)] > floor[_wing(name)]
+    ]
+    assert upward == []
+    rows = [line.split("|") for line in (ROOT / "docs/layout.md").read_text().splitlines() if line.startswith("| ")]
+    documented = [tuple(re.findall(r"`(\w+)`", row[2])) for row in rows if row[1].strip().isdigit()]
+    assert documented == list(FLOORS)
+
+
 def test_no_module_imports_a_module_that_imports_it():
     """The wings of src/pdepth/ (docs/layout.md) form no import cycle between modules."""
-    src = ROOT / "src"
-    graph = {}
-    for path in (src / "pdepth").rglob("*.py"):
-        name = ".".join(path.relative_to(src).with_suffix("").parts).removesuffix(".__init__")
-        graph[name] = {m for m in _imports(path, src) if m != name and not name.startswith(m + ".")}
+    graph = {
+        name: {m for m in _imports(path, ROOT / "src") if m != name and not name.startswith(m + ".")}
+        for name, path in _modules().items()
+    }
     visiting, done, cycles = [], set(), []
 
     def visit(module: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from pdepth.metrics import scores
+from pdepth.training.dynamics import TrainingScores
 
 # Correctness histories (T, N), one column per example.
 HISTORIES = {
@@ -188,7 +189,7 @@ DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.i
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_accumulator_equals_the_definitions(seed, device):
     labels, logits, batches, seen = random_history(seed)
-    accumulator = scores.TrainingScores(len(labels), device)
+    accumulator = TrainingScores(len(labels), device)
     feed(accumulator, labels, logits, dict(enumerate(batches)), el2n_epoch=3)
     result = accumulator.result()
     expected = expected_scores(labels, logits, seen, el2n_epoch=3)
@@ -199,17 +200,17 @@ def test_accumulator_equals_the_definitions(seed, device):
 
 def test_accumulator_resumes_from_a_checkpoint():
     labels, logits, batches, _ = random_history(seed=4)
-    whole = scores.TrainingScores(len(labels))
+    whole = TrainingScores(len(labels))
     feed(whole, labels, logits, dict(enumerate(batches)), el2n_epoch=3)
     # The checkpoint is taken after the first batch of the EL2N epoch.
     before = {**dict(enumerate(batches[:3])), 3: batches[3][:1]}
     after = {3: batches[3][1:], **{epoch: batches[epoch] for epoch in range(4, len(batches))}}
-    interrupted = scores.TrainingScores(len(labels))
+    interrupted = TrainingScores(len(labels))
     feed(interrupted, labels, logits, before, el2n_epoch=3)
     checkpoint = io.BytesIO()
     torch.save(interrupted.state(), checkpoint)
     checkpoint.seek(0)
-    resumed = scores.TrainingScores(len(labels))
+    resumed = TrainingScores(len(labels))
     resumed.restore(torch.load(checkpoint))
     feed(resumed, labels, logits, after, el2n_epoch=3)
     expected, result = whole.result(), resumed.result()
@@ -218,17 +219,17 @@ def test_accumulator_resumes_from_a_checkpoint():
 
 
 def test_state_is_a_copy_and_restore_checks_the_size():
-    accumulator = scores.TrainingScores(3)
+    accumulator = TrainingScores(3)
     state = accumulator.state()
     assert all(tensor.device.type == "cpu" for tensor in state.values())
     accumulator.observe(torch.tensor([0, 2]), torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]))
     assert state["presentations"].tolist() == [0, 0, 0]
     with pytest.raises(ValueError, match="over 4 examples"):
-        scores.TrainingScores(4).restore(state)
+        TrainingScores(4).restore(state)
 
 
 def test_the_last_el2n_mark_wins():
-    accumulator = scores.TrainingScores(2)
+    accumulator = TrainingScores(2)
     accumulator.mark_el2n(torch.tensor([0]), torch.tensor([[0.0, 0.0]]), torch.tensor([0]))
     assert accumulator.result()["el2n"][0] == pytest.approx(math.sqrt(0.5))
     accumulator.mark_el2n(torch.tensor([0]), torch.tensor([[0.0, math.log(3)]]), torch.tensor([1]))
@@ -240,7 +241,7 @@ def test_accumulator_never_synchronises_with_the_host():
     if not torch.cuda.is_available():
         pytest.skip("no CUDA")
     labels, logits, batches, _ = random_history(seed=5)
-    accumulator = scores.TrainingScores(len(labels), "cuda")
+    accumulator = TrainingScores(len(labels), "cuda")
     inputs = [
         (torch.as_tensor(batch, device="cuda"), torch.as_tensor(logits[0, batch], device="cuda"))
         for batch in batches[0]
@@ -259,7 +260,7 @@ def test_accumulator_never_synchronises_with_the_host():
 def test_an_index_repeated_within_one_call_is_refused_at_the_next_read():
     """Its sums would count the example twice in one presentation; the check stays on the device until the state is
     read (no host synchronisation per minibatch)."""
-    accumulator = scores.TrainingScores(3)
+    accumulator = TrainingScores(3)
     logits, labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0])
     accumulator.observe(torch.tensor([0, 2]), logits, labels)
     assert accumulator.result()["presentations"].tolist() == [1, 0, 1]
@@ -281,7 +282,7 @@ def test_aum_equals_the_authors_calculator_with_and_without_the_first_epoch(skip
     presentation, or from the second epoch on as its runner does (examples/paper_replication/runner.py: "after the
     first epoch due to variability of random initialization"); run outside this repository, pinned here."""
     labels, logits, batches, seen = random_history(0)
-    accumulator = scores.TrainingScores(len(labels))
+    accumulator = TrainingScores(len(labels))
     for epoch, epoch_batches in enumerate(batches):
         for batch in epoch_batches:
             index, batch_logits = torch.as_tensor(batch), torch.as_tensor(logits[epoch, batch], dtype=torch.float32)

@@ -12,9 +12,11 @@ from synthetic import GAIN_LAYER, difficulty_world, random_networks
 
 from pdepth.config.jobs import Floor
 from pdepth.config.study import CONTROL, HINGE
-from pdepth.fidelity import claims, crossfit, verdicts
+from pdepth.fidelity import claims, crossfit
 from pdepth.fidelity import table as fidelity
-from pdepth.fidelity.verdicts import (
+from pdepth.outputs.cube import filled_depth, held_out
+from pdepth.statistics import verdicts
+from pdepth.statistics.verdicts import (
     FAILS,
     HOLDS,
     INCONCLUSIVE,
@@ -88,7 +90,7 @@ def test_no_claim_holds_where_difficulty_depends_only_on_the_design_strata(holdo
     table = every_claim(worlds, arch="vgg16")
     assert HOLDS not in set(table.direction), table[["claim", "ours", "null", "p_holm", "direction"]].to_string()
     cube = worlds[0][0]
-    depth, held = crossfit.filled_depth(cube), crossfit.held_out(cube)
+    depth, held = filled_depth(cube), held_out(cube)
     usable = lambda i, j: held[:, i] & held[:, j]  # noqa: E731
     pairs = crossfit.model_pairs(cube, 60, symmetric=True)
     by_class, by_stratum = (

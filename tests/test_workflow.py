@@ -20,13 +20,14 @@ from matplotlib import image
 from conftest import ROOT, SMOKE, smoke_config, snakemake
 from pdepth.config.jobs import FidelitySettings
 from pdepth.config.study import Study
-from pdepth.fidelity import crossfit, verdicts
+from pdepth.fidelity import crossfit
 from pdepth.fidelity import table as fidelity
 from pdepth.figures import plan
 from pdepth.metrics import corners
 from pdepth.metrics.per_example import DYNAMICS
 from pdepth.outputs import tables
 from pdepth.probing.depth import prediction_depth
+from pdepth.statistics import verdicts
 from pdepth.workflow import archive
 
 pytestmark = pytest.mark.slow

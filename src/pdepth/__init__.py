@@ -22,8 +22,8 @@ __all__ = [
 ]
 
 _HOMES = {
-    "knn_probe": "pdepth.probing.api",
-    "probe_model": "pdepth.probing.api",
+    "knn_probe": "pdepth.api",
+    "probe_model": "pdepth.api",
     "prediction_depth": "pdepth.probing.depth",
     "open_results": "pdepth.outputs.results",
     "mean_depth": "pdepth.outputs.results",
@@ -32,9 +32,9 @@ _HOMES = {
 }
 
 if TYPE_CHECKING:
+    from pdepth.api import knn_probe, probe_model
     from pdepth.figures.examples import show_examples
     from pdepth.outputs.results import load_model, mean_depth, open_results
-    from pdepth.probing.api import knn_probe, probe_model
     from pdepth.probing.depth import prediction_depth
 
 

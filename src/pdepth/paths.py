@@ -13,8 +13,16 @@ LOGS = "logs"
 BENCHMARKS = f"{LOGS}/benchmarks"  # Snakemake's time and memory of every per-run job
 SUMMARY = f"{RESULTS}/report"  # the report's tables: figure index, configuration, benchmarks
 FIGURES = f"{RESULTS}/figures"  # the figures across models
+FIDELITY = f"{RESULTS}/fidelity.csv"  # the fidelity table
 NAME = "[a-z0-9]+"  # a dataset's or an architecture's name: one folder of the layout, one wildcard value
 MODEL = "{variant}{dataset}/{arch}"  # one (variant, dataset, arch): its seeds, cube, metrics, tables, figures
+# The files of one training run (run_file): weights, arrays and history of training; its cleanlab folds' predictions;
+# its probes and input margins.
+WEIGHTS, RUN, HISTORY, CROSSVAL = "model.pt", "run.npz", "history.tsv", "crossval.npz"
+PROBES, MARGINS = "probes.npz", "margins.npz"
+# The files of one model (model_file).
+CUBE, METRICS, DETECTION = "cube.nc", "metrics.nc", "detection.csv"
+EXAMPLES_CSV, EXAMPLES_PARQUET = "examples.csv", "examples.parquet"
 
 
 def prepared(dataset: str = "{dataset}") -> str:

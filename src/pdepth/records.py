@@ -1,7 +1,9 @@
-"""Dataclasses of arrays stored as one compressed .npz file, written atomically."""
+"""Files written atomically (through a temporary name), and dataclasses of arrays stored as one compressed .npz."""
 
+import contextlib
 import errno
 import os
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Self
@@ -11,19 +13,28 @@ import numpy as np
 from pdepth.errors import storage_error
 
 
-def save_npz(path: str | Path, arrays: dict, compress: bool = True) -> None:
-    """Write ``arrays`` to ``path`` through a temporary name, so a crash never leaves a file that looks complete."""
+@contextlib.contextmanager
+def atomic_write(path: str | Path, suffix: str = ".part") -> Iterator[Path]:
+    """The name to write ``path`` through: renamed to ``path`` once the block is done, so a crash never leaves a
+    file that looks complete; removed if the block fails (an OSError, e.g. a full disk, becomes a StorageError
+    naming ``path``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part.npz")
+    partial = path.with_name(path.name + suffix)
     try:
-        (np.savez_compressed if compress else np.savez)(partial, **arrays)
+        yield partial
     except BaseException as exc:  # a full disk or an interrupt: nothing partial is left to keep the disk full
         partial.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise storage_error(path, exc) from exc
         raise
     os.replace(partial, path)
+
+
+def save_npz(path: str | Path, arrays: dict, compress: bool = True) -> None:
+    """Write ``arrays`` to ``path`` atomically."""
+    with atomic_write(path, ".part.npz") as partial:  # numpy adds .npz to a name without it
+        (np.savez_compressed if compress else np.savez)(partial, **arrays)
 
 
 def allocate(path: str | Path, nbytes: int) -> None:

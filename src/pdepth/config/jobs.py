@@ -211,7 +211,7 @@ class CubeJob:
 class MetricsJob:
     model: Model
     corner_examples: int
-    gain_layer: int | None  # the probe depth of the Section 4 gain; None: the middle layer
+    gain_layer: int  # the probe depth of Section 4's gain (Study.gain_layer)
 
 
 @dataclass(frozen=True)

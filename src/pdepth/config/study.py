@@ -8,14 +8,13 @@ from pathlib import Path
 
 from pdepth import paths
 from pdepth.config import jobs
-from pdepth.config.schema import SCHEMA, defaults
 from pdepth.data import registry as datasets
 from pdepth.data.augment import Augmentation
 from pdepth.data.splits import holdout_size
 from pdepth.errors import ConfigError
 from pdepth.models import architectures
+from pdepth.schema import SCHEMA, defaults
 from pdepth.training.hparams import TrainConfig
-from pdepth.workflow.stages import STAGES
 
 FULL = "full"
 # The roles of the margin interventions (Figure 6, right; the fidelity table's 0-Hinge row), by what they train.
@@ -342,11 +341,6 @@ class Study:
                 found.setdefault(block, []).append(variant)
         return found
 
-    def block_job(self, stage: str, seeds: tuple[int, ...], dataset: str, variant: str, arch: str):
-        """The record of a per-run job (pdepth.workflow.stages) over a block of seeds: one record per seed."""
-        spec = STAGES[stage]
-        return spec.block_record(tuple(spec.seed_record(self, dataset, variant, arch, seed) for seed in seeds))
-
     def job(self, stage: str, dataset: str, variant: str = "", arch: str = "", seed: int | str | None = None):
         """The record of one job of ``stage`` (pdepth.config.jobs) for its wildcards (``variant``: a results prefix)."""
         if stage == "prepare":
@@ -378,7 +372,14 @@ class Study:
     def metrics_job(self, dataset: str, variant: str, arch: str) -> jobs.MetricsJob:
         block = self.config["metrics"]
         model = jobs.Model(self.variant(variant).name, dataset, arch)
-        return jobs.MetricsJob(model, block["corner_examples"], block["gain_layer"].get(arch))
+        return jobs.MetricsJob(model, block["corner_examples"], self.gain_layer(arch))
+
+    def gain_layer(self, arch: str) -> int:
+        """The probe depth of Section 4's gain: ``metrics.gain_layer.<arch>``, else the middle one of the probes
+        (input to softmax); at most the last."""
+        probes = architectures.get(arch).probes(self.model_options(arch))
+        configured = self.config["metrics"]["gain_layer"].get(arch)
+        return min((probes - 1) // 2 if configured is None else configured, probes - 1)
 
     def _run(self, dataset: str, variant: str, arch: str, seed: int) -> tuple[Variant, jobs.Run, jobs.ExampleSet]:
         chosen = self.variant(variant)

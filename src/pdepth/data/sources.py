@@ -4,10 +4,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from pdepth.config.schema import defaults
 from pdepth.data.checksum import md5_of
 from pdepth.data.download import download
 from pdepth.errors import DataError
+from pdepth.schema import defaults
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from scipy import stats
 
 from pdepth.config.jobs import Floor
 from pdepth.data.prepared import TEST
-from pdepth.fidelity.verdicts import weighted_pearson
+from pdepth.outputs.cube import held_out
+from pdepth.statistics.verdicts import weighted_pearson
 
 
 @dataclass
@@ -48,10 +49,6 @@ def per_depth(pd: np.ndarray, values: np.ndarray, mask: np.ndarray) -> PerDepth:
     sums = np.bincount(depth, weights=values[use].astype(float))
     present = np.flatnonzero(counts)
     return PerDepth(present, sums[present] / counts[present], counts[present] / counts.sum())
-
-
-def held_out(cube: xr.Dataset) -> np.ndarray:
-    return ~cube.in_train.values
 
 
 def correct(cube: xr.Dataset) -> np.ndarray:
@@ -135,16 +132,6 @@ def floor_trend(values: PerDepth) -> float:
         return float("nan")
     rho = spearman(values.depth, values.mean)
     return 0.0 if np.isnan(rho) else rho
-
-
-def gain_counts(cube: xr.Dataset, chosen: np.ndarray, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per chosen example: correct held-out predictions of the k-NN probe at ``layer``, of the network, and its
-    held-out appearances. Section 4's gain is (probe - network) / appearances, summed over the examples."""
-    labels = cube.label.values[chosen, None]
-    mask = held_out(cube)[chosen]
-    probe = ((cube.knn_pred.values[chosen, :, layer] == labels) & mask).sum(axis=1).astype(float)
-    network = ((cube.pred.values[chosen] == labels) & mask).sum(axis=1).astype(float)
-    return probe, network, mask.sum(axis=1).astype(float)
 
 
 def training_depth_sums(cube: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""The paper's claims as tests that fail where the paper's idea is absent (``pdepth.fidelity.verdicts``).
+"""The paper's claims as tests that fail where the paper's idea is absent (``pdepth.statistics.verdicts``).
 
 Depth is measured against the network's own prediction, so correctness, margins, iteration learned and consistency
 measured on the *same* network are coupled to it by definition. A claim about examples is therefore tested across
@@ -24,16 +24,11 @@ import xarray as xr
 from pdepth.config.jobs import Floor
 from pdepth.data.prepared import TEST
 from pdepth.fidelity import claims
-from pdepth.fidelity.verdicts import Test, between_groups_pearson, estimate, shuffler, weighted_pearson
 from pdepth.metrics import consistency, corners
-from pdepth.outputs.cube import category_names
+from pdepth.outputs.cube import category_names, filled_depth, held_out
+from pdepth.statistics.verdicts import Test, between_groups_pearson, estimate, shuffler, weighted_pearson
 
 CROSS_SEED = (3, "cross-seed pairs, with one seed left out for run-to-run variation")
-
-
-def filled_depth(cube: xr.Dataset) -> np.ndarray:
-    """(example, seed) depth as float, undefined (NaN) counted as one beyond the deepest probe."""
-    return np.nan_to_num(cube.pd.values.astype(float), nan=float(cube.depth.values.max()) + 1)
 
 
 def dropped_depth(cube: xr.Dataset) -> np.ndarray:
@@ -101,10 +96,6 @@ def one_model_test(x: np.ndarray, y: np.ndarray, usable: np.ndarray, cube: xr.Da
     are the seeds (``x_runs`` = 0: column j of y is run j)."""
     pairs = model_pairs(cube, limit, symmetric=x is y)
     return paired_correlation_test(x, y, lambda i, j: usable[:, i] & usable[:, j], design_strata(cube), pairs, 0)
-
-
-def held_out(cube: xr.Dataset) -> np.ndarray:
-    return ~cube.in_train.values
 
 
 def seeds_test(cube: xr.Dataset, limit: int, depth=filled_depth, split: str = "val") -> Test:

@@ -2,7 +2,7 @@
 architecture). A row has our estimate tested across seeds (``pdepth.fidelity.crossfit``) with its interval over runs and
 examples, the null value and what the null keeps, one-sided p-values (holds, fails) and their Holm adjustment over
 every row tested, what the row could have detected (``mde``) and the design that would detect the effect it looks
-for (``power``), and two verdicts (``pdepth.fidelity.verdicts``): ``direction`` (holds / fails / inconclusive / not
+for (``power``), and two verdicts (``pdepth.statistics.verdicts``): ``direction`` (holds / fails / inconclusive / not
 testable) and ``vs_paper`` (each reading of the paper's own number that its text allows, labelled, against our
 interval, only where dataset and architecture match)."""
 
@@ -19,7 +19,8 @@ from pdepth.config import study
 from pdepth.config.jobs import FidelitySettings, Floor
 from pdepth.data.prepared import TEST
 from pdepth.fidelity import crossfit
-from pdepth.fidelity.verdicts import (
+from pdepth.outputs.cube import filled_depth
+from pdepth.statistics.verdicts import (
     NO_NUMBER,
     NOT_COMPARABLE,
     UNTESTABLE,
@@ -378,7 +379,7 @@ def model_claims(
     """The claims one ensemble of split models can test."""
     pairs, seeds = settings.seed_pairs, cube.sizes["seed"]
     row = functools.partial(judged, where=(dataset, arch), settings=settings, design=(seeds, holdout_share(cube)))
-    layer, corner = int(metrics.attrs.get("gain_layer", 0)), int(metrics.attrs.get("corner_examples", 100))
+    layer, corner = int(metrics.attrs["gain_layer"]), int(metrics.attrs["corner_examples"])
     count = len(crossfit.model_pairs(cube, pairs, symmetric=True))
     learned = crossfit.learned_readings(cube, metrics)
     scores = crossfit.gain_scores(cube, corner, layer, gain_folds)
@@ -456,7 +457,7 @@ def dataset_order_claim(arch: str, cubes: dict[str, xr.Dataset], settings: Fidel
     where = ("all", arch)
     if len(ordered) < 2:
         return judged(ORDER, where, None, settings, detail="not testable: needs at least 2 of the paper's datasets")
-    means = {d: np.nanmean(np.where(c.in_train.values, crossfit.filled_depth(c), np.nan)) for d, c in ordered.items()}
+    means = {d: np.nanmean(np.where(c.in_train.values, filled_depth(c), np.nan)) for d, c in ordered.items()}
     means = " < ".join(f"{d} ({m:.2f})" for d, m in sorted(means.items(), key=lambda kv: kv[1]))
     design = (min(c.sizes["seed"] for c in ordered.values()), np.nan)
     return judged(ORDER, where, crossfit.dataset_order_test(ordered), settings, shown=means, design=design)

@@ -2,7 +2,7 @@
 prediction depth, consistency and the standard scores, each measured on one half of the seeds and correlated with
 the other measured on the other half, so that two scores of the same networks are not correlated through the
 network itself (the diagonal: a score's agreement with itself across seeds). Intervals over runs and examples
-(pdepth.fidelity.verdicts); the ranks are those of all examples, resamples reweight them."""
+(pdepth.statistics.verdicts); the ranks are those of all examples, resamples reweight them."""
 
 import functools
 import warnings
@@ -12,7 +12,7 @@ import xarray as xr
 from scipy import stats
 
 from pdepth.config.jobs import FidelitySettings
-from pdepth.fidelity.verdicts import Evidence, Test, assess, weighted_pearson
+from pdepth.statistics.verdicts import Evidence, Test, assess, weighted_pearson
 
 # name -> what the matrix calls it; each is read per (example, seed) where the seed trained on the example, but
 # consistency, from the seeds that held it out (a half's consistency: the held-out accuracy of that half's seeds).

@@ -4,7 +4,7 @@ detection").
 
 Per seed, the examples are that seed's training split; a score is oriented so that larger means "more likely
 flipped"; AUROC and average precision (AUPRC) are averaged over the seeds, with intervals over runs and examples
-(pdepth.fidelity.verdicts). The AUROC's null keeps the given class: its exact mean when each seed's scores are
+(pdepth.statistics.verdicts). The AUROC's null keeps the given class: its exact mean when each seed's scores are
 shuffled within each given class (so a score that only knows the class, in a study whose flips differ by class, does
 not pass for a detector). The AUPRC's reference is the share of flipped labels, the precision of a random ranking.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pdepth.config.jobs import FidelitySettings
-from pdepth.fidelity.verdicts import Evidence, Test, assess
+from pdepth.statistics.verdicts import Evidence, Test, assess
 
 LARGER_IS_FLIPPED, SMALLER_IS_FLIPPED = 1, -1
 
@@ -217,7 +217,7 @@ def probe_layers(cube, flipped: np.ndarray, settings: FidelitySettings | None = 
     intervals (those need several seeds); ``settings`` default to the study's (config block ``fidelity``)."""
     import pandas as pd
 
-    from pdepth.config.schema import defaults
+    from pdepth.schema import defaults
 
     settings = settings or FidelitySettings.of(defaults("fidelity"))
     rows = []

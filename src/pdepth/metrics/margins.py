@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pdepth.config.schema import defaults
+from pdepth.schema import defaults
 
 if TYPE_CHECKING:
     import torch

@@ -12,26 +12,20 @@ import numpy as np
 import xarray as xr
 
 from pdepth.data.prepared import TEST, TRAIN
-from pdepth.fidelity import claims
 from pdepth.metrics import consistency, corners
 from pdepth.metrics.learning import CURVE_GROUPS, iteration_learned, learning_curve, rescale_iterations
 from pdepth.metrics.margins import output_margin
 from pdepth.metrics.scores import final_loss, toneva_forgetting
-from pdepth.outputs.cube import category_names
+from pdepth.outputs.cube import category_names, held_out
+from pdepth.training.runs import RunOutputs
 
 
 @dataclass
 class SeedRun:
-    """What the metrics need of one seed's run files."""
+    """What the metrics read of one seed: its training run's arrays (``run.npz``) and its input margins."""
 
-    logits: np.ndarray  # (N, C)
-    snapshot_preds: np.ndarray  # (S, N)
-    snapshot_steps: np.ndarray  # (S,)
-    snapshot_lag: np.ndarray  # (S, N)
+    outputs: RunOutputs
     input_margin: np.ndarray  # (N,), NaN where not measured
-    score_epochs: np.ndarray  # (P,) epochs after which the training-dynamics scores were read
-    dynamics: dict[str, np.ndarray]  # each score of pdepth.training.dynamics.PER_POINT: (P, N)
-    el2n: np.ndarray  # (N,)
 
 
 def consensus_fraction(votes: np.ndarray, consensus: np.ndarray, k: int) -> np.ndarray:
@@ -56,6 +50,16 @@ def held_out_consensus(cube: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     num_classes = len(category_names(cube.label))
     counts = consistency.class_counts(cube.pred.values.astype(np.int64), ~cube.in_train.values, num_classes)
     return counts, consistency.consensus_class(counts, cube.label.values.astype(np.int64))
+
+
+def gain_counts(cube: xr.Dataset, chosen: np.ndarray, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per chosen example: correct held-out predictions of the k-NN probe at ``layer``, of the network, and its
+    held-out appearances. Section 4's gain is (probe - network) / appearances, summed over the examples."""
+    labels = cube.label.values[chosen, None]
+    mask = held_out(cube)[chosen]
+    probe = ((cube.knn_pred.values[chosen, :, layer] == labels) & mask).sum(axis=1).astype(float)
+    network = ((cube.pred.values[chosen] == labels) & mask).sum(axis=1).astype(float)
+    return probe, network, mask.sum(axis=1).astype(float)
 
 
 def corner_variables(
@@ -86,7 +90,7 @@ def corner_variables(
             "mean k-NN vote fraction for the consensus class",
         )
     chosen = np.flatnonzero(category == 1 + corners.CORNER_NAMES.index("ambiguous_unless_label_given"))
-    probe, network, appearances = claims.gain_counts(cube, chosen, gain_layer)
+    probe, network, appearances = gain_counts(cube, chosen, gain_layer)
     total = appearances.sum()
     gain_probe, gain_network = (probe.sum() / total, network.sum() / total) if total else (np.nan, np.nan)
     return {
@@ -178,15 +182,13 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
     orig_split = cube.orig_split.values
     in_train = cube.in_train.values
     held_out = ~in_train
-    learned = np.stack(
-        [rescale_iterations(iteration_learned(r.snapshot_preds, r.snapshot_steps, r.snapshot_lag)) for r in runs],
-        axis=1,
-    )
+    snapshots = [(r.outputs.snapshot_preds, r.outputs.snapshot_steps, r.outputs.snapshot_lag) for r in runs]
+    learned = np.stack([rescale_iterations(iteration_learned(*snapshot)) for snapshot in snapshots], axis=1)
     in_train_split = orig_split == TRAIN
     curves = np.stack(
         [
             learning_curve(
-                r.snapshot_preds,
+                r.outputs.snapshot_preds,
                 {
                     CURVE_GROUPS[0]: (in_train[:, s] & ~mislabelled, labels),
                     CURVE_GROUPS[1]: (in_train[:, s] & mislabelled, labels),
@@ -215,7 +217,7 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
         ),
         "snapshot_step": (
             ("seed", "snapshot"),
-            np.stack([r.snapshot_steps for r in runs]),
+            np.stack([r.outputs.snapshot_steps for r in runs]),
             {"long_name": "optimiser steps before the snapshot"},
         ),
     }
@@ -224,7 +226,7 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
 def margin_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
     """Section 3.3: output margins of every example, input margins of those measured."""
     held_out = ~cube.in_train.values
-    out_margin = np.stack([output_margin(r.logits) for r in runs], axis=1)
+    out_margin = np.stack([output_margin(r.outputs.logits) for r in runs], axis=1)
     in_margin = np.stack([r.input_margin for r in runs], axis=1)
     return {
         "output_margin": _per_seed(out_margin, "largest minus second-largest logit", "logit"),
@@ -259,9 +261,8 @@ DYNAMICS = {
 def _dynamics(run: SeedRun, name: str) -> np.ndarray:
     """One score of a run (P, N): recorded, or, for "forgetting", derived from the recorded counts."""
     if name != "forgetting":
-        return run.dynamics[name]
-    counts = run.dynamics
-    return toneva_forgetting(counts["forgetting_events"], counts["never_learned"], counts["presentations"])
+        return getattr(run.outputs, name)
+    return toneva_forgetting(run.outputs.forgetting_events, run.outputs.never_learned, run.outputs.presentations)
 
 
 def dynamics_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
@@ -269,9 +270,10 @@ def dynamics_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
     held the example out), their means over the seeds that trained on it at the end, EL2N and the final loss."""
     in_train = cube.in_train.values
     labels = cube.label.values.astype(np.int64)
-    point_epochs = runs[0].score_epochs
-    if any(not np.array_equal(r.score_epochs, point_epochs) for r in runs):
-        raise ValueError(f"the seeds read their scores after different epochs: {[list(r.score_epochs) for r in runs]}")
+    epochs = [r.outputs.score_epochs for r in runs]
+    point_epochs = epochs[0]
+    if any(not np.array_equal(seed_epochs, point_epochs) for seed_epochs in epochs):
+        raise ValueError(f"the seeds read their scores after different epochs: {[list(e) for e in epochs]}")
     found = {}
     for name, (long_name, units) in DYNAMICS.items():
         values = np.stack([_dynamics(r, name).astype(np.float32) for r in runs], axis=1)  # (P, S, N)
@@ -281,8 +283,8 @@ def dynamics_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
             consistency.masked_mean(values[..., -1], in_train)[0],
             f"mean over the seeds that trained on it: {long_name}",
         )
-    el2n = np.where(in_train, np.stack([r.el2n for r in runs], axis=1), np.nan)
-    loss = np.stack([final_loss(r.logits, labels) for r in runs], axis=1)
+    el2n = np.where(in_train, np.stack([r.outputs.el2n for r in runs], axis=1), np.nan)
+    loss = np.stack([final_loss(r.outputs.logits, labels) for r in runs], axis=1)
     return found | {
         "el2n": _per_seed(el2n, "EL2N: L2 norm of softmax minus one-hot label, eval mode after training.el2n_epoch"),
         "el2n_train": _example_var(

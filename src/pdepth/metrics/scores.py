@@ -2,22 +2,15 @@
 
 The numpy functions are the definitions: they take a whole training history, T presentations of N examples, with
 an optional ``seen`` mask (T, N) whose False entries are ignored (an example's presentations are its seen entries,
-in order; one never seen gets NaN means and zero counts). ``TrainingScores`` computes the same scores on the device
-from the training minibatches, keeping only per-example running sums.
+in order; one never seen gets NaN means and zero counts). pdepth.training.dynamics.TrainingScores computes the same
+scores on the device from the training minibatches, keeping only per-example running sums.
 
 A prediction is correct iff the first largest logit (numpy's and torch's argmax) is the label's.
 
-This module imports nothing from pdepth, and torch only where the accumulator runs.
+This module imports nothing from pdepth, and no torch.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
 import numpy as np
-
-if TYPE_CHECKING:
-    import torch
 
 
 def _seen_mask(seen: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
@@ -131,103 +124,3 @@ def final_loss(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     largest = logits.max(axis=-1)
     log_normaliser = largest + np.log(np.exp(logits - largest[:, None]).sum(axis=-1))
     return log_normaliser - logits[np.arange(len(logits)), labels]
-
-
-class TrainingScores:
-    """The scores above, accumulated on the device from every training minibatch, without host synchronisation.
-
-    Each ``observe`` call is one presentation of its examples, whose indices must be distinct within the call. Sums
-    are float64; on MPS, which has no float64, float32, where variability (from the sum of squares) loses precision.
-    """
-
-    _COUNTS = ("presentations", "correct_count", "forgetting_events", "margin_count")
-    _FLAGS = ("last_correct", "ever_correct")
-    _FLOATS = ("margin_sum", "prob_sum", "prob_square_sum", "el2n")
-
-    def __init__(self, n: int, device: torch.device | str = "cpu"):
-        import torch
-
-        self.n = n
-        self.device = torch.device(device)
-        self.dtype = torch.float32 if self.device.type == "mps" else torch.float64
-        self.tensors = {name: torch.zeros(n, dtype=torch.int64, device=self.device) for name in self._COUNTS}
-        self.tensors |= {name: torch.zeros(n, dtype=torch.bool, device=self.device) for name in self._FLAGS}
-        self.tensors |= {name: torch.zeros(n, dtype=self.dtype, device=self.device) for name in self._FLOATS}
-        self.tensors["el2n"].fill_(float("nan"))
-        self.repeated = torch.zeros((), dtype=torch.bool, device=self.device)  # read at state(): no sync per call
-
-    def _inputs(self, batch: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor):
-        logits = logits.detach().to(self.device, self.dtype)
-        return batch.to(self.device), logits, labels.to(self.device)
-
-    def observe(self, batch: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor, margin: bool = True) -> None:
-        """One presentation of the examples ``batch`` (B,), with their logits (B, C) and labels (B,); ``margin``:
-        whether it counts for AUM (the authors' runner skips the first epoch's)."""
-        import torch
-
-        batch, logits, labels = self._inputs(batch, logits, labels)
-        running = self.tensors
-        ordered = batch.sort().values
-        self.repeated |= (ordered[1:] == ordered[:-1]).any()
-        correct = logits.argmax(dim=1) == labels
-        assigned = logits.gather(1, labels[:, None])[:, 0]
-        largest_other = logits.scatter(1, labels[:, None], -torch.inf).amax(dim=1)
-        prob = torch.softmax(logits, dim=1).gather(1, labels[:, None])[:, 0]
-        running["forgetting_events"].index_add_(0, batch, (running["last_correct"][batch] & ~correct).long())
-        running["last_correct"][batch] = correct
-        running["ever_correct"][batch] = running["ever_correct"][batch] | correct
-        running["presentations"].index_add_(0, batch, torch.ones_like(batch))
-        running["correct_count"].index_add_(0, batch, correct.long())
-        if margin:
-            running["margin_sum"].index_add_(0, batch, assigned - largest_other)
-            running["margin_count"].index_add_(0, batch, torch.ones_like(batch))
-        running["prob_sum"].index_add_(0, batch, prob)
-        running["prob_square_sum"].index_add_(0, batch, prob**2)
-
-    def mark_el2n(self, batch: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
-        """Stores the EL2N of these examples (Paul et al. 2021), replacing any stored before."""
-        import torch
-
-        batch, logits, labels = self._inputs(batch, logits, labels)
-        one_hot = torch.nn.functional.one_hot(labels, logits.shape[1]).to(self.dtype)
-        self.tensors["el2n"][batch] = torch.linalg.vector_norm(torch.softmax(logits, dim=1) - one_hot, dim=1)
-
-    def state(self) -> dict[str, torch.Tensor]:
-        """CPU copies of the running sums, for a checkpoint."""
-        if self.repeated:
-            raise ValueError(
-                "TrainingScores.observe got one example index twice in one call: its sums would count it twice; "
-                "pass each presentation of an example in its own call"
-            )
-        return {name: tensor.detach().to("cpu", copy=True) for name, tensor in self.tensors.items()}
-
-    def restore(self, state: dict[str, torch.Tensor]) -> None:
-        """Continues from ``state()`` of an accumulator over the same examples."""
-        if state.keys() != self.tensors.keys() or any(len(value) != self.n for value in state.values()):
-            raise ValueError(f"not the state of TrainingScores over {self.n} examples: {sorted(state)}")
-        for name, tensor in self.tensors.items():
-            tensor.copy_(state[name].to(tensor.dtype))
-
-    def result(self) -> dict[str, np.ndarray]:
-        """The scores per example, as the numpy definitions give them; NaN where undefined."""
-        state = self.state()
-        count = state["presentations"]
-        confidence = _per_presentation(state["prob_sum"], count)
-        floats = {
-            "aum": _per_presentation(state["margin_sum"], state["margin_count"]),
-            "confidence": confidence,
-            "variability": (_per_presentation(state["prob_square_sum"], count) - confidence**2).clamp(min=0).sqrt(),
-            "correctness": _per_presentation(state["correct_count"], count),
-            "el2n": state["el2n"],
-        }
-        return {
-            "forgetting_events": state["forgetting_events"].numpy().astype(np.int32),
-            "never_learned": ~state["ever_correct"].numpy(),
-            "presentations": count.numpy().astype(np.int32),
-        } | {name: value.numpy().astype(np.float32) for name, value in floats.items()}
-
-
-def _per_presentation(total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
-    import torch
-
-    return torch.where(count > 0, total.double() / count, torch.nan)

@@ -16,8 +16,8 @@ import numpy as np
 import xarray as xr
 
 from pdepth.data.prepared import SPLIT_NAMES
-from pdepth.errors import storage_error
 from pdepth.probing.depth import UNDEFINED, depth_dtype, prediction_depth
+from pdepth.records import atomic_write
 
 COORD_NAMES = {
     "coarse_label": "coarse (superclass) label provided by the dataset",
@@ -214,6 +214,16 @@ def category_attrs(long_name: str, names: tuple[str, ...]) -> dict:
     return attrs
 
 
+def held_out(cube: xr.Dataset) -> np.ndarray:
+    """(example, seed): the seed held the example out of training."""
+    return ~cube.in_train.values
+
+
+def filled_depth(cube: xr.Dataset) -> np.ndarray:
+    """(example, seed) depth as float, undefined (NaN) counted as one beyond the deepest probe."""
+    return np.nan_to_num(cube.pd.values.astype(float), nan=float(cube.depth.values.max()) + 1)
+
+
 def category_names(variable: xr.DataArray) -> list[str]:
     """The name of each value of a categorical variable, as the dataset spells it."""
     if "flag_names" in variable.attrs:
@@ -236,16 +246,14 @@ def cube_encoding(cube: xr.Dataset) -> dict:
 def write(data: xr.Dataset, path: Path, encoding: dict | None = None) -> None:
     """Write ``data`` through a temporary name, removed if the write fails (a full disk is a StorageError naming
     ``path``); the cube's encoding unless another is given."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".part")
-    try:
-        data.to_netcdf(partial, engine="netcdf4", encoding=encoding if encoding is not None else cube_encoding(data))
-    except BaseException as exc:
-        partial.unlink(missing_ok=True)
-        if isinstance(exc, OSError) or "HDF error" in str(exc):  # netCDF4 reports a full disk as an HDF error
-            raise storage_error(path, exc if isinstance(exc, OSError) else OSError(errno.ENOSPC, str(exc))) from exc
-        raise
-    partial.replace(path)
+    with atomic_write(path) as partial:
+        try:
+            encoding = cube_encoding(data) if encoding is None else encoding
+            data.to_netcdf(partial, engine="netcdf4", encoding=encoding)
+        except Exception as exc:
+            if "HDF error" in str(exc) and not isinstance(exc, OSError):  # netCDF4 reports a full disk so
+                raise OSError(errno.ENOSPC, str(exc)) from exc
+            raise
 
 
 def versions() -> dict:

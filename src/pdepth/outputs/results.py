@@ -9,7 +9,7 @@ import xarray as xr
 from pdepth import paths
 from pdepth.data import registry
 from pdepth.data.prepared import Prepared
-from pdepth.fidelity.crossfit import filled_depth
+from pdepth.outputs.cube import filled_depth
 from pdepth.training.runs import load_weights, trained_model
 
 
@@ -35,11 +35,11 @@ def open_results(
     ``resources_dir`` says otherwise; the cube's attributes are kept.
     """
     results_dir = Path(results_dir)
-    folder = model_folder(results_dir, variant, dataset, arch, "cube.nc", "metrics.nc")
+    folder = model_folder(results_dir, variant, dataset, arch, paths.CUBE, paths.METRICS)
     prepared_file = Path(resources_dir or results_dir.parent / paths.RESOURCES) / f"{dataset}.npz"
     if not prepared_file.exists():
         raise FileNotFoundError(f"{prepared_file} (the prepared {dataset}) is missing: give resources_dir")
-    with xr.open_dataset(folder / "cube.nc") as cube, xr.open_dataset(folder / "metrics.nc") as metrics:
+    with xr.open_dataset(folder / paths.CUBE) as cube, xr.open_dataset(folder / paths.METRICS) as metrics:
         data = xr.merge([cube.load(), metrics.load()], compat="override", combine_attrs="override")
     images = Prepared.load(prepared_file).images[np.asarray(data.example)]
     data["image"] = (("example", "row", "column", "channel"), images, {"long_name": "the example's image (uint8)"})

@@ -12,7 +12,6 @@ import pandas as pd
 import xarray as xr
 
 from pdepth.config.jobs import DetectionJob, FidelitySettings
-from pdepth.fidelity.verdicts import Evidence
 from pdepth.metrics.detection import (
     LARGER_IS_FLIPPED,
     SMALLER_IS_FLIPPED,
@@ -24,6 +23,7 @@ from pdepth.metrics.learning import CURVE_GROUPS
 from pdepth.metrics.per_example import DYNAMICS
 from pdepth.pipeline.crossval import CrossvalResults
 from pdepth.pipeline.probe import ProbeResults
+from pdepth.statistics.verdicts import Evidence
 
 log = logging.getLogger(__name__)
 

@@ -11,17 +11,9 @@ from pdepth.metrics import per_example as metrics
 from pdepth.outputs import cube as cubes
 from pdepth.pipeline.probe import ProbeResults
 from pdepth.records import load_npz
-from pdepth.training.dynamics import PER_POINT
 from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
-
-
-def gain_layer(configured: int | None, n_layers: int) -> int:
-    """The probe depth of the Section 4 accuracy gain: the configured one (metrics.gain_layer.<arch>), else the
-    middle layer."""
-    layer = (n_layers - 1) // 2 if configured is None else configured
-    return min(int(layer), n_layers - 1)
 
 
 def run(
@@ -33,21 +25,10 @@ def run(
     output: Path,
 ) -> xr.Dataset:
     cube = xr.load_dataset(cube_path)
-    runs = []
-    for run_path, margin_path in zip(run_files, margin_files, strict=True):
-        outputs = RunOutputs.load(run_path)
-        runs.append(
-            metrics.SeedRun(
-                logits=outputs.logits,
-                snapshot_preds=outputs.snapshot_preds,
-                snapshot_steps=outputs.snapshot_steps,
-                snapshot_lag=outputs.snapshot_lag,
-                input_margin=load_npz(margin_path)["input_margin"],
-                score_epochs=outputs.score_epochs,
-                dynamics={name: getattr(outputs, name) for name in PER_POINT},
-                el2n=outputs.el2n,
-            )
-        )
+    runs = [
+        metrics.SeedRun(RunOutputs.load(run_path), load_npz(margin_path)["input_margin"])
+        for run_path, margin_path in zip(run_files, margin_files, strict=True)
+    ]
     k = int(cube.attrs["k"])
 
     def consensus_votes(consensus: np.ndarray) -> np.ndarray:
@@ -59,7 +40,7 @@ def run(
         runs,
         consensus_votes,
         corner_examples=job.corner_examples,
-        gain_layer=gain_layer(job.gain_layer, cube.sizes["layer"]),
+        gain_layer=job.gain_layer,
     )
     cubes.write(result, output, encoding=cubes.compression(result))
     log.info(

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from pdepth import api as probing
 from pdepth.config import jobs
 from pdepth.config.jobs import ProbeBlock, ProbeJob
 from pdepth.device import configure_torch, pick_device, usable_cpus
 from pdepth.pipeline import embed, input_margins
 from pdepth.pipeline.trained import each_seed, load_trained
-from pdepth.probing import api as probing
 from pdepth.probing import embeddings, knn
 from pdepth.records import NpzRecord
 from pdepth.training.runs import RunOutputs, load_weights

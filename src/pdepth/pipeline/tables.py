@@ -11,8 +11,8 @@ import yaml
 from pdepth import paths
 from pdepth.config.jobs import FidelityJob
 from pdepth.fidelity import table as fidelity
-from pdepth.fidelity.verdicts import HOLDS
 from pdepth.outputs import tables
+from pdepth.statistics.verdicts import HOLDS
 
 log = logging.getLogger(__name__)
 

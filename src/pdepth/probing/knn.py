@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from pdepth.config import schema
+from pdepth import schema
 from pdepth.config.jobs import ProbeOptions
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class ProbeSettings(ProbeOptions):
 
     @classmethod
     def defaults(cls, **changes) -> "ProbeSettings":
-        """The settings of the config's defaults (pdepth.config.schema), with ``changes``."""
+        """The settings of the config's defaults (pdepth.schema), with ``changes``."""
         names = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in schema.defaults("probe").items() if key in names} | changes)
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pdepth.config.schema import choices
+from pdepth.schema import choices
 
 
 class Reducer:

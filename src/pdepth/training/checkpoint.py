@@ -1,11 +1,12 @@
 """Resumable training: the full state of a run, written atomically every few epochs, read back on a re-run."""
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from pdepth.records import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,9 @@ class Checkpointing:
         return (epoch % self.every == 0 and epoch < epochs) or (self.keep_last and epoch == epochs)
 
     def save(self, state: dict) -> None:
-        path = Path(self.path)
-        partial = path.with_name(path.name + ".part")
-        torch.save({**state, "fingerprint": self.fingerprint}, partial)
-        os.replace(partial, path)
-        log.info("checkpoint after epoch %d -> %s", state["epoch"], path)
+        with atomic_write(self.path) as partial:
+            torch.save({**state, "fingerprint": self.fingerprint}, partial)
+        log.info("checkpoint after epoch %d -> %s", state["epoch"], self.path)
 
     def load(self) -> dict | None:
         path = Path(self.path)

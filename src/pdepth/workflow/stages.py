@@ -1,6 +1,6 @@
 """The per-run stages of the workflow, declared once. Each runs per block of seeds of a (variant, dataset, arch);
 ``rules/runs.smk`` makes one rule per stage and block from this table, ``pdepth.workflow.cluster`` sizes its jobs
-with the stage's estimates, and ``pdepth.config.study.Study.block_job`` builds its job record.
+with the stage's estimates, and :func:`block_job` builds its job record.
 
 Adding a per-run stage: a record (pdepth.config.jobs) and its builder on ``Study``, a runner in ``pdepth.pipeline``,
 and one entry here with its estimates (docs/extending.md); ``scripts/run_block.py`` adapts every stage."""
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pdepth import paths
 from pdepth.config import jobs
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ STAGES = {
             "train",
             runner="pdepth.pipeline.train",
             inputs={},
-            outputs={"weights": "model.pt", "outputs": "run.npz", "history": "history.tsv"},
+            outputs={"weights": paths.WEIGHTS, "outputs": paths.RUN, "history": paths.HISTORY},
             seed_record=lambda study, *run: study.train_job(*run),
             block_record=jobs.TrainBlock,
             seconds=train_seconds,
@@ -85,7 +86,7 @@ STAGES = {
             "crossval",  # mislabel detection's cleanlab baseline: out-of-sample probabilities from K folds
             runner="pdepth.pipeline.crossval",
             inputs={},
-            outputs={"crossval": "crossval.npz"},
+            outputs={"crossval": paths.CROSSVAL},
             seed_record=lambda study, *run: study.crossval_job(*run),
             block_record=jobs.CrossvalBlock,
             seconds=crossval_seconds,
@@ -95,8 +96,8 @@ STAGES = {
         Stage(
             "probe",  # the embeddings (removed once probed), their k-NN probes, the input margins
             runner="pdepth.pipeline.probe",
-            inputs={"weights": "model.pt", "runs": "run.npz"},
-            outputs={"probes": "probes.npz", "margins": "margins.npz"},
+            inputs={"weights": paths.WEIGHTS, "runs": paths.RUN},
+            outputs={"probes": paths.PROBES, "margins": paths.MARGINS},
             seed_record=lambda study, *run: study.probe_run(*run),
             block_record=jobs.ProbeBlock,
             seconds=probe_seconds,
@@ -104,3 +105,9 @@ STAGES = {
         ),
     )
 }
+
+
+def block_job(study: Study, stage: str, seeds: tuple[int, ...], dataset: str, variant: str, arch: str):
+    """The record of a per-run job of ``stage`` over a block of seeds: one record per seed."""
+    spec = STAGES[stage]
+    return spec.block_record(tuple(spec.seed_record(study, dataset, variant, arch, seed) for seed in seeds))

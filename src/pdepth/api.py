@@ -21,7 +21,7 @@ import xarray as xr
 from torch import nn
 from tqdm import tqdm
 
-from pdepth.config import schema
+from pdepth import schema
 from pdepth.device import pick_device, usable_cpus
 from pdepth.models import INPUT, SOFTMAX, ProbedModel
 from pdepth.outputs import cube

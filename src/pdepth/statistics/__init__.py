@@ -1,0 +1,1 @@
+"""Statistics: tests that resample examples and runs, nulls that keep the design, intervals, verdicts and power."""
