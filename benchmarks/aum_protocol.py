@@ -19,6 +19,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 from pdepth import paths
+from pdepth.config.records import JobRecords
 from pdepth.config.study import Study
 from pdepth.data.augment import Normalizer
 from pdepth.data.splits import train_mask
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--prepared", type=Path, default=Path(paths.prepared("fmnist")), help="a study's dataset")
     args = parser.parse_args()
-    job = Study.load(ROOT / "config.yaml").train_job("fmnist", "noise40/", "mlp", 0)
+    job = JobRecords(Study.load(ROOT / "config.yaml")).train_job("fmnist", "noise40/", "mlp", 0)
     examples = job.examples.load(args.prepared)
     config = replace(job.training, epochs=args.epochs, score_epochs=())
     loop.DynamicsObserver = BothConventions

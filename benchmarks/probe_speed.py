@@ -48,6 +48,7 @@ def prepare(arch: str, size: int, workdir: Path) -> Path:
     """A model trained for one epoch on ``size`` images (90% of them), saved with its inputs: the case file."""
     import torch
 
+    from pdepth.config.records import JobRecords
     from pdepth.config.study import Study
     from pdepth.data.augment import Normalizer
     from pdepth.data.splits import train_mask
@@ -57,7 +58,7 @@ def prepare(arch: str, size: int, workdir: Path) -> Path:
     if case.exists():
         return case
     study = Study.load(ROOT / "config.yaml", data={"subset": {"train": size - size // 7, "test": size // 7}})
-    job = study.train_job("fmnist", "", arch, 0)
+    job = JobRecords(study).train_job("fmnist", "", arch, 0)
     examples = job.examples.load(workdir / "fmnist.npz")
     in_train = train_mask(examples.orig_split, job.holdout_fraction, 0)
     normalize = Normalizer(*job.normalisation.resolve(examples), device="cpu")

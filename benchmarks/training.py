@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pdepth.config.records import JobRecords
 from pdepth.config.study import Study
 from pdepth.data.augment import Normalizer
 from pdepth.data.prepared import TEST, TRAIN
@@ -101,7 +102,7 @@ def main():
         f" {'epochs':>6} {'recording':>9} {'full pass':>9}"
     )
     for arch in args.archs or study.architectures:
-        job = study.job("train", study.datasets[0], "", arch, 0)
+        job = JobRecords(study).job("train", study.datasets[0], "", arch, 0)
         config = replace(job.training, epochs=1, warmup_epochs=0.0, snapshots_per_epoch=1)
         memory = torch.channels_last if config.channels_last else torch.contiguous_format
         torch.manual_seed(0)

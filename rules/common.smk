@@ -14,6 +14,7 @@ import_first(PACKAGE_ROOT)
 
 from pdepth import paths  # noqa: E402
 from pdepth.config import jobs  # noqa: E402
+from pdepth.config.records import JobRecords  # noqa: E402
 from pdepth.config.study import Study  # noqa: E402
 from pdepth.workflow import cluster  # noqa: E402
 from pdepth.workflow.logs import CORES  # noqa: E402
@@ -22,6 +23,7 @@ from pdepth.workflow.stages import STAGES, block_job  # noqa: E402
 # The config, checked before any job: YAML slips by key, then the schema (which fills in the defaults), then what the
 # schema cannot say (names of datasets, architectures and options; k against the training splits).
 STUDY = Study.checked(config)
+RECORDS = JobRecords(STUDY)  # every job's record (rule params)
 if workflow.local_exec and str(config["device"]).startswith("cuda"):
     # A GPU the local jobs would not find; torch is imported only for such a device.
     from pdepth.device import pick_device
@@ -94,13 +96,13 @@ def block_record(stage, seeds):
     """Rule params: the record of the block's job (pdepth.config.jobs) for its wildcards, as canonical plain data, so that
     a job re-runs exactly when a value it uses changes."""
     return lambda wildcards: jobs.params(
-        block_job(STUDY, stage, seeds, **dict(wildcards.items()))
+        block_job(RECORDS, stage, seeds, **dict(wildcards.items()))
     )
 
 
 def job_record(stage):
     """Rule params: the record of the rule's job (pdepth.config.jobs) for its wildcards, as canonical plain data."""
-    return lambda wildcards: jobs.params(STUDY.job(stage, **dict(wildcards.items())))
+    return lambda wildcards: jobs.params(RECORDS.job(stage, **dict(wildcards.items())))
 
 
 @functools.cache

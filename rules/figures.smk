@@ -105,7 +105,7 @@ for _spec in figure_registry.FIGURES.values():
             figure=_spec.name,
             labels=lambda wildcards, spec=_spec: figure_sources(spec, wildcards)[0],
             options=lambda wildcards: jobs.params(
-                STUDY.figure_options(wildcards.get("dataset", ""))
+                RECORDS.figure_options(wildcards.get("dataset", ""))
             ),
         script:
             "../scripts/figure.py"

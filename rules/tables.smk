@@ -58,7 +58,7 @@ rule fidelity:
     params:
         models=FIDELITY_MODELS,
         interventions=[(d, a, role) for d, a, role, _ in FIDELITY_INTERVENTIONS],
-        job=jobs.params(STUDY.fidelity_job()),
+        job=jobs.params(RECORDS.fidelity_job()),
     script:
         "../scripts/fidelity.py"
 

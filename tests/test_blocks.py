@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import smoke_config
+from pdepth.config.records import JobRecords
 from pdepth.config.study import Study
 from pdepth.pipeline import probe, train
 from pdepth.records import load_npz
@@ -28,14 +29,14 @@ def runs(smoke_run, fmnist_prepared, tmp_path_factory):
     alone = tmp_path_factory.mktemp("alone")
     (alone / f"seed{SEED}").mkdir()
     train.run_block(
-        block_job(study, "train", (SEED,), "fmnist", "", "mlp"),
+        block_job(JobRecords(study), "train", (SEED,), "fmnist", "", "mlp"),
         fmnist_prepared,
         *(run_files(alone, name) for name in ("model.pt", "run.npz", "history.tsv")),
         threads=2,
         progress=False,
     )
     probe.run_block(
-        block_job(study, "probe", (SEED,), "fmnist", "", "mlp"),
+        block_job(JobRecords(study), "probe", (SEED,), "fmnist", "", "mlp"),
         fmnist_prepared,
         *(run_files(alone, name) for name in ("model.pt", "run.npz", "probes.npz", "margins.npz")),
         threads=2,

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pdepth.config.records import JobRecords
 from pdepth.config.study import Study
 from pdepth.data.examples import Examples
 from pdepth.data.prepared import TEST, TRAIN
@@ -65,7 +66,7 @@ def tiny_examples():
 def test_every_training_example_is_predicted_by_a_model_that_did_not_train_on_it(tiny_examples, monkeypatch):
     training = {"default": {"epochs": 2, "score_epochs": [1], "batch_size": 16}}
     study = Study.load(ROOT / "config.yaml", training=training, interventions={})
-    job = study.crossval_job("fmnist", "", "mlp", 0)
+    job = JobRecords(study).crossval_job("fmnist", "", "mlp", 0)
     trained_on = []
     fit = crossval.fit
 

@@ -16,6 +16,7 @@ import yaml
 
 from conftest import ROOT, SMOKE, smoke_config
 from pdepth.config import jobs
+from pdepth.config.records import JobRecords
 from pdepth.config.study import Study
 from pdepth.data import registry as datasets
 from pdepth.data.augment import Augmentation
@@ -76,7 +77,7 @@ def test_a_registered_dataset_is_checked_sized_and_read(monkeypatch, tmp_path):
     study = Study.checked(toy_config(data={"augmentation": {"toy": {"flip": False}}}))
     assert study.datasets == ["toy"]
     assert study.augmentation("toy") == Augmentation(crop_padding=1, flip=False)  # the spec's, updated by the config
-    assert study.figure_options("toy").corner_class == "light"
+    assert JobRecords(study).figure_options("toy").corner_class == "light"
     sizes = study.split_sizes(study.variants[0], "toy")
     assert (sizes.train, sizes.test, sizes.trained) == (600, 200, 540)
     shape = cluster.job_shape(study, "", "toy", "mlp")
@@ -264,7 +265,7 @@ def test_a_registered_figure_is_drawn_by_the_figure_stage(monkeypatch, tmp_path)
     monkeypatch.setitem(figures.FIGURES, "toy_spread", SPREAD)
     cube, _ = random_networks(seed=0, n_train=400, n_test=100, seeds=3)
     cube.to_netcdf(tmp_path / "cube.nc")
-    options = Study.load(SMOKE).figure_options("fmnist")
+    options = JobRecords(Study.load(SMOKE)).figure_options("fmnist")
     png, pdf = tmp_path / "toy_spread.png", tmp_path / "toy_spread.pdf"
     stage.render("toy_spread", [""], [str(tmp_path / "cube.nc")], [], None, options, str(png), str(pdf))
     assert png.stat().st_size > 1000 and pdf.read_bytes().startswith(b"%PDF")
@@ -291,9 +292,9 @@ class ToyBlock:
     runs: tuple[ToyJob, ...]
 
 
-def toy_job(self: Study, dataset: str, variant: str, arch: str, seed: int) -> ToyJob:
-    """The toy stage's builder on Study."""
-    chosen = self.variant(variant)
+def toy_job(self: JobRecords, dataset: str, variant: str, arch: str, seed: int) -> ToyJob:
+    """The toy stage's builder on JobRecords."""
+    chosen = self.study.variant(variant)
     return ToyJob(jobs.Run(chosen.name, dataset, arch, int(seed)), self.example_set(dataset, chosen))
 
 
@@ -308,7 +309,7 @@ TOY_STAGE = Stage(
     runner=__name__,
     inputs={"runs": "run.npz"},
     outputs={"summaries": "summary.json"},
-    seed_record=lambda study, *run: study.toy_job(*run),
+    seed_record=lambda records, *run: records.toy_job(*run),
     block_record=ToyBlock,
     seconds=lambda shape, speed, settings: 30.0 * shape.classes,
     memory_mb=lambda shape, max_dim: 100.0,
@@ -317,9 +318,9 @@ TOY_STAGE = Stage(
 
 @pytest.fixture
 def toy_stage(monkeypatch, tmp_path):
-    """The toy stage in the table, its builder on Study, its threads and gpus keys in a copy of the schema."""
+    """The toy stage in the table, its builder on JobRecords, its threads and gpus keys in a copy of the schema."""
     monkeypatch.setitem(STAGES, "toy", TOY_STAGE)
-    monkeypatch.setattr(Study, "toy_job", toy_job, raising=False)
+    monkeypatch.setattr(JobRecords, "toy_job", toy_job, raising=False)
     rules = yaml.safe_load(SCHEMA.read_text())
     rules["properties"]["threads"]["properties"]["toy"] = {"type": "integer", "minimum": 1, "default": 3}
     rules["properties"]["gpus"]["properties"]["toy"] = {"type": "integer", "minimum": 0, "default": 0}
@@ -337,7 +338,7 @@ def test_a_per_run_stage_needs_its_keys_in_the_schema(toy_stage):
 
 def test_a_per_run_stage_gets_its_block_record_and_its_job_size(toy_stage):
     study = Study.checked(smoke_config(interventions=INTERVENTIONS), toy_stage)
-    block = block_job(study, "toy", (0, 1), "fmnist", "noise40/", "mlp")
+    block = block_job(JobRecords(study), "toy", (0, 1), "fmnist", "noise40/", "mlp")
     assert [job.run for job in block.runs] == [jobs.Run("noise40", "fmnist", "mlp", seed) for seed in (0, 1)]
     assert block.runs[0].examples.label_noise == 0.4
     assert jobs.from_params(ToyBlock, jobs.params(block)) == block
@@ -362,7 +363,7 @@ class Named(dict):
 
 def test_scripts_run_block_adapts_a_new_stage_unchanged(toy_stage, tmp_path):
     study = Study.checked(smoke_config(), toy_stage)
-    block = block_job(study, "toy", (0, 1), "fmnist", "", "mlp")
+    block = block_job(JobRecords(study), "toy", (0, 1), "fmnist", "", "mlp")
     runs = [str(tmp_path / f"seed{seed}/run.npz") for seed in (0, 1)]
     summaries = [tmp_path / f"seed{seed}/summary.json" for seed in (0, 1)]
     (tmp_path / "seed0").mkdir(), (tmp_path / "seed1").mkdir()

@@ -17,6 +17,7 @@ from matplotlib.text import Text
 
 from conftest import ROOT
 from pdepth.config.jobs import Floor
+from pdepth.config.records import JobRecords
 from pdepth.config.study import Study
 from pdepth.data.fmnist import CLASSES
 from pdepth.data.prepared import TRAIN, Prepared
@@ -261,7 +262,7 @@ def test_figure_3_reads_cleanly_names_the_dataset_as_papers_do_and_says_its_seed
 SETTINGS = FidelitySettings(
     bootstrap=20, permutations=20, confidence=0.95, seed=0, run_groups=10, seed_pairs=60, power=0.8
 )
-OPTIONS = replace(Study.load(ROOT / "config.yaml").figure_options("fmnist"), settings=SETTINGS)
+OPTIONS = replace(JobRecords(Study.load(ROOT / "config.yaml")).figure_options("fmnist"), settings=SETTINGS)
 ARCHS = ("mlp", "resnet18", "vgg16")
 
 

@@ -8,6 +8,7 @@ import yaml
 
 from conftest import ROOT, reordered
 from pdepth.config import jobs
+from pdepth.config.records import JobRecords
 from pdepth.config.study import Study
 from pdepth.workflow.stages import STAGES as PER_RUN
 from pdepth.workflow.stages import block_job
@@ -25,22 +26,27 @@ def study():
     return default_study()
 
 
+@pytest.fixture(scope="module")
+def records(study):
+    return JobRecords(study)
+
+
 @pytest.mark.parametrize("stage", [*STAGES, "cube", "metrics", "prepare"])
-def test_every_record_survives_its_round_trip_through_params(study, stage):
-    job = study.job(stage, "fmnist", "zerohinge/", "mlp", "0")
+def test_every_record_survives_its_round_trip_through_params(records, stage):
+    job = records.job(stage, "fmnist", "zerohinge/", "mlp", "0")
     params = jobs.params(job)
     assert jobs.from_params(type(job), params) == job
     assert eval(repr(params)) == params  # plain data: Snakemake stores and compares its repr
 
 
 @pytest.mark.parametrize("stage", list(PER_RUN))
-def test_a_block_record_is_the_one_seed_records_of_its_seeds(study, stage):
-    block = block_job(study, stage, (0, 1), "fmnist", "noise40/", "mlp")
+def test_a_block_record_is_the_one_seed_records_of_its_seeds(records, stage):
+    block = block_job(records, stage, (0, 1), "fmnist", "noise40/", "mlp")
     assert jobs.from_params(type(block), jobs.params(block)) == block
-    one = [block_job(study, stage, (seed,), "fmnist", "noise40/", "mlp").runs[0] for seed in (0, 1)]
+    one = [block_job(records, stage, (seed,), "fmnist", "noise40/", "mlp").runs[0] for seed in (0, 1)]
     assert list(block.runs) == one
     if stage == "probe":
-        assert block.runs[1].probe == study.job("probe", "fmnist", "noise40/", "mlp", 1)
+        assert block.runs[1].probe == records.job("probe", "fmnist", "noise40/", "mlp", 1)
 
 
 def test_seeds_are_cut_into_blocks_of_seeds_per_job():
@@ -53,11 +59,11 @@ def test_seeds_are_cut_into_blocks_of_seeds_per_job():
     assert [v.name for v in blocks[(0, 1)]] == ["", "noise40"]
 
 
-def test_records_carry_what_their_variant_changes(study):
+def test_records_carry_what_their_variant_changes(records):
     """An intervention's subset, label noise and training reach its records; the main variant's do not."""
-    hinge = study.job("train", "fmnist", "zerohinge/", "mlp", 0)
-    main = study.job("train", "fmnist", "", "mlp", 0)
-    noisy = study.job("probe", "fmnist", "noise40/", "mlp", 1)
+    hinge = records.job("train", "fmnist", "zerohinge/", "mlp", 0)
+    main = records.job("train", "fmnist", "", "mlp", 0)
+    noisy = records.job("probe", "fmnist", "noise40/", "mlp", 1)
     assert (hinge.examples.train, hinge.training.loss, hinge.training.lr) == (5000, "zero_hinge", 0.01)
     assert (main.examples.train, main.training.loss, main.training.lr) == (12000, "cross_entropy", 0.05)  # data.subset
     assert (noisy.examples.label_noise, noisy.run.seed, noisy.probe.k) == (0.4, 1, 30)
@@ -65,7 +71,7 @@ def test_records_carry_what_their_variant_changes(study):
 
 
 def test_params_do_not_depend_on_the_order_of_keys_in_the_config():
-    a, b = default_study(), default_study(reordered)
+    a, b = JobRecords(default_study()), JobRecords(default_study(reordered))
     for stage in STAGES:
         assert repr(jobs.params(a.job(stage, "fmnist", "zerohinge/", "mlp", 0))) == repr(
             jobs.params(b.job(stage, "fmnist", "zerohinge/", "mlp", 0))

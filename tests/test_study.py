@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from pdepth.config.records import JobRecords
 from pdepth.config.study import Study
 from pdepth.data.augment import Augmentation
 from pdepth.errors import ConfigError
@@ -41,9 +42,9 @@ def test_training_merges_default_arch_and_dataset_augmentation():
 
 def test_normalisation_is_computed_unless_configured():
     computed = SimpleNamespace(mean=(0.1, 0.2, 0.3), std=(0.4, 0.5, 0.6))  # an Examples' statistics
-    assert checked(BASE).normalisation("cifar10").resolve(computed) == (computed.mean, computed.std)
+    assert JobRecords(checked(BASE)).normalisation("cifar10").resolve(computed) == (computed.mean, computed.std)
     study = checked({**BASE, "data": {"normalisation": {"cifar10": {"mean": [0.5, 0.5, 0.5]}}}})
-    assert study.normalisation("cifar10").resolve(computed) == ((0.5, 0.5, 0.5), (0.4, 0.5, 0.6))
+    assert JobRecords(study).normalisation("cifar10").resolve(computed) == ((0.5, 0.5, 0.5), (0.4, 0.5, 0.6))
 
 
 def test_variants_and_their_results_prefixes():

@@ -54,20 +54,17 @@ def test_every_output_exists(smoke_run, arch):
 
 
 def test_large_probes_use_pynndescent_and_small_ones_the_exact_search(smoke_run):
-    """probe.exact_work: 1e9 in the smoke config: the 90:10 splits' input probe (4,000 examples x 2,700 in training
-    x 784 pixels) by pynndescent, their 64-wide hidden probes and softmax exactly, and every probe of the
-    1,300-example interventions (900 in training) exactly."""
-    large = (smoke_run / "logs/fmnist/mlp/probe_seeds0-1.log").read_text()
-    small = (smoke_run / "logs/untrained/fmnist/mlp/probe_seed0.log").read_text()
-    assert "fmnist/mlp seed 1: 2 of 2 in this job" in large
-    assert (
-        large.count("(pynndescent)") == 2 * 1 and large.count("(exact)") == 2 * 4
-    )  # 2 seeds: input | 3 hidden, softmax
-    assert small.count("(exact)") == 5 and "(pynndescent)" not in small
+    """probe.exact_work: 2e10 in the smoke config: ResNet18's five 2,048-wide probes (4,000 examples x 2,700 in
+    training x 2,048) by pynndescent, its narrower ones exactly; every MLP probe exactly (its input probe: 784)."""
+    large = (smoke_run / "logs/fmnist/resnet18/probe_seeds0-1.log").read_text()
+    small = (smoke_run / "logs/fmnist/mlp/probe_seeds0-1.log").read_text()
+    assert "fmnist/resnet18 seed 1: 2 of 2 in this job" in large
+    assert large.count("(pynndescent)") == 2 * 5 and large.count("(exact)") == 2 * 7  # 2 seeds
+    assert small.count("(exact)") == 2 * 5 and "(pynndescent)" not in small
     # the records say what ran: the cube's attributes and the figures' titles (pdepth.figures.style)
-    mixed = "per probe: pynndescent, exact, exact, exact, exact"
-    for variant, search in (("", mixed), ("untrained/", "exact")):
-        cube = xr.open_dataset(smoke_run / f"results/{variant}fmnist/mlp/cube.nc")
+    mixed = "per probe: exact, " + "pynndescent, " * 5 + ", ".join(["exact"] * 6)
+    for model, search in (("fmnist/resnet18", mixed), ("fmnist/mlp", "exact"), ("untrained/fmnist/mlp", "exact")):
+        cube = xr.open_dataset(smoke_run / f"results/{model}/cube.nc")
         assert (
             cube.attrs["probe_backend"] == search and json.loads(cube.attrs["probe_settings"])["search_used"] == search
         )

@@ -1,5 +1,5 @@
 """What each job of the workflow computes: a frozen record per job, built once from the validated config
-(``pdepth.config.study.Study.job``) and nothing else.
+(``pdepth.config.records.JobRecords``) and nothing else.
 
 A rule passes its job's record as ``params`` in canonical plain data (``params``: sorted keys, lists for tuples), so
 Snakemake's params trigger re-runs a job exactly when a value it uses changes, and never for a re-ordered config.

@@ -1,13 +1,13 @@
-"""Typed view of the study configuration (``config.yaml`` after schema validation), and the record of each of its
-jobs (``Study.job``, pdepth.config.jobs). Imports neither torch nor matplotlib: the Snakefile builds it for every
-DAG."""
+"""Typed view of the study configuration (``config.yaml`` after schema validation): its variants, runs and settings
+(the record of each job: pdepth.config.records). Imports neither torch nor matplotlib: the Snakefile builds it for
+every DAG."""
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from pdepth import paths
 from pdepth.config import jobs
+from pdepth.config.checks import check_schema, check_study, check_types
 from pdepth.data import registry as datasets
 from pdepth.data.augment import Augmentation
 from pdepth.data.splits import holdout_size
@@ -19,22 +19,6 @@ from pdepth.training.hparams import TrainConfig
 FULL = "full"
 # The roles of the margin interventions (Figure 6, right; the fidelity table's 0-Hinge row), by what they train.
 HINGE, CONTROL, UNTRAINED = "0-Hinge", "cross-entropy", "untrained"
-# Config maps keyed by an architecture or a dataset name, and the registry that knows those names.
-NAMED_MAPS = {
-    "models": architectures,
-    "training": architectures,  # besides "default"
-    "cluster.images_per_second": architectures,
-    "metrics.gain_layer": architectures,
-    "data.augmentation": datasets,
-    "data.normalisation": datasets,
-    "data.checksums": datasets,
-    "data.mirrors": datasets,
-    "figures.corner_class": datasets,
-}
-
-
-def _floats(values) -> tuple[float, ...] | None:
-    return None if values is None else tuple(float(v) for v in values)
 
 
 def derive_defaults(config: dict) -> None:
@@ -89,8 +73,9 @@ class Variant:
 @dataclass(frozen=True)
 class Study:
     """The study of a validated config (``Study.checked`` or ``Study.load``: the schema has filled in every default,
-    so the config is read without fallbacks): its variants and runs, and the record of every job, built from the
-    config alone (pdepth.config.jobs). The Snakefile builds one per DAG; it imports neither torch nor matplotlib."""
+    so the config is read without fallbacks): its variants, runs and settings, typed; ``JobRecords``
+    (pdepth.config.records) builds every job's record from it. The Snakefile builds one per DAG; it imports neither
+    torch nor matplotlib."""
 
     config: dict
 
@@ -100,8 +85,6 @@ class Study:
         schema, which fills in the defaults (needs snakemake's ``validate``), then what the schema cannot say."""
         import yaml
         from snakemake.utils import validate
-
-        from pdepth.config.checks import check_schema, check_types
 
         rules = yaml.safe_load(Path(schema).read_text())
         check_types(config, rules)
@@ -118,44 +101,7 @@ class Study:
         return cls.checked(yaml.safe_load(Path(path).read_text()) | changes, schema)
 
     def __post_init__(self):
-        for name in self.datasets:
-            datasets.get(name)
-        for arch in self.architectures:
-            self.model_options(arch)
-        for key, registry in NAMED_MAPS.items():  # a typo'd key would otherwise be ignored
-            block = self.config
-            for part in key.split("."):
-                block = block.get(part, {})
-            for name in set(block) - ({"default"} if key == "training" else set()):
-                registry.get(name, where=key)
-        for dataset, name in self.config["figures"]["corner_class"].items():
-            classes = datasets.get(dataset).classes
-            if name not in classes:
-                raise ConfigError(
-                    f"figures.corner_class.{dataset}: {name!r} is not a class of {dataset}; its classes: "
-                    f"{', '.join(classes)}"
-                )
-        self._check_subsets_within_the_splits()
-        self._check_k_against_the_smallest_training_split()
-        self._check_data_dir()
-        for variant, dataset, arch in self.runs():
-            self.training(arch, dataset, variant)
-        min_held_out = self.config["fidelity"]["floor"]["min_held_out"]
-        if min_held_out > len(self.seeds) >= 2:  # one seed draws no ensemble figure and tests no floor
-            raise ConfigError(
-                f"fidelity.floor.min_held_out ({min_held_out}) is more than seeds ({len(self.seeds)}): no example can "
-                f"be held out that often, so the floor of Figure 4 (left) would have no data; set it to at most "
-                f"{len(self.seeds)}, or train more seeds"
-            )
-
-    def _check_data_dir(self) -> None:
-        data_dir = self.config["data"]["data_dir"]
-        prepared = all(Path(paths.prepared(dataset)).exists() for dataset in self.datasets)  # the only reader is done
-        if data_dir is not None and not prepared and not Path(data_dir).is_dir():
-            raise ConfigError(
-                f"data.data_dir: {data_dir} is not a directory; pre-stage the raw files there, or set it to null to "
-                "use a system copy or download them"
-            )
+        check_study(self)
 
     @property
     def other_datasets(self) -> list[str]:
@@ -169,30 +115,6 @@ class Study:
             f"target {dataset}: not among this study's datasets ({', '.join(self.datasets)}); add it to `datasets` in "
             "your config, or run a config that has it (--configfile configs/paper.yaml)"
         )
-
-    def _check_subsets_within_the_splits(self) -> None:
-        """A subset larger than its original split would silently be the whole split."""
-        for variant, dataset, _ in self.runs():
-            subset = self.subset(variant)
-            for split, size in zip(("train", "test"), datasets.get(dataset).sizes, strict=True):
-                if (subset[split] or 0) > size:
-                    where = f"interventions.{variant.name}.subset" if variant.subset is not None else "data.subset"
-                    raise ConfigError(
-                        f"{where}.{split} ({subset[split]}) is larger than {dataset}'s original {split} split "
-                        f"({size} examples): set it to at most {size}, or to null for the whole split"
-                    )
-
-    def _check_k_against_the_smallest_training_split(self) -> None:
-        """A training example's k neighbours exclude itself: every training split needs more than k examples."""
-        k = self.config["probe"]["k"]
-        for variant, dataset, _ in self.runs():
-            trained = self.split_sizes(variant, dataset).trained
-            if trained <= k:
-                raise ConfigError(
-                    f"probe.k ({k}) needs more than k training examples, but {variant.name or 'the 90:10 split'} on "
-                    f"{dataset} trains on {trained}: lower probe.k, or enlarge the subset (data.subset or "
-                    f"interventions.<name>.subset)"
-                )
 
     @property
     def datasets(self) -> list[str]:
@@ -266,48 +188,10 @@ class Study:
         )
         return SplitSizes(n_train, n_test, n_train - holdout_size(n_train, variant.holdout_fraction))
 
-    def example_set(self, dataset: str, variant: Variant) -> jobs.ExampleSet:
-        """The examples a variant's models see on ``dataset``: its subset, with its label noise."""
-        subset = self.subset(variant)
-        return jobs.ExampleSet(
-            dataset,
-            train=subset["train"],
-            test=subset["test"],
-            subset_seed=subset["seed"],
-            label_noise=float(variant.label_noise),
-            label_noise_seed=variant.label_noise_seed,
-        )
-
-    def normalisation(self, dataset: str) -> jobs.Normalisation:
-        """The config's per-channel (mean, std) of ``dataset``; what it leaves out is the original training set's."""
-        override = self.config["data"]["normalisation"].get(dataset, {})
-        return jobs.Normalisation(_floats(override.get("mean")), _floats(override.get("std")))
-
     def augmentation(self, dataset: str) -> Augmentation:
         """The dataset's registry default (crop+flip for CIFAR, none otherwise), updated by the config."""
         override = self.config["data"]["augmentation"].get(dataset, {})
         return replace(datasets.get(dataset).augmentation, **override)
-
-    def fidelity_job(self) -> jobs.FidelityJob:
-        """How the fidelity table tests the paper's claims (the config's ``fidelity``)."""
-        block = self.config["fidelity"]
-        return jobs.FidelityJob(jobs.FidelitySettings.of(block), jobs.Floor(**block["floor"]), block["gain_folds"])
-
-    def detection_job(self, dataset: str, variant: str, arch: str) -> jobs.DetectionJob:
-        """Mislabel detection on a label-noise study's model, with the fidelity table's settings."""
-        model = jobs.Model(self.variant(variant).name, dataset, arch)
-        return jobs.DetectionJob(model, self.fidelity_job().settings, self.cleanlab_folds)
-
-    def figure_options(self, dataset: str) -> jobs.FigureOptions:
-        """How the figures of ``dataset`` are drawn (the config's ``figures``; the fidelity table's floor)."""
-        block = self.config["figures"]
-        fidelity = self.fidelity_job()
-        return jobs.FigureOptions(
-            corner_class=block["corner_class"].get(dataset) or datasets.get(dataset).figure_class if dataset else "",
-            examples_per_class=block["examples_per_class"],
-            floor=fidelity.floor,
-            settings=fidelity.settings,
-        )
 
     def threads(self, stage: str) -> int:
         """Threads of a per-run stage's job (the config's ``threads``)."""
@@ -341,39 +225,6 @@ class Study:
                 found.setdefault(block, []).append(variant)
         return found
 
-    def job(self, stage: str, dataset: str, variant: str = "", arch: str = "", seed: int | str | None = None):
-        """The record of one job of ``stage`` (pdepth.config.jobs) for its wildcards (``variant``: a results prefix)."""
-        if stage == "prepare":
-            return self._prepare_job(dataset)
-        if stage in ("cube", "metrics", "detection"):
-            by_model = {"cube": self.cube_job, "metrics": self.metrics_job, "detection": self.detection_job}
-            return by_model[stage](dataset, variant, arch)
-        builders = {
-            "train": self.train_job,
-            "crossval": self.crossval_job,
-            "embed": self.embed_job,
-            "margins": self.margins_job,
-            "probe": self.probe_job,
-        }
-        if stage not in builders:
-            raise ValueError(f"no job record for stage {stage!r}")
-        return builders[stage](dataset, variant, arch, int(seed))
-
-    def cube_job(self, dataset: str, variant: str, arch: str) -> jobs.CubeJob:
-        chosen = self.variant(variant)
-        return jobs.CubeJob(
-            jobs.Model(chosen.name, dataset, arch),
-            chosen.seeds,
-            float(chosen.holdout_fraction),
-            self.example_set(dataset, chosen),
-            self.normalisation(dataset),
-        )
-
-    def metrics_job(self, dataset: str, variant: str, arch: str) -> jobs.MetricsJob:
-        block = self.config["metrics"]
-        model = jobs.Model(self.variant(variant).name, dataset, arch)
-        return jobs.MetricsJob(model, block["corner_examples"], self.gain_layer(arch))
-
     def gain_layer(self, arch: str) -> int:
         """The probe depth of Section 4's gain: ``metrics.gain_layer.<arch>``, else the middle one of the probes
         (input to softmax); at most the last."""
@@ -381,63 +232,7 @@ class Study:
         configured = self.config["metrics"]["gain_layer"].get(arch)
         return min((probes - 1) // 2 if configured is None else configured, probes - 1)
 
-    def _run(self, dataset: str, variant: str, arch: str, seed: int) -> tuple[Variant, jobs.Run, jobs.ExampleSet]:
-        chosen = self.variant(variant)
-        return chosen, jobs.Run(chosen.name, dataset, arch, int(seed)), self.example_set(dataset, chosen)
-
-    def train_job(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.TrainJob:
-        chosen, run, examples = self._run(dataset, variant, arch, seed)
-        return jobs.TrainJob(
-            run,
-            examples,
-            float(chosen.holdout_fraction),
-            self.model_options(arch),
-            self.training(arch, dataset, chosen),
-            self.normalisation(dataset),
-            self.config["device"],
-            self.config["checkpoint_every"],
-        )
-
-    def crossval_job(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.CrossvalJob:
-        return jobs.CrossvalJob(self.train_job(dataset, variant, arch, seed), self.cleanlab_folds)
-
     @property
     def cleanlab_folds(self) -> int:
         """Folds of mislabel detection's cross-validated cleanlab baseline (0: none)."""
         return self.config["metrics"]["cleanlab_folds"]
-
-    def embed_job(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.EmbedJob:
-        chosen, run, examples = self._run(dataset, variant, arch, seed)
-        probe = self.config["probe"]
-        reduction = jobs.Reduction(
-            probe["max_dim"], probe["reduction"], probe["reduction_seed"], probe["embedding_dtype"]
-        )
-        batch_size = self.training(arch, dataset, chosen).eval_batch_size
-        return jobs.EmbedJob(run, examples, self.normalisation(dataset), self.config["device"], batch_size, reduction)
-
-    def margins_job(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.MarginsJob:
-        _, run, examples = self._run(dataset, variant, arch, seed)
-        margin = jobs.InputMargin(**self.config["metrics"]["input_margin"])
-        return jobs.MarginsJob(run, examples, self.normalisation(dataset), self.config["device"], margin)
-
-    def probe_job(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.ProbeJob:
-        _, run, examples = self._run(dataset, variant, arch, seed)
-        options = {f.name: self.config["probe"][f.name] for f in fields(jobs.ProbeOptions)}
-        return jobs.ProbeJob(run, examples, self.config["device"], jobs.ProbeOptions(**options))
-
-    def probe_run(self, dataset: str, variant: str, arch: str, seed: int) -> jobs.ProbeRun:
-        """One seed's part of a probe job: its embeddings, their probes, its input margins."""
-        wildcards = (dataset, variant, arch, seed)
-        return jobs.ProbeRun(self.embed_job(*wildcards), self.probe_job(*wildcards), self.margins_job(*wildcards))
-
-    def _prepare_job(self, dataset: str) -> jobs.PrepareJob:
-        data = self.config["data"]
-        return jobs.PrepareJob(
-            dataset,
-            data_dir=data["data_dir"],
-            use_system_copies=data["use_system_copies"],
-            download=data["download"],
-            mirrors=tuple(data["mirrors"].get(dataset, [])),
-            retries=data["retries"],
-            checksums=dict(data["checksums"].get(dataset, {})),
-        )

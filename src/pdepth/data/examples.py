@@ -1,14 +1,19 @@
 """The examples of a study: the prepared dataset, restricted to the configured subset, as tensors."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from pdepth.data.label_noise import corrupt_labels
 from pdepth.data.prepared import TRAIN, Prepared, subset_indices
 from pdepth.models import InputShape
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -35,7 +40,7 @@ class Examples:
             self.mislabelled = np.zeros(len(self.labels), bool)
 
     @classmethod
-    def load(cls, prepared_path: Path, subset: dict) -> "Examples":
+    def load(cls, prepared_path: Path, subset: dict) -> Examples:
         prepared = Prepared.load(prepared_path)
         index = subset_indices(prepared.orig_split, subset.get("train"), subset.get("test"), subset.get("seed", 0))
         return cls(
@@ -51,7 +56,7 @@ class Examples:
             extra_classes=prepared.extra_classes,
         )
 
-    def with_label_noise(self, fraction: float, seed: int) -> "Examples":
+    def with_label_noise(self, fraction: float, seed: int) -> Examples:
         """These examples with ``fraction`` of the original training set's labels replaced (pdepth.data.label_noise)."""
         given, mislabelled = corrupt_labels(
             self.clean_labels, self.orig_split == TRAIN, fraction, len(self.classes), seed
@@ -68,7 +73,11 @@ class Examples:
 
     def image_tensor(self, device: torch.device) -> torch.Tensor:
         """uint8 (N, C, H, W) on ``device``."""
+        import torch
+
         return torch.from_numpy(np.ascontiguousarray(self.images.transpose(0, 3, 1, 2))).to(device)
 
     def label_tensor(self, device: torch.device) -> torch.Tensor:
+        import torch
+
         return torch.from_numpy(self.labels.astype(np.int64)).to(device)

@@ -9,6 +9,7 @@ interval, only where dataset and architecture match)."""
 import functools
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -379,12 +380,8 @@ def model_claims(
     """The claims one ensemble of split models can test."""
     pairs, seeds = settings.seed_pairs, cube.sizes["seed"]
     row = functools.partial(judged, where=(dataset, arch), settings=settings, design=(seeds, holdout_share(cube)))
-    layer, corner = int(metrics.attrs["gain_layer"]), int(metrics.attrs["corner_examples"])
     count = len(crossfit.model_pairs(cube, pairs, symmetric=True))
     learned = crossfit.learned_readings(cube, metrics)
-    scores = crossfit.gain_scores(cube, corner, layer, gain_folds)
-    network, probe, scored = crossfit.gain_accuracies(scores, seeds)
-    same_appearances = " → ".join(_pct(float(metrics.get(f"gain_{w}_accuracy", np.nan))) for w in ("network", "probe"))
     dropped = functools.partial(undefined_detail, cube=cube)
     rows = [
         row(
@@ -402,10 +399,7 @@ def model_claims(
         row(
             FLOOR,
             test=crossfit.floor_test(cube, floor, settings.run_groups),
-            detail=f"the {floor.quantile:.0%} quantile per depth of {FLOOR_SPLITS[floor.split]} whose other seeds "
-            "hold the example out "
-            f"≥ {floor.min_held_out} times, depths with ≥ {floor.min_bin_examples} appearances, depths of the first "
-            f"{min(settings.run_groups, seeds)} seeds",
+            detail=floor_detail(floor, min(settings.run_groups, seeds)),
         ),
         row(
             LEARNED,
@@ -419,17 +413,31 @@ def model_claims(
         readings = crossfit.margin_readings(cube, metrics, margin)
         test = crossfit.margin_test(cube, metrics, margin, pairs)
         rows.append(row(spec, test=test, readings=readings, shown=described(readings)))
-    rows.append(
-        row(
-            GAIN,
-            test=crossfit.gain_test(cube, corner, layer, gain_folds, scores=scores),
-            readings={SAME_READING: crossfit.gain_test(cube, corner, layer, gain_folds, cross=False)},
-            shown=f"network {_pct(network)} → probe {_pct(probe)} at layer {layer} over {scored} scored appearances",
-            detail=f"the {corner} examples closest to the corner on the other seeds, {gain_folds} cross-fitting folds; "
-            f"chosen and scored on the same appearances (the paper's reading, described): {same_appearances}",
-        )
+    return rows + [gain_claim(cube, metrics, row, gain_folds)]
+
+
+def floor_detail(floor: Floor, seeds: int) -> str:
+    return (
+        f"the {floor.quantile:.0%} quantile per depth of {FLOOR_SPLITS[floor.split]} whose other seeds hold the "
+        f"example out ≥ {floor.min_held_out} times, depths with ≥ {floor.min_bin_examples} appearances, depths of the "
+        f"first {seeds} seeds"
     )
-    return rows
+
+
+def gain_claim(cube: xr.Dataset, metrics: xr.Dataset, row: Callable[..., Claim], gain_folds: int) -> Claim:
+    """Section 4's gain, cross-fitted: the corner chosen on the other seeds (the paper's reading described)."""
+    layer, corner = int(metrics.attrs["gain_layer"]), int(metrics.attrs["corner_examples"])
+    scores = crossfit.gain_scores(cube, corner, layer, gain_folds)
+    network, probe, scored = crossfit.gain_accuracies(scores, cube.sizes["seed"])
+    same_appearances = " → ".join(_pct(float(metrics.get(f"gain_{w}_accuracy", np.nan))) for w in ("network", "probe"))
+    return row(
+        GAIN,
+        test=crossfit.gain_test(cube, corner, layer, gain_folds, scores=scores),
+        readings={SAME_READING: crossfit.gain_test(cube, corner, layer, gain_folds, cross=False)},
+        shown=f"network {_pct(network)} → probe {_pct(probe)} at layer {layer} over {scored} scored appearances",
+        detail=f"the {corner} examples closest to the corner on the other seeds, {gain_folds} cross-fitting folds; "
+        f"chosen and scored on the same appearances (the paper's reading, described): {same_appearances}",
+    )
 
 
 def _pct(value: float) -> str:

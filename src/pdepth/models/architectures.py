@@ -12,6 +12,16 @@ from pdepth.errors import ConfigError
 
 
 @dataclass(frozen=True)
+class InputShape:
+    """What a model is built for: images of ``channels`` × ``height`` × ``width``, ``num_classes`` classes."""
+
+    channels: int
+    height: int
+    width: int
+    num_classes: int
+
+
+@dataclass(frozen=True)
 class Architecture:
     name: str
     module: str  # imported by pdepth.models: it registers the builder

@@ -1,23 +1,15 @@
 """Registry of architectures. Each model names its probe points, ordered by depth 0..L."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import import_module
 
 from torch import nn
 
 from pdepth.models import architectures
+from pdepth.models.architectures import InputShape
 
 INPUT = "input"  # probe on the flattened input, as fed to the network
 SOFTMAX = "softmax"  # probe on the softmax of the logits
-
-
-@dataclass(frozen=True)
-class InputShape:
-    channels: int
-    height: int
-    width: int
-    num_classes: int
 
 
 class ProbedModel(nn.Module):

@@ -4,7 +4,6 @@ labels, and each fold is predicted by a model trained like the seed's (the same 
 initial weights) on the other folds, after each of training.score_epochs and at the end (docs/outputs.md)."""
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,21 +16,11 @@ from pdepth.data.splits import train_mask
 from pdepth.device import configure_torch, pick_device
 from pdepth.metrics.scores import softmax
 from pdepth.pipeline.trained import each_seed
-from pdepth.records import NpzRecord
 from pdepth.training.loop import fit, predict_logits
+from pdepth.training.runs import CrossvalResults
 
 log = logging.getLogger(__name__)
 NOT_TRAINED = -1  # the fold of an example outside the seed's training split
-
-
-@dataclass
-class CrossvalResults(NpzRecord):
-    """One seed's out-of-fold probabilities: each training example's softmax from the fold model that never saw it."""
-
-    probabilities: np.ndarray  # (P, N, C) float32 after each score point; NaN outside the seed's training split
-    score_epochs: np.ndarray  # (P,) the epochs of the points; the last: the end of training
-    fold: np.ndarray  # (N,) int8 the example's fold, NOT_TRAINED outside the seed's training split
-    job: str = ""  # JSON of the job that made it (pdepth.config.jobs.CrossvalJob)
 
 
 def stratified_folds(labels: np.ndarray, in_train: np.ndarray, folds: int, seed: int) -> np.ndarray:

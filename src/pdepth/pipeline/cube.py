@@ -10,7 +10,7 @@ import xarray as xr
 from pdepth.config import jobs
 from pdepth.data.examples import Examples
 from pdepth.outputs import cube
-from pdepth.pipeline.probe import ProbeResults
+from pdepth.probing.results import ProbeResults
 from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from pdepth.metrics.detection import (
 )
 from pdepth.metrics.learning import CURVE_GROUPS
 from pdepth.metrics.per_example import DYNAMICS
-from pdepth.pipeline.crossval import CrossvalResults
-from pdepth.pipeline.probe import ProbeResults
+from pdepth.probing.results import ProbeResults
 from pdepth.statistics.verdicts import Evidence
+from pdepth.training.runs import CrossvalResults
 
 log = logging.getLogger(__name__)
 

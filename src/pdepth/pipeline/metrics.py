@@ -9,7 +9,7 @@ import xarray as xr
 from pdepth.config.jobs import MetricsJob
 from pdepth.metrics import per_example as metrics
 from pdepth.outputs import cube as cubes
-from pdepth.pipeline.probe import ProbeResults
+from pdepth.probing.results import ProbeResults
 from pdepth.records import load_npz
 from pdepth.training.runs import RunOutputs
 

@@ -4,7 +4,7 @@ at a time) and its input margins; the examples are loaded and pynndescent compil
 import json
 import logging
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -16,26 +16,10 @@ from pdepth.device import configure_torch, pick_device, usable_cpus
 from pdepth.pipeline import embed, input_margins
 from pdepth.pipeline.trained import each_seed, load_trained
 from pdepth.probing import embeddings, knn
-from pdepth.records import NpzRecord
+from pdepth.probing.results import ProbeResults
 from pdepth.training.runs import RunOutputs, load_weights
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ProbeResults(NpzRecord):
-    """Per example and layer, the probe's class and the full vote histogram (counts out of k)."""
-
-    knn_pred: np.ndarray  # (N, L+1) int16
-    votes: np.ndarray  # (N, L+1, C) counts out of k, knn.vote_dtype(k)
-    layer_names: np.ndarray
-    layer_dims: np.ndarray
-    layer_reductions: np.ndarray
-    settings: str  # JSON of the probe settings, pynndescent's parameters included
-    search: str  # the search that ran: exact, pynndescent, or per probe (probe.exact_work decides by the work)
-    earlier_epochs: np.ndarray  # (P,) the epochs of training.score_epochs before the last, whose models were probed too
-    earlier_label_votes: np.ndarray  # (P, N, L+1) float32: those models' vote fraction for the given label
-    job: str = ""  # JSON of the probe job that made it (pdepth.config.jobs.ProbeJob)
 
 
 def settings_for(job: ProbeJob, threads: int) -> knn.ProbeSettings:

@@ -1,4 +1,5 @@
-"""What one training run (dataset, arch, seed) leaves on disk for the later stages."""
+"""What one training run (dataset, arch, seed) leaves on disk for the later stages: its arrays (``run.npz``), its
+weights, and the out-of-fold predictions of its cleanlab folds (``crossval.npz``)."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,16 @@ class RunOutputs(NpzRecord):
     @property
     def pred(self) -> np.ndarray:
         return self.logits.argmax(1)
+
+
+@dataclass
+class CrossvalResults(NpzRecord):
+    """One seed's out-of-fold probabilities: each training example's softmax from the fold model that never saw it."""
+
+    probabilities: np.ndarray  # (P, N, C) float32 after each score point; NaN outside the seed's training split
+    score_epochs: np.ndarray  # (P,) the epochs of the points; the last: the end of training
+    fold: np.ndarray  # (N,) int8 the example's fold, NOT_TRAINED outside the seed's training split
+    job: str = ""  # JSON of the job that made it (pdepth.config.jobs.CrossvalJob)
 
 
 def load_weights(weights: Path, device) -> dict:

@@ -2,8 +2,9 @@
 ``rules/runs.smk`` makes one rule per stage and block from this table, ``pdepth.workflow.cluster`` sizes its jobs
 with the stage's estimates, and :func:`block_job` builds its job record.
 
-Adding a per-run stage: a record (pdepth.config.jobs) and its builder on ``Study``, a runner in ``pdepth.pipeline``,
-and one entry here with its estimates (docs/extending.md); ``scripts/run_block.py`` adapts every stage."""
+Adding a per-run stage: a record (pdepth.config.jobs) and its builder on ``JobRecords`` (pdepth.config.records), a
+runner in ``pdepth.pipeline``, and one entry here with its estimates (docs/extending.md); ``scripts/run_block.py``
+adapts every stage."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pdepth import paths
 from pdepth.config import jobs
 
 if TYPE_CHECKING:
+    from pdepth.config.records import JobRecords
     from pdepth.config.study import Study, Variant
     from pdepth.workflow.cluster import JobShape
 
@@ -27,7 +29,7 @@ class Stage:
     runner: str  # the module whose run_block(record, prepared, **inputs, **outputs, threads, progress) runs a job
     inputs: dict[str, str]  # rule input -> a file of each seed of the block (written by an earlier stage)
     outputs: dict[str, str]  # rule output -> a file of each seed of the block
-    seed_record: Callable[[Study, str, str, str, int], object]  # (study, dataset, variant, arch, seed) -> record
+    seed_record: Callable[[JobRecords, str, str, str, int], object]  # (records, dataset, variant, arch, seed) -> record
     block_record: Callable[[tuple], object]  # the records of the block's seeds -> the job's record
     seconds: Callable[[JobShape, float, dict], float]  # one seed's compute: (shape, images/s, settings)
     memory_mb: Callable[[JobShape, int | None], float]  # above the Python process: (shape, probe.max_dim)
@@ -77,7 +79,7 @@ STAGES = {
             runner="pdepth.pipeline.train",
             inputs={},
             outputs={"weights": paths.WEIGHTS, "outputs": paths.RUN, "history": paths.HISTORY},
-            seed_record=lambda study, *run: study.train_job(*run),
+            seed_record=lambda records, *run: records.train_job(*run),
             block_record=jobs.TrainBlock,
             seconds=train_seconds,
             memory_mb=train_memory,
@@ -87,7 +89,7 @@ STAGES = {
             runner="pdepth.pipeline.crossval",
             inputs={},
             outputs={"crossval": paths.CROSSVAL},
-            seed_record=lambda study, *run: study.crossval_job(*run),
+            seed_record=lambda records, *run: records.crossval_job(*run),
             block_record=jobs.CrossvalBlock,
             seconds=crossval_seconds,
             memory_mb=train_memory,
@@ -98,7 +100,7 @@ STAGES = {
             runner="pdepth.pipeline.probe",
             inputs={"weights": paths.WEIGHTS, "runs": paths.RUN},
             outputs={"probes": paths.PROBES, "margins": paths.MARGINS},
-            seed_record=lambda study, *run: study.probe_run(*run),
+            seed_record=lambda records, *run: records.probe_run(*run),
             block_record=jobs.ProbeBlock,
             seconds=probe_seconds,
             memory_mb=probe_memory,
@@ -107,7 +109,7 @@ STAGES = {
 }
 
 
-def block_job(study: Study, stage: str, seeds: tuple[int, ...], dataset: str, variant: str, arch: str):
+def block_job(records: JobRecords, stage: str, seeds: tuple[int, ...], dataset: str, variant: str, arch: str):
     """The record of a per-run job of ``stage`` over a block of seeds: one record per seed."""
     spec = STAGES[stage]
-    return spec.block_record(tuple(spec.seed_record(study, dataset, variant, arch, seed) for seed in seeds))
+    return spec.block_record(tuple(spec.seed_record(records, dataset, variant, arch, seed) for seed in seeds))
