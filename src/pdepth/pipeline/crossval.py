@@ -52,7 +52,7 @@ def run(job: jobs.CrossvalJob, examples: Examples, progress: bool = True) -> Cro
     in_train = train_mask(examples.orig_split, train.holdout_fraction, train.run.seed)
     fold = stratified_folds(examples.labels, in_train, job.folds, train.run.seed)
     normalize = Normalizer(*train.normalisation.resolve(examples), device=device)
-    epochs = [*sorted(set(train.training.score_epochs) - {train.training.epochs}), train.training.epochs]
+    epochs = train.training.score_points
     probabilities = np.full((len(epochs), len(examples), len(examples.classes)), np.nan, np.float32)
     options, config, seed = train.model_options, train.training, train.run.seed
     images = examples.image_tensor(device)  # once: every fold predicts its part of them
@@ -67,4 +67,4 @@ def run(job: jobs.CrossvalJob, examples: Examples, progress: bool = True) -> Cro
             logits = predict_logits(model, fold_images, normalize, config.eval_batch_size, memory_format)
             probabilities[point, predicted] = softmax(logits.cpu().numpy())
         probabilities[-1, predicted] = softmax(result.logits[predicted])
-    return CrossvalResults(probabilities, np.array(epochs), fold, jobs.to_json(job))
+    return CrossvalResults(probabilities, fold, jobs.to_json(job))

@@ -61,15 +61,10 @@ def memorised(metrics: xr.Dataset, epochs: np.ndarray) -> np.ndarray:
     return np.array(found)
 
 
-def earlier_votes(probe_files: list[Path], epochs: np.ndarray) -> dict[int, np.ndarray]:
-    """Point -> (N, S, L) vote fractions for the given label of the models after the earlier points' epochs."""
+def earlier_votes(probe_files: list[Path], points: int) -> dict[int, np.ndarray]:
+    """Point -> (N, S, L) vote fractions for the given label of the models at the score points before the last."""
     results = [ProbeResults.load(path) for path in probe_files]
-    found = {}
-    for point, epoch in enumerate(epochs[:-1]):
-        index = [list(r.earlier_epochs).index(epoch) if epoch in r.earlier_epochs else None for r in results]
-        if all(i is not None for i in index):
-            found[point] = np.stack([r.earlier_label_votes[i] for r, i in zip(results, index, strict=True)], axis=1)
-    return found
+    return {p: np.stack([r.earlier_label_votes[p] for r in results], axis=1) for p in range(points - 1)}
 
 
 def score_columns(
@@ -103,10 +98,10 @@ def probe_probabilities(probe_files: list[Path]) -> list[np.ndarray]:
     return [votes[:, :, layer] for layer in range(votes.shape[2])]
 
 
-def crossval_probabilities(crossval_files: list[Path], epochs: np.ndarray) -> list[np.ndarray]:
+def crossval_probabilities(crossval_files: list[Path], points: int) -> list[np.ndarray]:
     """Per point, (N, S, C): the out-of-fold probabilities of the seeds' fold models (pdepth.pipeline.crossval)."""
     results = [CrossvalResults.load(path) for path in crossval_files]
-    return [np.stack([r.probabilities[list(r.score_epochs).index(epoch)] for r in results], axis=1) for epoch in epochs]
+    return [np.stack([r.probabilities[p] for r in results], axis=1) for p in range(points)]
 
 
 def cleanlab_row(probs: np.ndarray, cube: xr.Dataset, flipped: np.ndarray, settings: FidelitySettings) -> dict:
@@ -169,7 +164,7 @@ def run(
             | extra
         )
 
-    columns = score_columns(cube, metrics, earlier_votes(probe_files, epochs))
+    columns = score_columns(cube, metrics, earlier_votes(probe_files, len(epochs)))
     rows = []
     for name, point, layer, values in columns:
         found = detect(values, in_train, flipped, classes, job.settings, ORIENTATION[name])
@@ -185,7 +180,7 @@ def run(
     for layer, probs in enumerate(probe_probabilities(probe_files)):
         rows.append(cleanlab("cleanlab_knn_vote", last, layer, probs, VOTES_NOTE))
     if crossval_files:
-        for point, probs in enumerate(crossval_probabilities(crossval_files, epochs)):
+        for point, probs in enumerate(crossval_probabilities(crossval_files, len(epochs))):
             rows.append(cleanlab("cleanlab_cv", point, None, probs, CROSSVAL_NOTE.format(folds=job.cleanlab_folds)))
     table = pd.DataFrame(rows)
     table.to_csv(output, index=False, float_format="%.6g")

@@ -46,17 +46,16 @@ def run_block(
     examples = first.examples.load(prepared)  # every seed of a block sees the same examples
     files = each_seed(block.runs, lambda seed_run: seed_run.probe.run, weights, runs, probes, margins)
     for seed_run, weight, outputs, probe_file, margin_file in files:
-        saved, in_train = load_weights(weight, device), RunOutputs.load(outputs).in_train  # once per seed
-        epochs = sorted(saved.get("state_dict_after", {}))
-        label_votes = []
-        for epoch in epochs:
-            log.info("%s: the model after epoch %d", seed_run.probe.run, epoch)
-            earlier = load_trained(examples, seed_run.embed.normalisation, device, saved, after=epoch)
+        saved, run = load_weights(weight, device), RunOutputs.load(outputs)  # once per seed
+        in_train, label_votes = run.in_train, []
+        for point in range(len(saved["state_dicts_at_points"])):
+            log.info("%s: the model after epoch %d", seed_run.probe.run, run.score_epochs[point])
+            earlier = load_trained(examples, seed_run.embed.normalisation, device, saved, point)
             _, votes, _, settings = embed_and_probe(seed_run, earlier, in_train, weight, threads, progress)
             label_votes.append(label_vote_fractions(votes, examples.labels, settings.k))
         trained = load_trained(examples, seed_run.embed.normalisation, device, saved)
         probed = embed_and_probe(seed_run, trained, in_train, weight, threads, progress)
-        write(seed_run.probe, probed, in_train, probe_file, (epochs, label_votes))
+        write(seed_run.probe, probed, in_train, probe_file, label_votes)
         input_margins.run(seed_run.margins, trained, margin_file, progress)
 
 
@@ -84,11 +83,10 @@ def embed_and_probe(seed_run: jobs.ProbeRun, trained, in_train: np.ndarray, weig
 
 
 def write(
-    job: ProbeJob, probed: tuple, in_train: np.ndarray, output: Path, earlier: tuple[list[int], list[np.ndarray]]
+    job: ProbeJob, probed: tuple, in_train: np.ndarray, output: Path, label_votes: list[np.ndarray]
 ) -> ProbeResults:
-    """The final model's probes of every layer, with the earlier models' votes for the given label."""
+    """The final model's probes of every layer, with the earlier score points' models' votes for the given label."""
     knn_pred, votes, layers, settings = probed
-    epochs, label_votes = earlier
     results = ProbeResults(
         knn_pred=knn_pred,
         votes=votes,
@@ -97,7 +95,6 @@ def write(
         layer_reductions=np.array([layer.reduction for layer in layers]),
         settings=json.dumps(asdict(settings)),
         search=settings.searches(len(in_train), int(in_train.sum()), [layer.dim for layer in layers]),
-        earlier_epochs=np.array(epochs, dtype=np.int32),
         earlier_label_votes=np.stack(label_votes) if label_votes else np.zeros((0, *knn_pred.shape), np.float32),
         job=jobs.to_json(job),
     )

@@ -95,7 +95,8 @@ def run(
         run.arch, job.model_options, examples, in_train, normalize, config, run.seed, progress, checkpointing
     )
     saved = {"arch": run.arch, "options": job.model_options, "state_dict": model.state_dict()}
-    torch.save(saved | {"state_dict_after": result.weights_at}, weights)  # and after training.score_epochs
+    earlier = [result.weights_at[int(epoch)] for epoch in result.scores.epochs[:-1]]  # by score point
+    torch.save(saved | {"state_dicts_at_points": earlier}, weights)
     run_outputs = RunOutputs(
         example_index=examples.index,
         in_train=in_train,

@@ -24,11 +24,11 @@ class TrainedModel:
 
 
 def load_trained(
-    examples: Examples, normalisation: Normalisation, device: torch.device, saved: dict, after: int | None = None
+    examples: Examples, normalisation: Normalisation, device: torch.device, saved: dict, point: int | None = None
 ) -> TrainedModel:
-    """The model of ``saved`` (``pdepth.training.runs.load_weights``) on ``device`` (``after`` an earlier epoch of
-    training.score_epochs: its weights then), with the examples it is run on."""
-    model = trained_model(saved, examples.shape, device, after)
+    """The model of ``saved`` (``pdepth.training.runs.load_weights``) on ``device`` (at the earlier score point
+    ``point``: its weights then), with the examples it is run on."""
+    model = trained_model(saved, examples.shape, device, point)
     normalize = Normalizer(*normalisation.resolve(examples), device=device)
     return TrainedModel(examples, model, normalize, device)
 

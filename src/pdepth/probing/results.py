@@ -19,6 +19,6 @@ class ProbeResults(NpzRecord):
     layer_reductions: np.ndarray
     settings: str  # JSON of the probe settings, pynndescent's parameters included
     search: str  # the search that ran: exact, pynndescent, or per probe (probe.exact_work decides by the work)
-    earlier_epochs: np.ndarray  # (P,) the epochs of training.score_epochs before the last, whose models were probed too
-    earlier_label_votes: np.ndarray  # (P, N, L+1) float32: those models' vote fraction for the given label
+    earlier_label_votes: np.ndarray  # (P-1, N, L+1) float32: at the score points before the last (run.npz's
+    # score_epochs[:-1]), the models' vote fraction for the given label
     job: str = ""  # JSON of the probe job that made it (pdepth.config.jobs.ProbeJob)

@@ -45,6 +45,12 @@ class TrainConfig:
             values["score_epochs"] = tuple(sorted(set(values["score_epochs"])))
         return cls(**values)
 
+    @property
+    def score_points(self) -> tuple[int, ...]:
+        """The epochs after which the training-dynamics scores are read: those of ``score_epochs`` before the last
+        epoch, then the end of training (every file indexes its points in this order)."""
+        return (*sorted(set(self.score_epochs) - {self.epochs}), self.epochs)
+
     def __post_init__(self):
         if self.epochs < 0:
             raise ConfigError(f"training.epochs must be >= 0 (0 = untrained), got {self.epochs}")

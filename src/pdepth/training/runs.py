@@ -37,25 +37,24 @@ class RunOutputs(NpzRecord):
 class CrossvalResults(NpzRecord):
     """One seed's out-of-fold probabilities: each training example's softmax from the fold model that never saw it."""
 
-    probabilities: np.ndarray  # (P, N, C) float32 after each score point; NaN outside the seed's training split
-    score_epochs: np.ndarray  # (P,) the epochs of the points; the last: the end of training
+    probabilities: np.ndarray  # (P, N, C) float32 at each score point (run.npz's score_epochs); NaN outside training
     fold: np.ndarray  # (N,) int8 the example's fold, NOT_TRAINED outside the seed's training split
     job: str = ""  # JSON of the job that made it (pdepth.config.jobs.CrossvalJob)
 
 
 def load_weights(weights: Path, device) -> dict:
-    """A training run's ``model.pt``: arch, options, the final ``state_dict`` and those kept after the earlier
-    training.score_epochs (``state_dict_after``, epoch -> state)."""
+    """A training run's ``model.pt``: arch, options, the final ``state_dict``, and ``state_dicts_at_points``: the
+    states at the score points before the last (the run's ``score_epochs[:-1]``, in that order)."""
     import torch
 
     return torch.load(weights, map_location=device, weights_only=True)
 
 
-def trained_model(saved: dict, shape, device, after: int | None = None):
-    """The model of ``saved`` (:func:`load_weights`; ``after`` an earlier epoch of training.score_epochs: its weights
-    then) for inputs of ``shape`` (``pdepth.models.InputShape``), in eval mode on ``device``."""
+def trained_model(saved: dict, shape, device, point: int | None = None):
+    """The model of ``saved`` (:func:`load_weights`; at the earlier score point ``point``: its weights then) for
+    inputs of ``shape`` (``pdepth.models.InputShape``), in eval mode on ``device``."""
     from pdepth.models import build
 
     model = build(saved["arch"], shape, saved["options"]).to(device)
-    model.load_state_dict(saved["state_dict"] if after is None else saved["state_dict_after"][after])
+    model.load_state_dict(saved["state_dict"] if point is None else saved["state_dicts_at_points"][point])
     return model.eval()
