@@ -48,10 +48,8 @@ def figure_sources(spec, wildcards):
 def figure_inputs(spec):
     def inputs(wildcards):
         _, models = figure_sources(spec, wildcards)
-        used = lambda kind: (
-            model_files(f"{kind}.nc", models) if kind in spec.uses else []
-        )
-        files = {"cubes": used("cube"), "metrics": used("metrics")}
+        used = lambda kind, name: model_files(name, models) if kind in spec.uses else []
+        files = {"cubes": used("cube", paths.CUBE), "metrics": used("metrics", paths.METRICS)}
         if "detection" in spec.uses:
             files["detection"] = model_files(paths.DETECTION, models)
         if "prepared" in spec.uses:

@@ -169,3 +169,35 @@ def test_cleanlab_scores_each_seeds_training_examples_by_self_confidence():
     expected = np.where(in_train, probs[np.arange(n), :, labels], np.nan)
     np.testing.assert_allclose(quality, expected, rtol=1e-6)
     assert issues[in_train].any() and not issues[~in_train].any()
+
+
+def test_files_by_score_point_load_from_older_versions_and_refuse_other_points(tmp_path):
+    """Older probes.npz / crossval.npz copied the points' epochs (skipped on load), older model.pt kept the earlier
+    weights by epoch (read as the list, in epoch order); a file with other points than its run is refused by name."""
+    import torch
+
+    from pdepth.pipeline.detection import crossval_probabilities, earlier_votes
+    from pdepth.probing.results import ProbeResults
+    from pdepth.records import save_npz
+    from pdepth.training.runs import load_weights
+
+    votes = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)  # 2 earlier points, 3 examples, 4 probes
+    fields = {name: np.zeros(1) for name in ("knn_pred", "votes", "layer_names", "layer_dims", "layer_reductions")}
+    older = fields | {"settings": "{}", "search": "exact", "earlier_epochs": np.array([1, 5]), "job": ""}
+    save_npz(tmp_path / "probes.npz", older | {"earlier_label_votes": votes})
+    assert not hasattr(ProbeResults.load(tmp_path / "probes.npz"), "earlier_epochs")
+    found = earlier_votes([tmp_path / "probes.npz"], points=3)
+    np.testing.assert_array_equal(found[1][:, 0], votes[1])
+    with pytest.raises(ValueError, match="probes.npz: 2 score points, but the runs have 3"):
+        earlier_votes([tmp_path / "probes.npz"], points=4)
+    save_npz(
+        tmp_path / "crossval.npz", {"probabilities": votes, "score_epochs": [1, 5], "fold": np.zeros(3), "job": ""}
+    )
+    assert len(crossval_probabilities([tmp_path / "crossval.npz"], points=2)) == 2
+    with pytest.raises(ValueError, match="crossval.npz: 2 score points, but the runs have 3"):
+        crossval_probabilities([tmp_path / "crossval.npz"], points=3)
+    torch.save(
+        {"state_dict": {}, "state_dict_after": {5: {"w": torch.ones(1)}, 1: {"w": torch.zeros(1)}}}, tmp_path / "m"
+    )
+    saved = load_weights(tmp_path / "m", "cpu")
+    assert [float(state["w"]) for state in saved["state_dicts_at_points"]] == [0.0, 1.0]  # after epochs 1, then 5

@@ -57,11 +57,15 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
 
 
 class NpzRecord:
-    """Mixin for a dataclass whose fields are arrays, stored with ``save_npz``."""
+    """Mixin for a dataclass whose fields are arrays, stored with ``save_npz``. ``RETIRED``: arrays that files of an
+    earlier version hold and this one no longer stores (each a copy of a fact kept elsewhere); loading skips them."""
+
+    RETIRED: tuple[str, ...] = ()
 
     def save(self, path: str | Path) -> None:
         save_npz(path, asdict(self))
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        return cls(**load_npz(path))
+        arrays = load_npz(path)
+        return cls(**{name: value for name, value in arrays.items() if name not in cls.RETIRED})

@@ -1,1 +1,1 @@
-"""Settings: the config's schema, its checks, the typed study and the record of each job (torch-free)."""
+"""Settings: the config's checks, the typed study and the record of each job (torch-free; the schema: pdepth.schema)."""

@@ -62,7 +62,7 @@ def load_model(results_dir: str | Path, dataset: str, arch: str, seed: int = 0, 
     ``normalisation_mean`` and ``normalisation_std`` of the model's cube (``open_results(...).attrs``)."""
     from pdepth.models import InputShape
 
-    weights = f"seed{seed}/model.pt"
+    weights = f"seed{seed}/{paths.WEIGHTS}"
     folder = model_folder(results_dir, variant, dataset, arch, weights)
     spec = registry.get(dataset)
     height, width, channels = spec.image_shape

@@ -23,7 +23,7 @@ from pdepth.metrics.learning import CURVE_GROUPS
 from pdepth.metrics.per_example import DYNAMICS
 from pdepth.probing.results import ProbeResults
 from pdepth.statistics.verdicts import Evidence
-from pdepth.training.runs import CrossvalResults
+from pdepth.training.runs import CrossvalResults, same_points
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,8 @@ def memorised(metrics: xr.Dataset, epochs: np.ndarray) -> np.ndarray:
 def earlier_votes(probe_files: list[Path], points: int) -> dict[int, np.ndarray]:
     """Point -> (N, S, L) vote fractions for the given label of the models at the score points before the last."""
     results = [ProbeResults.load(path) for path in probe_files]
+    for path, result in zip(probe_files, results, strict=True):
+        same_points(path, len(result.earlier_label_votes), points - 1)
     return {p: np.stack([r.earlier_label_votes[p] for r in results], axis=1) for p in range(points - 1)}
 
 
@@ -101,6 +103,8 @@ def probe_probabilities(probe_files: list[Path]) -> list[np.ndarray]:
 def crossval_probabilities(crossval_files: list[Path], points: int) -> list[np.ndarray]:
     """Per point, (N, S, C): the out-of-fold probabilities of the seeds' fold models (pdepth.pipeline.crossval)."""
     results = [CrossvalResults.load(path) for path in crossval_files]
+    for path, result in zip(crossval_files, results, strict=True):
+        same_points(path, len(result.probabilities), points)
     return [np.stack([r.probabilities[p] for r in results], axis=1) for p in range(points)]
 
 

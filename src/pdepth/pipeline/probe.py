@@ -17,7 +17,7 @@ from pdepth.pipeline import embed, input_margins
 from pdepth.pipeline.trained import each_seed, load_trained
 from pdepth.probing import embeddings, knn
 from pdepth.probing.results import ProbeResults
-from pdepth.training.runs import RunOutputs, load_weights
+from pdepth.training.runs import RunOutputs, load_weights, same_points
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ def run_block(
     for seed_run, weight, outputs, probe_file, margin_file in files:
         saved, run = load_weights(weight, device), RunOutputs.load(outputs)  # once per seed
         in_train, label_votes = run.in_train, []
-        for point in range(len(saved["state_dicts_at_points"])):
+        same_points(weight, len(saved["state_dicts_at_points"]), len(run.score_epochs) - 1)
+        for point in range(len(run.score_epochs) - 1):
             log.info("%s: the model after epoch %d", seed_run.probe.run, run.score_epochs[point])
             earlier = load_trained(examples, seed_run.embed.normalisation, device, saved, point)
             _, votes, _, settings = embed_and_probe(seed_run, earlier, in_train, weight, threads, progress)

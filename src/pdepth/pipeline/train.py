@@ -16,6 +16,7 @@ from pdepth.data.examples import Examples
 from pdepth.data.splits import train_mask
 from pdepth.device import configure_torch, pick_device
 from pdepth.pipeline.trained import each_seed
+from pdepth.records import atomic_write
 from pdepth.training.checkpoint import Checkpointing
 from pdepth.training.loop import HISTORY_COLUMNS, fit
 from pdepth.training.runs import RunOutputs
@@ -96,7 +97,8 @@ def run(
     )
     saved = {"arch": run.arch, "options": job.model_options, "state_dict": model.state_dict()}
     earlier = [result.weights_at[int(epoch)] for epoch in result.scores.epochs[:-1]]  # by score point
-    torch.save(saved | {"state_dicts_at_points": earlier}, weights)
+    with atomic_write(weights) as partial:
+        torch.save(saved | {"state_dicts_at_points": earlier}, partial)
     run_outputs = RunOutputs(
         example_index=examples.index,
         in_train=in_train,

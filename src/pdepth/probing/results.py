@@ -12,6 +12,8 @@ from pdepth.records import NpzRecord
 class ProbeResults(NpzRecord):
     """Per example and layer, the probe's class and the full vote histogram (counts out of k)."""
 
+    RETIRED = ("earlier_epochs",)  # older files: the score points' epochs, kept in run.npz
+
     knn_pred: np.ndarray  # (N, L+1) int16
     votes: np.ndarray  # (N, L+1, C) counts out of k, knn.vote_dtype(k)
     layer_names: np.ndarray

@@ -37,9 +37,20 @@ class RunOutputs(NpzRecord):
 class CrossvalResults(NpzRecord):
     """One seed's out-of-fold probabilities: each training example's softmax from the fold model that never saw it."""
 
+    RETIRED = ("score_epochs",)  # older files: the score points' epochs, kept in run.npz
+
     probabilities: np.ndarray  # (P, N, C) float32 at each score point (run.npz's score_epochs); NaN outside training
     fold: np.ndarray  # (N,) int8 the example's fold, NOT_TRAINED outside the seed's training split
     job: str = ""  # JSON of the job that made it (pdepth.config.jobs.CrossvalJob)
+
+
+def same_points(path: Path, found: int, expected: int) -> None:
+    """A file indexed by score point must hold the run's points (run.npz's score_epochs), no more, no fewer."""
+    if found != expected:
+        raise ValueError(
+            f"{path}: {found} score points, but the runs have {expected} (training.score_epochs changed since it "
+            "was made?); remove it and run the workflow again, which re-makes it"
+        )
 
 
 def load_weights(weights: Path, device) -> dict:
@@ -47,7 +58,11 @@ def load_weights(weights: Path, device) -> dict:
     states at the score points before the last (the run's ``score_epochs[:-1]``, in that order)."""
     import torch
 
-    return torch.load(weights, map_location=device, weights_only=True)
+    saved = torch.load(weights, map_location=device, weights_only=True)
+    if "state_dict_after" in saved:  # an older file: keyed by epoch, the points in epoch order
+        by_epoch = saved.pop("state_dict_after")
+        saved["state_dicts_at_points"] = [by_epoch[epoch] for epoch in sorted(by_epoch)]
+    return saved
 
 
 def trained_model(saved: dict, shape, device, point: int | None = None):
