@@ -49,7 +49,10 @@ def figure_inputs(spec):
     def inputs(wildcards):
         _, models = figure_sources(spec, wildcards)
         used = lambda kind, name: model_files(name, models) if kind in spec.uses else []
-        files = {"cubes": used("cube", paths.CUBE), "metrics": used("metrics", paths.METRICS)}
+        files = {
+            "cubes": used("cube", paths.CUBE),
+            "metrics": used("metrics", paths.METRICS),
+        }
         if "detection" in spec.uses:
             files["detection"] = model_files(paths.DETECTION, models)
         if "prepared" in spec.uses:
