@@ -21,8 +21,8 @@ CONFIG = {
     "seeds": 1,
     "checkpoint_every": 1,
     "threads": {"train": 2, "probe": 2},
-    "data": {"subset": {"train": 12000, "test": 2000, "seed": 0}},
-    "models": {"mlp": {"hidden_layers": 7, "width": 512}},
+    "data": {"subset": {"train": 6000, "test": 1000, "seed": 0}},
+    "models": {"mlp": {"hidden_layers": 3, "width": 256}},
     "training": {"default": {"epochs": 4, "batch_size": 128}},
 }
 

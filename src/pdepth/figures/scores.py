@@ -7,6 +7,7 @@ import pandas as pd
 import xarray as xr
 
 from pdepth.config.jobs import FidelitySettings
+from pdepth.fidelity import claims
 from pdepth.figures.style import SCORE_LABELS, describe, layer_axis, model_title
 from pdepth.metrics import agreement
 
@@ -50,7 +51,8 @@ def dataset_map(cube: xr.Dataset, metrics: xr.Dataset) -> plt.Figure:
     the training passes), each example coloured by its mean prediction depth in training."""
     fig, ax = plt.subplots(figsize=(7, 5.5))
     x, y = metrics.variability_train.values, metrics.confidence_train.values
-    depth = np.nanmean(np.where(cube.in_train.values, cube.pd.values, np.nan), axis=1)
+    sums, counts = claims.training_depth_sums(cube)  # an example no seed trained on, or always undefined: NaN
+    depth = np.divide(sums, counts, out=np.full(len(sums), np.nan), where=counts > 0)
     keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(depth)
     order = np.flatnonzero(keep)[np.argsort(depth[keep], kind="stable")]  # the deepest drawn last, on top
     points = ax.scatter(x[order], y[order], c=depth[order], s=3, cmap="viridis", alpha=0.7, linewidths=0)
