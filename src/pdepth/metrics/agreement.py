@@ -12,6 +12,7 @@ import xarray as xr
 from scipy import stats
 
 from pdepth.config.jobs import FidelitySettings
+from pdepth.outputs.cube import filled_depth
 from pdepth.statistics.verdicts import Evidence, Test, assess, weighted_pearson
 
 # name -> what the matrix calls it; each is read per (example, seed) where the seed trained on the example, but
@@ -35,7 +36,7 @@ def per_seed_scores(cube: xr.Dataset, metrics: xr.Dataset) -> dict[str, np.ndarr
     in_train = cube.in_train.values
     correct = (cube.pred == cube.label).values.astype(np.float64)
     values = {
-        "pd": np.nan_to_num(cube.pd.values, nan=cube.sizes["layer"]),  # undefined: deeper than every probe
+        "pd": filled_depth(cube),  # undefined: deeper than every probe
         "consistency": np.where(in_train, np.nan, correct),
         "iteration_learned": metrics.iteration_learned.values,
         "el2n": metrics.el2n.values,

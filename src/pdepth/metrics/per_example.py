@@ -73,7 +73,7 @@ def corner_variables(
     """Section 4: the forms of difficulty (corners of the (PD_val, PD_train) plane), Figure 8's per-layer probe
     means of each corner's examples, and the accuracy gain of a middle-layer probe."""
     labels = cube.label.values.astype(np.int64)
-    held_out = ~cube.in_train.values
+    held = held_out(cube)
     category = corners.closest_to_corners(distances, corner_examples)
     knn_correct = cube.knn_pred.values == labels[:, None, None]
     figure8 = {
@@ -109,7 +109,7 @@ def corner_variables(
             },
         ),
         **{
-            name: (("corner", "layer"), per_corner_layer_means(values, held_out, category), {"long_name": text})
+            name: (("corner", "layer"), per_corner_layer_means(values, held, category), {"long_name": text})
             for name, (values, text) in figure8.items()
         },
         "gain_probe_accuracy": (
@@ -137,13 +137,13 @@ def consistency_variables(cube: xr.Dataset, counts: np.ndarray, consensus: np.nd
     """Section 3's views of the held-out ensemble: consistency, consensus-consistency, entropy, mean depths."""
     labels = cube.label.values.astype(np.int64)
     in_train = cube.in_train.values
-    held_out = ~in_train
+    held = ~in_train
     pred = cube.pred.values.astype(np.int64)
-    pd_val, n_val = consistency.masked_mean(cube.pd.values, held_out)
+    pd_val, n_val = consistency.masked_mean(cube.pd.values, held)
     pd_train, n_train = consistency.masked_mean(cube.pd.values, in_train)
     return {
         "consistency": _example_var(
-            consistency.consistency(pred, labels, held_out), "consistency score (eq. 1): held-out predictions = label"
+            consistency.consistency(pred, labels, held), "consistency score (eq. 1): held-out predictions = label"
         ),
         "consensus_class": (
             "example",
@@ -155,7 +155,7 @@ def consistency_variables(cube: xr.Dataset, counts: np.ndarray, consensus: np.nd
             },
         ),
         "consensus_consistency": _example_var(
-            consistency.consensus_consistency(pred, consensus, held_out),
+            consistency.consensus_consistency(pred, consensus, held),
             "consensus-consistency score (eq. 2): held-out predictions = consensus class",
         ),
         "prediction_entropy": _example_var(
@@ -168,7 +168,7 @@ def consistency_variables(cube: xr.Dataset, counts: np.ndarray, consensus: np.nd
         "pd_val": _example_var(pd_val, "mean prediction depth when held out (PD_val)", "layer"),
         "pd_train": _example_var(pd_train, "mean prediction depth when in the training split (PD_train)", "layer"),
         "loo_consensus_consistency": _per_seed(
-            consistency.leave_one_out_consensus_consistency(pred, labels, held_out, counts),
+            consistency.leave_one_out_consensus_consistency(pred, labels, held, counts),
             "consensus-consistency of the other seeds' held-out predictions (Figure 4, middle)",
         ),
     }
@@ -181,7 +181,7 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
     mislabelled = cube.mislabelled.values if "mislabelled" in cube.coords else np.zeros(len(labels), bool)
     orig_split = cube.orig_split.values
     in_train = cube.in_train.values
-    held_out = ~in_train
+    held = ~in_train
     snapshots = [(r.outputs.snapshot_preds, r.outputs.snapshot_steps, r.outputs.snapshot_lag) for r in runs]
     learned = np.stack([rescale_iterations(iteration_learned(*snapshot)) for snapshot in snapshots], axis=1)
     in_train_split = orig_split == TRAIN
@@ -193,7 +193,7 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
                     CURVE_GROUPS[0]: (in_train[:, s] & ~mislabelled, labels),
                     CURVE_GROUPS[1]: (in_train[:, s] & mislabelled, labels),
                     CURVE_GROUPS[2]: (in_train[:, s] & mislabelled, clean),
-                    CURVE_GROUPS[3]: (in_train_split & held_out[:, s], labels),
+                    CURVE_GROUPS[3]: (in_train_split & held[:, s], labels),
                     CURVE_GROUPS[4]: (orig_split == TEST, labels),
                 },
             )
@@ -205,7 +205,7 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
             learned, "iteration learned, rescaled per model: 0 = initialisation, 1 = the model's 95th percentile"
         ),
         "iteration_learned_val": _example_var(
-            consistency.masked_mean(learned, held_out)[0], "mean rescaled iteration learned, held out"
+            consistency.masked_mean(learned, held)[0], "mean rescaled iteration learned, held out"
         ),
         "iteration_learned_train": _example_var(
             consistency.masked_mean(learned, in_train)[0], "mean rescaled iteration learned, in the training split"
@@ -225,19 +225,19 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
 
 def margin_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
     """Section 3.3: output margins of every example, input margins of those measured."""
-    held_out = ~cube.in_train.values
+    held = held_out(cube)
     out_margin = np.stack([output_margin(r.outputs.logits) for r in runs], axis=1)
     in_margin = np.stack([r.input_margin for r in runs], axis=1)
     return {
         "output_margin": _per_seed(out_margin, "largest minus second-largest logit", "logit"),
         "output_margin_val": _example_var(
-            consistency.masked_mean(out_margin, held_out)[0], "mean output margin, held out", "logit"
+            consistency.masked_mean(out_margin, held)[0], "mean output margin, held out", "logit"
         ),
         "input_margin": _per_seed(
             in_margin, "linearised adversarial input margin, L2 in [0, 1] pixel space (NaN: not measured)"
         ),
         "input_margin_val": _example_var(
-            consistency.masked_mean(in_margin, held_out)[0], "mean input margin, held out (where measured)"
+            consistency.masked_mean(in_margin, held)[0], "mean input margin, held out (where measured)"
         ),
     }
 

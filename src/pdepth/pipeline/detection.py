@@ -21,6 +21,7 @@ from pdepth.metrics.detection import (
 )
 from pdepth.metrics.learning import CURVE_GROUPS
 from pdepth.metrics.per_example import DYNAMICS
+from pdepth.outputs.cube import filled_depth
 from pdepth.probing.results import ProbeResults
 from pdepth.statistics.verdicts import Evidence
 from pdepth.training.runs import CrossvalResults, same_points
@@ -77,7 +78,7 @@ def score_columns(
     last = metrics.sizes["score_point"] - 1
     seeds = cube.sizes["seed"]
     rows = [(name, p, None, metrics[name].values[..., p]) for name in DYNAMICS for p in range(last + 1)]
-    pd_values = np.nan_to_num(cube.pd.values, nan=cube.sizes["layer"])  # undefined: deeper than every probe
+    pd_values = filled_depth(cube)  # undefined: deeper than every probe
     end = {
         "el2n": metrics.el2n.values,
         "final_loss": metrics.final_loss.values,
