@@ -321,7 +321,7 @@ class TrainingRun:
         log_epoch(row, self.config.epochs)
         if epoch == self.config.el2n_epoch:
             self.dynamics.evaluated(self.train_idx, self.evaluate(self.train_idx, epoch))
-        if epoch in self.config.score_epochs and epoch < self.config.epochs:
+        if epoch in self.config.score_points[:-1]:  # the earlier points, whose models are probed too
             self.weights_at[epoch] = {
                 name: value.detach().cpu().clone() for name, value in self.model.state_dict().items()
             }
