@@ -57,7 +57,7 @@ def main() -> None:
         BothConventions.runner = None
         in_train = train_mask(examples.orig_split, job.holdout_fraction, seed)
         _, result = loop.fit("mlp", job.model_options, examples, in_train, normalize, config, seed, progress=False)
-        every = result.scores.values["aum"][-1][in_train]
+        every = result.outputs.aum[-1][in_train]
         runner = BothConventions.runner.result()["aum"][in_train]
         flipped = examples.mislabelled[in_train]
         rows.append(

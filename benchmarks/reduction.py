@@ -54,7 +54,7 @@ def main():
         f"{args.arch} width {args.width}: {args.epochs} epochs on {in_train.sum():,} examples in "
         f"{time.perf_counter() - started:.0f} s; holdout accuracy {result.history[-1]['holdout_acc']:.4f}"
     )
-    pred = result.logits.argmax(1)
+    pred = result.outputs.logits.argmax(1)
     settings = knn.ProbeSettings.defaults(k=30, backend="exact")
     reference = None
     for max_dim in [None, *args.max_dims]:

@@ -24,7 +24,7 @@ def real_embeddings(fmnist_prepared, tmp_path_factory):
     model, result = fit("mlp", options, examples, in_train, normalize, TrainConfig(epochs=3), seed=0, progress=False)
     out = tmp_path_factory.mktemp("embeddings")
     layers = embeddings.extract(model, examples.image_tensor(CPU), normalize, out, progress=False)
-    return examples, in_train, result.logits.argmax(1), [embeddings.load_layer(out, layer) for layer in layers]
+    return examples, in_train, result.outputs.logits.argmax(1), [embeddings.load_layer(out, layer) for layer in layers]
 
 
 @pytest.mark.slow

@@ -44,15 +44,15 @@ def test_short_run_beats_chance_and_is_bit_identical(examples):
     holdout = a.history[-1]["holdout_acc"]
     assert holdout > 0.80, a.history
     assert a.history[-1]["test_acc"] > 0.78
-    np.testing.assert_array_equal(a.logits, b.logits)
-    np.testing.assert_array_equal(a.snapshot_preds, b.snapshot_preds)
+    np.testing.assert_array_equal(a.outputs.logits, b.outputs.logits)
+    np.testing.assert_array_equal(a.outputs.snapshot_preds, b.outputs.snapshot_preds)
     for pa, pb in zip(model_a.parameters(), model_b.parameters(), strict=True):
         assert torch.equal(pa, pb)
     # initialisation + 2 snapshots per epoch + the final model's prediction of every example
-    assert a.snapshot_preds.shape == a.snapshot_lag.shape == (1 + 2 * 3 + 1, len(examples))
-    np.testing.assert_array_equal(a.snapshot_preds[-1], a.logits.argmax(1))
+    assert a.outputs.snapshot_preds.shape == a.outputs.snapshot_lag.shape == (1 + 2 * 3 + 1, len(examples))
+    np.testing.assert_array_equal(a.outputs.snapshot_preds[-1], a.outputs.logits.argmax(1))
     steps_per_epoch = int(np.ceil(train_mask(examples.orig_split, 0.1, 0).sum() / 128))
-    assert a.snapshot_steps[0] == 0 and a.snapshot_steps[-1] == 3 * steps_per_epoch
+    assert a.outputs.snapshot_steps[0] == 0 and a.outputs.snapshot_steps[-1] == 3 * steps_per_epoch
     assert [row["epoch"] for row in a.history] == [1, 2, 3]
 
 
@@ -65,7 +65,7 @@ def test_other_seed_gives_other_model(small):
     config = TrainConfig(epochs=1, batch_size=256)
     _, a = short_run(small, config, seed=0)
     _, b = short_run(small, config, seed=1)
-    assert not np.array_equal(a.logits, b.logits)
+    assert not np.array_equal(a.outputs.logits, b.outputs.logits)
 
 
 def test_divergence_stops_with_a_clear_error(small):
@@ -139,9 +139,9 @@ def test_augmented_convolutional_training_on_cifar_format_is_deterministic(tmp_p
 
     crop_and_flip = Augmentation(crop_padding=4, flip=True)
     a, b, plain = run(crop_and_flip), run(crop_and_flip), run(Augmentation())
-    np.testing.assert_array_equal(a.logits, b.logits)
-    assert not np.array_equal(a.logits, plain.logits)
-    assert a.logits.shape == (240, 10) and np.isfinite(a.logits).all()
+    np.testing.assert_array_equal(a.outputs.logits, b.outputs.logits)
+    assert not np.array_equal(a.outputs.logits, plain.outputs.logits)
+    assert a.outputs.logits.shape == (240, 10) and np.isfinite(a.outputs.logits).all()
 
 
 def test_full_batch_gradient_does_not_depend_on_the_chunk_size(small):
@@ -149,8 +149,8 @@ def test_full_batch_gradient_does_not_depend_on_the_chunk_size(small):
     config = TrainConfig(epochs=3, full_batch=True, lr=0.01, loss="zero_hinge", warmup_epochs=0, schedule="constant")
     _, chunked = short_run(small, replace(config, batch_size=100))
     _, whole = short_run(small, replace(config, batch_size=100_000))
-    np.testing.assert_allclose(chunked.logits, whole.logits, rtol=1e-4, atol=1e-5)
-    assert chunked.snapshot_steps.tolist() == [0, 1, 2, 3, 3]  # one step per epoch, then the final model
+    np.testing.assert_allclose(chunked.outputs.logits, whole.outputs.logits, rtol=1e-4, atol=1e-5)
+    assert chunked.outputs.snapshot_steps.tolist() == [0, 1, 2, 3, 3]  # one step per epoch, then the final model
 
 
 def test_untrained_network_keeps_its_initial_weights(small):
@@ -159,8 +159,9 @@ def test_untrained_network_keeps_its_initial_weights(small):
     initial = build("mlp", small.shape, {"hidden_layers": 7, "width": 256})
     for trained, fresh in zip(model.parameters(), initial.parameters(), strict=True):
         assert torch.equal(trained, fresh)
-    assert result.snapshot_preds.shape == (2, len(small)) and result.history == []  # initialisation, final model
-    assert (result.snapshot_preds[-1] >= 0).all() and (result.snapshot_lag == 0).all()
+    outputs = result.outputs
+    assert outputs.snapshot_preds.shape == (2, len(small)) and result.history == []  # initialisation, final model
+    assert (outputs.snapshot_preds[-1] >= 0).all() and (outputs.snapshot_lag == 0).all()
 
 
 def test_checkpointed_run_equals_an_uninterrupted_one(small, tmp_path):
@@ -168,13 +169,13 @@ def test_checkpointed_run_equals_an_uninterrupted_one(small, tmp_path):
     _, plain = short_run(small, config)
     checkpointing = Checkpointing(tmp_path / "checkpoint.pt", every=1, fingerprint="run A")
     _, with_checkpoints = short_run(small, config, checkpointing=checkpointing)
-    np.testing.assert_array_equal(plain.logits, with_checkpoints.logits)
+    np.testing.assert_array_equal(plain.outputs.logits, with_checkpoints.outputs.logits)
     state = checkpointing.load()
     assert state["epoch"] == 2  # none after the last epoch: the outputs are the run's record
     _, resumed = short_run(small, config, checkpointing=checkpointing)  # starts at epoch 3
-    np.testing.assert_array_equal(plain.logits, resumed.logits)
-    np.testing.assert_array_equal(plain.snapshot_preds, resumed.snapshot_preds)
-    np.testing.assert_array_equal(plain.snapshot_lag, resumed.snapshot_lag)
+    np.testing.assert_array_equal(plain.outputs.logits, resumed.outputs.logits)
+    np.testing.assert_array_equal(plain.outputs.snapshot_preds, resumed.outputs.snapshot_preds)
+    np.testing.assert_array_equal(plain.outputs.snapshot_lag, resumed.outputs.snapshot_lag)
     assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
     other_run = Checkpointing(tmp_path / "checkpoint.pt", every=1, fingerprint="run B")
     assert other_run.load() is None  # never resumes another run's state
@@ -186,14 +187,15 @@ def test_iteration_learned_from_training_passes_equals_the_full_pass_definition(
     the final predictions of runs stopped after 0, 1, ..., E steps; a constant rate makes them share their steps)."""
     config = TrainConfig(epochs=6, full_batch=True, batch_size=100_000, lr=0.05, warmup_epochs=0, schedule="constant")
     _, recorded = short_run(small, config)
-    full_pass = np.stack([short_run(small, replace(config, epochs=e))[1].logits.argmax(1) for e in range(7)])
+    full_pass = np.stack([short_run(small, replace(config, epochs=e))[1].outputs.logits.argmax(1) for e in range(7)])
     expected = iteration_learned(full_pass, np.arange(7))
-    got = iteration_learned(recorded.snapshot_preds, recorded.snapshot_steps, recorded.snapshot_lag)
+    outputs = recorded.outputs
+    got = iteration_learned(outputs.snapshot_preds, outputs.snapshot_steps, outputs.snapshot_lag)
     in_train = train_mask(small.orig_split, 0.1, 0)
-    assert (recorded.snapshot_preds[0][in_train] == NOT_SEEN).all()  # no training pass before step 0
+    assert (outputs.snapshot_preds[0][in_train] == NOT_SEEN).all()  # no training pass before step 0
     assert len(np.unique(expected)) >= 4  # examples are learned at many different steps
     np.testing.assert_array_equal(got, expected)
-    np.testing.assert_array_equal(recorded.snapshot_preds[1:-1][:, ~in_train], full_pass[1:][:, ~in_train])
+    np.testing.assert_array_equal(outputs.snapshot_preds[1:-1][:, ~in_train], full_pass[1:][:, ~in_train])
 
 
 def test_training_examples_are_recorded_from_their_training_forward_pass(small):
@@ -202,10 +204,10 @@ def test_training_examples_are_recorded_from_their_training_forward_pass(small):
     _, result = short_run(small, TrainConfig(epochs=2, batch_size=256))
     in_train = train_mask(small.orig_split, 0.1, 0)
     steps_per_epoch = int(np.ceil(in_train.sum() / 256))
-    assert (result.snapshot_lag[:, ~in_train] == 0).all()
-    lags = result.snapshot_lag[1:-1][:, in_train]
+    assert (result.outputs.snapshot_lag[:, ~in_train] == 0).all()
+    lags = result.outputs.snapshot_lag[1:-1][:, in_train]
     assert lags.min() == 1 and lags.max() == steps_per_epoch  # the last batch before the snapshot, the first
-    assert (result.snapshot_preds[1:][:, in_train] >= 0).all()
+    assert (result.outputs.snapshot_preds[1:][:, in_train] >= 0).all()
 
 
 def test_training_dynamics_scores_equal_their_definitions_on_the_full_history(small):
@@ -218,10 +220,10 @@ def test_training_dynamics_scores_equal_their_definitions_on_the_full_history(sm
     in_train = train_mask(small.orig_split, 0.1, 0)
     labels = small.labels
     stopped_after = [replace(config, epochs=e, score_epochs=(), el2n_epoch=1) for e in range(5)]  # stopped after e
-    history = np.stack([short_run(small, c)[1].logits for c in stopped_after])[:, in_train]
+    history = np.stack([short_run(small, c)[1].outputs.logits for c in stopped_after])[:, in_train]
     correct = scores.correct_predictions(history, labels[in_train])
-    got = recorded.scores
-    assert list(got.epochs) == [2, 5]
+    got = recorded.outputs
+    assert list(got.score_epochs) == [2, 5]
     for point, presented in enumerate((2, 5)):
         seen = correct[:presented]
         confidence, variability, correctness = scores.dataset_map(
@@ -236,15 +238,15 @@ def test_training_dynamics_scores_equal_their_definitions_on_the_full_history(sm
             "correctness": correctness,
         }
         for name, values in expected.items():
-            np.testing.assert_allclose(got.values[name][point][in_train], values, rtol=1e-5, atol=1e-6, err_msg=name)
-    assert (got.values["presentations"][:, ~in_train] == 0).all() and np.isnan(got.values["aum"][:, ~in_train]).all()
-    assert got.values["forgetting_events"][-1].max() >= 1  # the history has forgetting to count
+            np.testing.assert_allclose(getattr(got, name)[point][in_train], values, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert (got.presentations[:, ~in_train] == 0).all() and np.isnan(got.aum[:, ~in_train]).all()
+    assert got.forgetting_events[-1].max() >= 1  # the history has forgetting to count
     el2n = scores.el2n(scores.softmax(history[2]), labels[in_train])  # eval mode, the weights after epoch 2
     np.testing.assert_allclose(got.el2n[in_train], el2n, rtol=1e-5, atol=1e-6)
     stopped = short_run(small, replace(config, epochs=2))[0].state_dict()  # the weights kept after epoch 2
-    assert list(recorded.weights_at) == [2]
+    assert len(recorded.states_at_points) == 1
     for name, value in stopped.items():
-        torch.testing.assert_close(recorded.weights_at[2][name], value, rtol=0, atol=0)
+        torch.testing.assert_close(recorded.states_at_points[0][name], value, rtol=0, atol=0)
 
 
 def test_el2n_is_an_eval_pass_with_the_weights_after_its_epoch_whatever_the_minibatch_order(small):
@@ -253,10 +255,10 @@ def test_el2n_is_an_eval_pass_with_the_weights_after_its_epoch_whatever_the_mini
     config = replace(TrainConfig(epochs=2, batch_size=128), el2n_epoch=1, score_epochs=(1,))
     model, recorded = short_run(small, config)
     in_train = train_mask(small.orig_split, 0.1, 0)
-    model.load_state_dict(recorded.weights_at[1])
+    model.load_state_dict(recorded.states_at_points[0])
     normalize = Normalizer(small.mean, small.std, CPU)
     with torch.no_grad():
         logits = predict_logits(model, small.image_tensor(CPU)[torch.from_numpy(in_train)], normalize, 1024)
     expected = scores.el2n(scores.softmax(logits.numpy()), small.labels[in_train])
-    np.testing.assert_allclose(recorded.scores.el2n[in_train], expected, rtol=1e-4, atol=1e-5)
-    assert np.isnan(recorded.scores.el2n[~in_train]).all()
+    np.testing.assert_allclose(recorded.outputs.el2n[in_train], expected, rtol=1e-4, atol=1e-5)
+    assert np.isnan(recorded.outputs.el2n[~in_train]).all()

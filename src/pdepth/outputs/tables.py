@@ -8,6 +8,7 @@ import xarray as xr
 
 from pdepth.data.prepared import SPLIT_NAMES
 from pdepth.outputs.cube import category_names
+from pdepth.records import atomic_write
 
 # Per-example variables of metrics.nc, as columns after the consensus class (docs/outputs.md describes each).
 SCORES = (
@@ -63,5 +64,7 @@ def examples(metrics: xr.Dataset) -> pd.DataFrame:
 
 
 def write(table: pd.DataFrame, csv: Path, parquet: Path) -> None:
-    table.to_csv(csv, index=False, float_format="%.6g")
-    table.to_parquet(parquet, index=False)
+    with atomic_write(csv) as partial:
+        table.to_csv(partial, index=False, float_format="%.6g")
+    with atomic_write(parquet) as partial:
+        table.to_parquet(partial, index=False)

@@ -62,9 +62,9 @@ def run(job: jobs.CrossvalJob, examples: Examples, progress: bool = True) -> Cro
         log.info("%s: fold %d of %d, %d examples predicted", train.run, number + 1, job.folds, predicted.sum())
         model, result = fit(train.run.arch, options, examples, in_train & ~predicted, normalize, config, seed, progress)
         fold_images = images[torch.from_numpy(np.flatnonzero(predicted)).to(device)]
-        for point, epoch in enumerate(epochs[:-1]):
-            model.load_state_dict(result.weights_at[epoch])
+        for point, state in enumerate(result.states_at_points):
+            model.load_state_dict(state)
             logits = predict_logits(model, fold_images, normalize, config.eval_batch_size, memory_format)
             probabilities[point, predicted] = softmax(logits.cpu().numpy())
-        probabilities[-1, predicted] = softmax(result.logits[predicted])
+        probabilities[-1, predicted] = softmax(result.outputs.logits[predicted])
     return CrossvalResults(probabilities, fold, jobs.to_json(job))

@@ -23,6 +23,7 @@ from pdepth.metrics.learning import CURVE_GROUPS
 from pdepth.metrics.per_example import DYNAMICS
 from pdepth.outputs.cube import filled_depth
 from pdepth.probing.results import ProbeResults
+from pdepth.records import atomic_write
 from pdepth.statistics.verdicts import Evidence
 from pdepth.training.runs import CrossvalResults, same_points
 
@@ -188,7 +189,8 @@ def run(
         for point, probs in enumerate(crossval_probabilities(crossval_files, len(epochs))):
             rows.append(cleanlab("cleanlab_cv", point, None, probs, CROSSVAL_NOTE.format(folds=job.cleanlab_folds)))
     table = pd.DataFrame(rows)
-    table.to_csv(output, index=False, float_format="%.6g")
+    with atomic_write(output) as partial:
+        table.to_csv(partial, index=False, float_format="%.6g")
     return table
 
 

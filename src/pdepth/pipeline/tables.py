@@ -12,6 +12,7 @@ from pdepth import paths
 from pdepth.config.jobs import FidelityJob
 from pdepth.fidelity import table as fidelity
 from pdepth.outputs import tables
+from pdepth.records import atomic_write
 from pdepth.statistics.verdicts import HOLDS
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ def fidelity_table(
                 found.setdefault(role, []).append(xr.load_dataset(path))
         rows.append(fidelity.margin_intervention_claim(dataset, arch, found, settings))
     table = fidelity.table(rows, settings)
-    table.to_csv(csv_file, index=False, float_format="%.4g")
+    with atomic_write(csv_file) as partial:
+        table.to_csv(partial, index=False, float_format="%.4g")
     shown = table[["claim", "dataset", "architecture", "shown", "direction", "mde", "vs_paper"]]
     log.info(
         "%d rows, %d tested (Holm over them), %d hold:\n%s",
@@ -68,7 +70,7 @@ def fidelity_table(
 
 def figure_index(plan: list[dict], csv_file: str) -> None:
     """What the config draws and what it skips, and why."""
-    with open(csv_file, "w", newline="") as out:
+    with atomic_write(csv_file) as partial, open(partial, "w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["figure", "paper", "for", "status"])
         for row in plan:
@@ -76,7 +78,8 @@ def figure_index(plan: list[dict], csv_file: str) -> None:
 
 
 def study_config(config: dict, yaml_file: str) -> None:
-    Path(yaml_file).write_text(yaml.safe_dump(config, sort_keys=False))
+    with atomic_write(yaml_file) as partial:
+        partial.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def benchmark_table(files: list[str], csv_file: str) -> None:
@@ -87,4 +90,5 @@ def benchmark_table(files: list[str], csv_file: str) -> None:
         frame.insert(0, "job", paths.benchmark_job(path))
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["job"])
-    table.to_csv(csv_file, index=False, float_format="%.4g")
+    with atomic_write(csv_file) as partial:
+        table.to_csv(partial, index=False, float_format="%.4g")

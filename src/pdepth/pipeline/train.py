@@ -4,6 +4,7 @@ weights, predictions, snapshots and history."""
 import csv
 import hashlib
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,6 @@ from pdepth.pipeline.trained import each_seed
 from pdepth.records import atomic_write
 from pdepth.training.checkpoint import Checkpointing
 from pdepth.training.loop import HISTORY_COLUMNS, fit
-from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = 5  # 2: the training passes' predictions; 3: the training-dynamics scores; 4: earlier weights;
@@ -96,23 +96,10 @@ def run(
         run.arch, job.model_options, examples, in_train, normalize, config, run.seed, progress, checkpointing
     )
     saved = {"arch": run.arch, "options": job.model_options, "state_dict": model.state_dict()}
-    earlier = [result.weights_at[int(epoch)] for epoch in result.scores.epochs[:-1]]  # by score point
     with atomic_write(weights) as partial:
-        torch.save(saved | {"state_dicts_at_points": earlier}, partial)
-    run_outputs = RunOutputs(
-        example_index=examples.index,
-        in_train=in_train,
-        logits=result.logits,
-        snapshot_preds=result.snapshot_preds,
-        snapshot_steps=result.snapshot_steps,
-        snapshot_lag=result.snapshot_lag,
-        score_epochs=result.scores.epochs,
-        **result.scores.values,
-        el2n=result.scores.el2n,
-        job=jobs.to_json(job),
-    )
-    run_outputs.save(outputs)
-    with open(history, "w", newline="") as f:
+        torch.save(saved | {"state_dicts_at_points": result.states_at_points}, partial)
+    replace(result.outputs, job=jobs.to_json(job)).save(outputs)
+    with atomic_write(history) as partial, open(partial, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, delimiter="\t")  # no rows for an untrained model
         writer.writeheader()
         writer.writerows(result.history)

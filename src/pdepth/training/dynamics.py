@@ -117,6 +117,7 @@ class DynamicsObserver:
     """Sees each training forward pass (an observer of pdepth.training.loop) with the labels trained on."""
 
     def __init__(self, labels: torch.Tensor, read_at: set[int], aum_from_epoch: int = 1):
+        """``read_at``: the epochs before the end at which the scores are read (TrainConfig.score_points)."""
         self.scores = TrainingScores(len(labels), labels.device)
         self.labels, self.read_at, self.aum_from_epoch = labels, read_at, aum_from_epoch
         self.points: list[tuple[int, dict]] = []

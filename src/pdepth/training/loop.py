@@ -20,9 +20,10 @@ from pdepth.data.prepared import TEST, TRAIN
 from pdepth.errors import TrainingDiverged
 from pdepth.models import ProbedModel, build
 from pdepth.training.checkpoint import Checkpointing
-from pdepth.training.dynamics import DynamicsObserver, ScorePoints
+from pdepth.training.dynamics import DynamicsObserver
 from pdepth.training.hparams import TrainConfig
 from pdepth.training.losses import LOSSES
+from pdepth.training.runs import RunOutputs
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,9 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> 
 
 @dataclass
 class TrainResult:
-    logits: np.ndarray  # (N, C) float32, final model, eval mode
-    snapshot_preds: np.ndarray  # (S, N) int16, predicted class at each snapshot (NOT_SEEN: no prediction yet)
-    snapshot_steps: np.ndarray  # (S,) optimiser steps taken before each snapshot
-    snapshot_lag: np.ndarray  # (S, N) steps between each prediction and its snapshot (0: made at the snapshot)
+    outputs: RunOutputs  # the run's arrays, as run.npz holds them (example_index: positions in the images given)
     history: list[dict]  # one row per epoch
-    scores: ScorePoints  # the training-dynamics scores of every training example (pdepth.training.dynamics)
-    weights_at: dict[int, dict]  # the model's state after each of training.score_epochs before the last, on the CPU
+    states_at_points: list[dict]  # the model's state at each score point before the last, in order, on the CPU
 
 
 NOT_SEEN = -1  # a training example's entry before its first training forward pass
@@ -182,6 +179,7 @@ class TrainingRun:
     ):
         device = images.device
         self.model, self.images, self.labels, self.normalize, self.config = model, images, labels, normalize, config
+        self.in_train = in_train
         self.train_idx = torch.from_numpy(np.flatnonzero(in_train)).to(device)
         self.held_out = torch.from_numpy(np.flatnonzero(~in_train)).to(device)
         self.groups = {"train": in_train, "holdout": (orig_split == TRAIN) & ~in_train, "test": orig_split == TEST}
@@ -195,7 +193,7 @@ class TrainingRun:
         self.loss_fn = LOSSES[config.loss]
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         self.recorder = Recorder(len(images), self.held_out, device)
-        self.dynamics = DynamicsObserver(labels, set(config.score_epochs), config.aum_from_epoch)
+        self.dynamics = DynamicsObserver(labels, set(config.score_points[:-1]), config.aum_from_epoch)
         # by their key in the checkpoint
         self.observers: dict[str, Observer] = {"recorder": self.recorder, "dynamics": self.dynamics}
         self.snapshots, self.lags, self.snapshot_steps, self.history = [], [], [], []
@@ -335,15 +333,20 @@ class TrainingRun:
             self.logits = self.evaluate(None, self.config.epochs)
         snapshots = [*self.snapshots, self.logits.argmax(1).to(torch.int16).cpu().numpy()]
         lags = [*self.lags, np.zeros(len(self.images), np.int32)]
-        return TrainResult(
+        scores = self.dynamics.result(self.config.epochs)
+        outputs = RunOutputs(
+            example_index=np.arange(len(self.images)),
+            in_train=self.in_train,
             logits=self.logits.cpu().numpy().astype(np.float32),
             snapshot_preds=np.stack(snapshots),
             snapshot_steps=np.array([*self.snapshot_steps, self.step], dtype=np.int64),
             snapshot_lag=np.stack(lags),
-            history=self.history,
-            scores=self.dynamics.result(self.config.epochs),
-            weights_at=self.weights_at,
+            score_epochs=scores.epochs,
+            **scores.values,
+            el2n=scores.el2n,
         )
+        states = [self.weights_at[epoch] for epoch in self.config.score_points[:-1]]
+        return TrainResult(outputs, self.history, states)
 
 
 def log_epoch(row: dict, epochs: int) -> None:
@@ -402,7 +405,8 @@ def fit(
     progress: bool = True,
     checkpointing: Checkpointing | None = None,
 ) -> tuple[ProbedModel, TrainResult]:
-    """Build ``arch`` with the seed's initial weights on the normaliser's device and train it where ``in_train``."""
+    """Build ``arch`` with the seed's initial weights on the normaliser's device and train it where ``in_train``;
+    the result's ``example_index`` is the examples'."""
     device = normalize.mean.device
     torch.manual_seed(init_seed(seed))
     model = build(arch, examples.shape, model_options).to(device)
@@ -420,4 +424,5 @@ def fit(
         progress=progress,
         checkpointing=checkpointing,
     )
+    result.outputs.example_index = examples.index
     return model, result
