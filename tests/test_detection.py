@@ -201,3 +201,25 @@ def test_files_by_score_point_load_from_older_versions_and_refuse_other_points(t
     )
     saved = load_weights(tmp_path / "m", "cpu")
     assert [float(state["w"]) for state in saved["state_dicts_at_points"]] == [0.0, 1.0]  # after epochs 1, then 5
+
+
+def test_the_bootstraps_batched_statistics_equal_the_row_by_row_ones():
+    """Every Test with a fast path (``batched``) gives, for a batch of resampled weights, what its statistic gives
+    row by row, to rounding (the sums over tie groups run along another axis)."""
+    from pdepth.metrics import agreement
+    from pdepth.statistics.verdicts import resampler
+
+    values, in_train, flipped, classes = planted("detector", n=600)
+    rank = detection.ranking(np.round(values, 1), in_train, 1)  # ties
+    weights = resampler(classes)(np.random.default_rng(1), 7)
+    tests = {
+        "auroc": detection.detection_test(rank, flipped, classes, detection.auroc_of, lambda s: 0.5),
+        "auprc": detection.detection_test(rank, flipped, classes, detection.average_precision_of, lambda s: 0.3),
+        "chosen": detection.chosen_test([values, -values, values**2], in_train, flipped, classes, 1)[0],
+        "agreement": agreement.cross_seed_test(values, np.where(in_train, values + 1, np.nan)),
+    }
+    everything = np.ones(values.shape[1], bool)
+    for name, test in tests.items():
+        rows = [test.statistic(row, everything) for row in weights]
+        np.testing.assert_allclose(test.batched(weights, everything), rows, rtol=1e-12, atol=0, err_msg=name)
+        assert len(set(np.round(rows, 12))) > 1, name  # the resamples move the statistic: the check can fail

@@ -353,8 +353,7 @@ def test_resampling_keeps_strata_and_shuffling_stays_within_groups():
     rng = np.random.default_rng(0)
     strata = np.array([0, 0, 0, 1, 1, 2])
     draw = verdicts.resampler(strata)
-    for _ in range(20):
-        weights = draw(rng)
+    for weights in draw(rng, 20):
         assert [weights[strata == s].sum() for s in range(3)] == [3, 2, 1]
     groups = np.array([2, 0, 2, 1, 0, 2, 1])
     permutation = verdicts.shuffler(groups)(rng)
@@ -367,12 +366,15 @@ def test_a_resample_draws_what_a_loop_over_the_strata_draws():
     strata in ascending order: the fidelity table's intervals do not depend on how the draw is computed."""
     strata = np.random.default_rng(2).integers(0, 7, 500) * 3 - 4
     draw, ours, loop = verdicts.resampler(strata), np.random.default_rng(5), np.random.default_rng(5)
-    for _ in range(10):
-        expected = np.zeros(len(strata))
-        for stratum in np.unique(strata):
-            members = np.flatnonzero(strata == stratum)
-            expected += np.bincount(members[loop.integers(0, len(members), len(members))], minlength=len(strata))
-        np.testing.assert_array_equal(draw(ours), expected)
+    for count in (1, 3, 6):  # drawn in batches of any size: the same stream
+        got = draw(ours, count)
+        for row in got:
+            expected = np.zeros(len(strata))
+            for stratum in np.unique(strata):
+                members = np.flatnonzero(strata == stratum)
+                expected += np.bincount(members[loop.integers(0, len(members), len(members))], minlength=len(strata))
+            np.testing.assert_array_equal(row, expected)
+    assert ours.random() == loop.random()  # and the generator left where the loop leaves it
 
 
 def test_weighted_pearson_equals_pearson_of_the_repeated_pairs():

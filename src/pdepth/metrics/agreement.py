@@ -61,17 +61,19 @@ def cross_seed_test(first: np.ndarray, second: np.ndarray) -> Test:
     """Spearman r of ``first`` on the even seeds kept against ``second`` on the odd ones, and the other way round."""
     ranks = functools.cache(lambda which, seeds: _ranks_of_means((first, second)[which], seeds))
 
-    def statistic(weights: np.ndarray, kept: np.ndarray) -> float:
+    def statistic(weights: np.ndarray, kept: np.ndarray) -> float | np.ndarray:
         seeds = tuple(np.flatnonzero(kept))
         halves = (seeds[0::2], seeds[1::2])
         values = []
         for a, b in (halves, halves[::-1]):
             x, y = ranks(0, a), ranks(1, b)
             both = np.isfinite(x) & np.isfinite(y)
-            values.append(weighted_pearson(x[both], y[both], weights[both]))
-        return float(np.mean(values))
+            values.append(weighted_pearson(x[both], y[both], weights[..., both]))
+        return np.mean(values, axis=0) if weights.ndim == 2 else float(np.mean(values))
 
-    return Test(statistic, None, units=len(first), runs=first.shape[1], needs=(3, "two halves of the seeds"))
+    return Test(
+        statistic, None, units=len(first), runs=first.shape[1], needs=(3, "two halves of the seeds"), batched=statistic
+    )
 
 
 def correlations(cube: xr.Dataset, metrics: xr.Dataset, settings: FidelitySettings) -> dict[tuple[str, str], Evidence]:

@@ -9,6 +9,7 @@ shuffled within each given class (so a score that only knows the class, in a stu
 not pass for a detector). The AUPRC's reference is the share of flipped labels, the precision of a random ranking.
 """
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,26 +45,49 @@ def _pos_neg(groups: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> t
     )
 
 
+def auroc_of(pos: np.ndarray, neg: np.ndarray) -> float | np.ndarray:
+    """AUROC from the weight of the positives and negatives in each tie group (ascending along the first axis; a
+    second axis: one AUROC per column): the chance that a positive outranks a negative, ties counting half."""
+    total = pos.sum(0) * neg.sum(0)
+    below = np.cumsum(neg, axis=0) - neg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(total > 0, (pos * (below + 0.5 * neg)).sum(0) / total, np.nan)
+    return float(value) if value.ndim == 0 else value
+
+
+def average_precision_of(pos: np.ndarray, neg: np.ndarray) -> float | np.ndarray:
+    """Average precision from the same group weights, thresholds from the highest score down."""
+    pos, neg = pos[::-1], neg[::-1]
+    positives = pos.sum(0)
+    true, false = np.cumsum(pos, axis=0), np.cumsum(neg, axis=0)
+    precision = true / np.maximum(true + false, 1e-300)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(positives > 0, (pos / positives * precision).sum(0), np.nan)
+    return float(value) if value.ndim == 0 else value
+
+
 def auroc(groups: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> float:
     """Weighted AUROC of a ranking given as tie groups (ascending): the chance that a positive outranks a negative,
     ties counting half (sklearn.metrics.roc_auc_score with sample_weight; O(n) for a bootstrap resample)."""
-    pos, neg = _pos_neg(groups, positive, weights)
-    total = pos.sum() * neg.sum()
-    if total <= 0:
-        return np.nan
-    below = np.cumsum(neg) - neg
-    return float((pos * (below + 0.5 * neg)).sum() / total)
+    return auroc_of(*_pos_neg(groups, positive, weights))
 
 
 def average_precision(groups: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> float:
     """Weighted average precision, thresholds from the highest score down (sklearn.metrics.average_precision_score
     with sample_weight)."""
-    pos, neg = _pos_neg(groups, positive, weights)
-    if pos.sum() <= 0:
-        return np.nan
-    true, false = np.cumsum(pos[::-1]), np.cumsum(neg[::-1])
-    precision = true / np.maximum(true + false, 1e-300)
-    return float((pos[::-1] / pos.sum() * precision).sum())
+    return average_precision_of(*_pos_neg(groups, positive, weights))
+
+
+def group_sums(groups: np.ndarray, members: np.ndarray, positive: np.ndarray, units: int) -> tuple:
+    """Sparse (groups, units) matrices that sum a seed's weights (units, draws) into each tie group's positives and
+    negatives, each group's members added in their order (as bincount adds them)."""
+    from scipy import sparse
+
+    shape = (groups.max() + 1 if len(groups) else 0, units)
+    return tuple(
+        sparse.csr_matrix((np.ones(which.sum()), (groups[which], members[which])), shape=shape)
+        for which in (positive, ~positive)
+    )
 
 
 def within_class_null(values: np.ndarray, positive: np.ndarray, classes: np.ndarray) -> float:
@@ -85,16 +109,23 @@ def within_class_null(values: np.ndarray, positive: np.ndarray, classes: np.ndar
 
 
 def detection_test(
-    rank: Ranking, flipped: np.ndarray, classes: np.ndarray, metric: Callable, null: Callable[[int], float]
+    rank: Ranking, flipped: np.ndarray, classes: np.ndarray, metric_of: Callable, null: Callable[[int], float]
 ) -> Test:
-    """The seeds' mean of ``metric`` over each seed's scored examples, resampled over examples and seeds."""
-
-    scored = [np.flatnonzero(rank.scored[:, s]) for s in range(rank.values.shape[1])]
+    """The seeds' mean of ``metric_of`` (:func:`auroc_of`, :func:`average_precision_of`) over each seed's scored
+    examples, resampled over examples and seeds."""
+    seeds = range(rank.values.shape[1])
+    scored = [np.flatnonzero(rank.scored[:, s]) for s in seeds]
     positives = [flipped[members] for members in scored]
+    sums = [group_sums(rank.groups[s], scored[s], positives[s], len(flipped)) for s in seeds]
 
     def statistic(weights: np.ndarray, kept: np.ndarray) -> float:
-        values = [metric(rank.groups[s], positives[s], weights[scored[s]]) for s in np.flatnonzero(kept)]
-        return float(np.mean(values)) if values else np.nan
+        found = [metric_of(*_pos_neg(rank.groups[s], positives[s], weights[scored[s]])) for s in np.flatnonzero(kept)]
+        return float(np.mean(found)) if found else np.nan
+
+    def batched(weights: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        columns = np.ascontiguousarray(weights.T)  # (units, draws): each group's sums by one sparse product
+        found = [metric_of(sums[s][0] @ columns, sums[s][1] @ columns) for s in np.flatnonzero(kept)]
+        return np.mean(found, axis=0) if found else np.full(len(weights), np.nan)
 
     return Test(
         statistic,
@@ -103,6 +134,7 @@ def detection_test(
         runs=rank.values.shape[1],
         strata=classes,
         examples=int(rank.scored.any(axis=1).sum()),
+        batched=batched,
     )
 
 
@@ -130,8 +162,8 @@ def detect(
     def share_flipped(seed: int) -> float:
         return float(flipped[rank.scored[:, seed]].mean()) if rank.scored[:, seed].any() else np.nan
 
-    roc = detection_test(rank, flipped, classes, auroc, class_null)
-    prc = detection_test(rank, flipped, classes, average_precision, share_flipped)
+    roc = detection_test(rank, flipped, classes, auroc_of, class_null)
+    prc = detection_test(rank, flipped, classes, average_precision_of, share_flipped)
     return Detection(assess(roc, 1, 0.0, settings), assess(prc, 1, 0.0, settings))
 
 
@@ -155,6 +187,14 @@ def chosen_out_of_sample(
     without looking at the seed it is scored on: for each seed, the candidate with the highest mean AUROC over the
     other seeds, scored on that seed; the mean over seeds (cross-fitted, as Section 4's gain is). Each seed's value
     is out of sample, so their spread is the run-to-run part of the interval."""
+    test, choice = chosen_test(candidates, in_train, flipped, classes, orientation)
+    return Chosen(assess(test, 1, 0.0, settings), choice)
+
+
+def chosen_test(
+    candidates: list[np.ndarray], in_train: np.ndarray, flipped: np.ndarray, classes: np.ndarray, orientation: int
+) -> tuple[Test, np.ndarray]:
+    """:func:`chosen_out_of_sample`'s test, and the candidate each seed is scored with."""
     ranks = [ranking(values, in_train, orientation) for values in candidates]
     seeds = in_train.shape[1]
 
@@ -180,6 +220,22 @@ def chosen_out_of_sample(
             found.append(within_class_null(ranks[choice[s]].values[keep, s], flipped[keep], classes[keep]))
         return float(np.mean(found))
 
+    sums = [[group_sums(r.groups[s], np.flatnonzero(r.scored[:, s]), flipped[r.scored[:, s]], len(flipped))
+             for s in range(seeds)] for r in ranks]  # fmt: skip
+
+    def batched(weights: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        """per_seed's mean for each row of weights, every seed kept."""
+        columns = np.ascontiguousarray(weights.T)
+        table = np.array([[auroc_of(pos @ columns, neg @ columns) for pos, neg in by_seed] for by_seed in sums])
+        found = []
+        for s in range(seeds):  # table: (candidates, seeds, draws)
+            others = np.arange(seeds) != s
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a candidate undefined on every other seed
+                best = np.nanargmax(np.nanmean(table[:, others], axis=1), axis=0)
+            found.append(table[best, s, np.arange(len(weights))])
+        return np.nanmean(found, axis=0)
+
     test = Test(
         lambda weights, kept: float(np.nanmean(per_seed(weights, kept)[0][kept])) if kept.sum() > 1 else np.nan,
         null,
@@ -189,8 +245,9 @@ def chosen_out_of_sample(
         strata=classes,
         parts=lambda: values,
         examples=int(np.any([r.scored.any(axis=1) for r in ranks], axis=0).sum()),
+        batched=batched if seeds > 1 else None,
     )
-    return Chosen(assess(test, 1, 0.0, settings), choice)
+    return test, choice
 
 
 def cleanlab_scores(probabilities: np.ndarray, labels: np.ndarray, in_train: np.ndarray) -> tuple[np.ndarray, ...]:

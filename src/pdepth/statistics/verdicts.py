@@ -48,7 +48,9 @@ class Test:
     whose meaning changes with the number of runs (a corner chosen on fewer seeds, a consensus of fewer seeds), the
     statistic on each of its disjoint run folds, whose spread replaces the jackknife's; ``examples``: how many
     examples the statistic reads (default ``units``); ``at_least``: where the claim is about the statistic itself
-    too (the probe beats the network: a gain above 0), the null is taken as no lower than this.
+    too (the probe beats the network: a gain above 0), the null is taken as no lower than this; ``batched(weights,
+    kept)``: the statistic of each row of weights (resamples, units), as ``statistic`` gives it row by row (the
+    bootstrap's fast path).
     """
 
     statistic: Statistic
@@ -61,6 +63,10 @@ class Test:
     examples: int | None = None  # the examples the statistic reads (default: units)
     at_least: float | None = None  # the null is never taken below this value (on the claim's side)
     pairs: int | None = None  # distinct run pairs a pairwise statistic averages (bounds the run part's freedom)
+    batched: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None  # the statistic of many weights at once
+
+
+BATCH_VALUES = 1 << 23  # the most example weights (resamples x units, float64: 64 MiB) drawn at once
 
 
 @dataclass(frozen=True)
@@ -89,16 +95,40 @@ def _segments(groups: np.ndarray) -> list[np.ndarray]:
     return [order[start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def resampler(strata: np.ndarray) -> Callable[[np.random.Generator], np.ndarray]:
-    """A draw of the multiplicities of one bootstrap resample: each stratum's units drawn with replacement, as many
-    as it has; the strata are sorted once, so a draw costs one ``integers`` call per stratum."""
+def resampler(strata: np.ndarray) -> Callable[[np.random.Generator, int], np.ndarray]:
+    """Draws of the multiplicities of ``count`` bootstrap resamples, (count, units): in each, every stratum's units
+    drawn with replacement, as many as it has. One ``integers`` call for all of them, whose numbers come in the order
+    a loop over the resamples, then the strata (ascending), would draw them."""
     segments = _segments(strata)
+    members = np.concatenate(segments) if segments else np.zeros(0, np.int64)
+    sizes = np.array([len(segment) for segment in segments], np.int64)
+    first = np.repeat(np.cumsum(sizes) - sizes, sizes)  # each position's stratum's start in ``members``
+    bounds = np.repeat(sizes, sizes)
 
-    def draw(rng: np.random.Generator) -> np.ndarray:
-        picks = [members[rng.integers(0, len(members), len(members))] for members in segments]
-        return np.bincount(np.concatenate(picks), minlength=len(strata)).astype(np.float64)
+    def draw(rng: np.random.Generator, count: int = 1) -> np.ndarray:
+        if len(sizes) == 1:  # one stratum: a scalar bound, the same numbers drawn faster
+            picks = members[rng.integers(0, len(members), (count, len(members)))]
+        else:
+            picks = members[first + rng.integers(0, np.broadcast_to(bounds, (count, len(bounds))))]
+        picks += np.arange(count)[:, None] * len(strata)
+        return np.bincount(picks.ravel(), minlength=count * len(strata)).reshape(count, -1).astype(np.float64)
 
     return draw
+
+
+def bootstrap(test: Test, rng: np.random.Generator, count: int) -> np.ndarray:
+    """The statistic on ``count`` resamples of the examples (every run kept), drawn in batches of at most
+    ``BATCH_VALUES`` weights; by ``test.batched`` where the test has it."""
+    draw = resampler(test.strata if test.strata is not None else np.zeros(test.units, np.int64))
+    everything, values = np.ones(test.runs, bool), []
+    batch = max(1, min(count, BATCH_VALUES // max(1, test.units)))
+    for start in range(0, count, batch):
+        weights = draw(rng, min(batch, count - start))
+        if test.batched is not None:
+            values.append(np.asarray(test.batched(weights, everything), float))
+        else:
+            values.append(np.array([test.statistic(row, everything) for row in weights], float))
+    return np.concatenate(values) if values else np.zeros(0)
 
 
 def shuffler(groups: np.ndarray) -> Callable[[np.random.Generator], np.ndarray]:
@@ -140,7 +170,6 @@ def assess(test: Test, side: int, negligible: float, settings: FidelitySettings)
     null is no larger than ``negligible``" (t, :func:`degrees_of_freedom`), for a claim whose effect has sign
     ``side`` (+1: above the null, -1: below)."""
     least, what = test.needs
-    everything = np.ones(test.runs, bool)
     value = estimate(test) if test.units else np.nan
     if test.runs < least:
         return not_testable(test, f"not testable with {test.runs} run(s): needs ≥ {least} ({what})", value)
@@ -150,9 +179,7 @@ def assess(test: Test, side: int, negligible: float, settings: FidelitySettings)
     groups, runs_variance = run_variance(test, settings)
     if not np.isfinite(runs_variance):
         return not_testable(test, f"not testable with {test.runs} run(s): needs more ({what})", value)
-    strata = test.strata if test.strata is not None else np.zeros(test.units, np.int64)
-    draw = resampler(strata)
-    boots = np.array([test.statistic(draw(rng), everything) for _ in range(settings.bootstrap)])
+    boots = bootstrap(test, rng, settings.bootstrap)
     if np.isfinite(boots).mean() < 0.9:  # undefined on many resamples: too few examples to resample
         return not_testable(test, "undefined on more than 10% of the resamples of its examples", value)
     examples_variance = float(np.var(boots[np.isfinite(boots)], ddof=1))
@@ -251,8 +278,11 @@ def versus_paper(evidence: Evidence, paper: float) -> str:
     return WITHIN if evidence.low <= paper <= evidence.high else OUTSIDE
 
 
-def weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
-    """Pearson r of (x, y) pairs counted ``w`` times each; NaN with fewer than 3 pairs or a constant side."""
+def weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | np.ndarray:
+    """Pearson r of (x, y) pairs counted ``w`` times each; NaN with fewer than 3 pairs or a constant side. Weights
+    (draws, n): one r per row, by matrix-vector products (equal to the row-by-row value to rounding)."""
+    if w.ndim == 2:
+        return _weighted_pearson_rows(x, y, w)
     total = w.sum()
     if np.count_nonzero(w) < 3 or total <= 0:
         return float("nan")
@@ -261,6 +291,17 @@ def weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     if vx <= 1e-12 * total or vy <= 1e-12 * total:
         return float("nan")
     return float((w @ (dx * dy)) / np.sqrt(vx * vy))
+
+
+def _weighted_pearson_rows(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    x, y = x - x.mean(), y - y.mean()  # centred first: the sums of squares below then lose no precision
+    total = w.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = (w @ x) / total, (w @ y) / total
+        vx, vy = w @ (x * x) - total * mx * mx, w @ (y * y) - total * my * my
+        r = (w @ (x * y) - total * mx * my) / np.sqrt(vx * vy)
+    flat = (vx <= 1e-12 * total) | (vy <= 1e-12 * total)
+    return np.where((np.count_nonzero(w, axis=1) < 3) | (total <= 0) | flat, np.nan, r)
 
 
 def between_groups_pearson(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
