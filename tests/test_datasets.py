@@ -11,7 +11,7 @@ import scipy.io
 import generated_data as gen
 from pdepth.data import registry
 from pdepth.data.prepared import TEST, TRAIN, Prepared, channel_stats
-from pdepth.data.sources import SourceOptions, locate
+from pdepth.data.sources import RawFile, SourceOptions, locate
 from pdepth.data.svhn import read_mat
 from pdepth.errors import ConfigError, DataError
 
@@ -207,6 +207,19 @@ def test_missing_file_says_how_to_prestage(dataset, tmp_path):
     assert f"no source for {raw.name}" in message and raw.md5 in message
     assert f"{tmp_path / raw.name}: not present" in message and "download disabled" in message
     assert "data_dir" in message and raw.urls[0] in message
+
+
+def test_a_file_with_no_download_url_is_still_named_with_its_checksum(tmp_path):
+    """A dataset file made locally (``urls=()``, docs/extending.md): missing or mismatched, the message names it, its
+    checksum and data_dir, and says there is nothing to download."""
+    raw = RawFile("dots.npz", "0" * 32, ())
+    with pytest.raises(DataError, match="no download URL") as missing:
+        locate("dots", raw, replace(OFFLINE, data_dir=tmp_path))
+    (tmp_path / raw.name).write_bytes(b"another file")
+    with pytest.raises(DataError, match="checksum mismatch.*no download URL") as mismatched:
+        locate("dots", raw, replace(OFFLINE, data_dir=tmp_path))
+    for error in (missing, mismatched):
+        assert raw.md5 in str(error.value) and "data_dir" in str(error.value)
 
 
 @pytest.mark.parametrize("dataset", sorted(WRITERS))

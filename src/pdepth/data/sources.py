@@ -74,7 +74,8 @@ def _what(raw: RawFile) -> str:
 def _how_to_prestage(dataset: str, raw: RawFile) -> str:
     return (
         f"To pre-stage it, put {raw.name} ({_what(raw)}) in a directory and set `data: {{data_dir: DIR}}` in the "
-        f"config (or pass --config 'data={{data_dir: DIR}}'); it can be fetched from {raw.urls[0]}"
+        f"config (or pass --config 'data={{data_dir: DIR}}'); "
+        + (f"it can be fetched from {raw.urls[0]}" if raw.urls else "it has no download URL: make it as its docs say")
     )
 
 
