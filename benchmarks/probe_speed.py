@@ -69,8 +69,9 @@ def prepare(arch: str, size: int, workdir: Path) -> Path:
     return case
 
 
-def run_method(method: str, case: Path, device: str) -> dict:
-    """In this (fresh) process: the method's first call and a second one, their wall times and depths."""
+def run_method(method: str, case: Path, device: str, calls: int = 2) -> dict:
+    """In this (fresh) process: the method's first call and (``calls`` 2) a second one, their wall times and
+    depths."""
     import torch
 
     from pdepth.device import configure_torch, usable_cpus
@@ -79,14 +80,15 @@ def run_method(method: str, case: Path, device: str) -> dict:
     data = torch.load(case, weights_only=False)
     data = {**data, "model": data["model"].to(device), "images": data["images"].to(device)}
     times, depth = [], None
-    for _ in range(2):
+    for _ in range(calls):
         started = time.perf_counter()
         depth = DEPTH_OF[method.split()[0]](method, **data)
         times.append(time.perf_counter() - started)
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"first": times[0], "warm": times[1], "peak": peak, "depth": np.nan_to_num(depth, nan=-1).tolist()}
+    warm = times[-1] if calls > 1 else np.nan
+    return {"first": times[0], "warm": warm, "peak": peak, "depth": np.nan_to_num(depth, nan=-1).tolist()}
 
 
 def pdepth_depth(method: str, model, images, labels, in_train) -> np.ndarray:
@@ -189,10 +191,11 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("probe_speed"))
     parser.add_argument("--device", default="cpu", help="where the model and every search run (cuda: the GPU)")
     parser.add_argument("--data-dir", type=Path, help="Fashion-MNIST's IDX .gz files, where the system has no copy")
+    parser.add_argument("--calls", type=int, choices=(1, 2), default=2, help="1: the first call only (no warm one)")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # (method, case): run one method, print JSON
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_method(args.one[0], Path(args.one[1]), args.device)))
+        print(json.dumps(run_method(args.one[0], Path(args.one[1]), args.device, args.calls)))
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     if not (args.workdir / "fmnist.npz").exists():
@@ -210,6 +213,7 @@ def main() -> None:
             found = {}
             for method in args.methods:
                 command = [sys.executable, __file__, "--one", method, str(case), "--device", args.device]
+                command += ["--calls", str(args.calls)]
                 found[method] = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
             report(arch, size, found, exact_flops(case), rate)
 
@@ -228,7 +232,7 @@ def report(arch: str, size: int, found: dict, flops: float, rate: float) -> None
         cells += [f"{found[loop]['first'] / row['first']:.2f}", f"{same:.4f}"]
         print(f"| {method} | " + " | ".join(cells) + " |")
     for method in ("pdepth exact", "pdepth auto"):
-        if method in found:
+        if method in found and np.isfinite(found[method]["warm"]):
             achieved = flops / found[method]["warm"] / 1e9
             print(
                 f"{method}, warm: {achieved:.0f} GFLOP/s of exact distances' worth, {achieved / rate:.0%} of the "

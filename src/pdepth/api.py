@@ -45,8 +45,9 @@ class KnnProbe(NamedTuple):
 
 def settings(k: int, backend: str, device: str | torch.device = "cpu", random_state: int = 0) -> knn.ProbeSettings:
     """The probe settings of a backend name: ``auto`` searches a probe exactly where its work (examples x training
-    examples x dims) is at most the study's ``probe.exact_work``, or on a GPU, and with pynndescent above;
-    ``exact`` and ``pynndescent`` always use that search."""
+    examples x dims) is at most the study's ``probe.exact_work``, or on a GPU, and with pynndescent above if the
+    model's probes win back its start-up (:meth:`~pdepth.probing.knn.ProbeSettings.planned`); ``exact`` and
+    ``pynndescent`` always use that search."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     by_name = {"auto": {}, "exact": {"backend": "exact"}, "pynndescent": {"backend": "pynndescent", "exact_work": 0}}
@@ -314,6 +315,7 @@ def probe_model(
         num_classes = probes[-1].dim
         if labels.max(initial=0) >= num_classes or labels.min(initial=0) < 0:
             raise ValueError(f"labels span {labels.min()}..{labels.max()}, the model has {num_classes} outputs")
+        search = search.planned(len(labels), int(in_train.sum()), [layer.dim for layer in probes])
         knn_pred, votes = probe_layers(Path(folder), probes, in_train, labels, num_classes, search, progress)
     classes = tuple(classes) if classes is not None else tuple(str(c) for c in range(num_classes))
     used = search.searches(len(labels), int(in_train.sum()), [layer.dim for layer in probes])

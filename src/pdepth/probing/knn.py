@@ -7,9 +7,12 @@ the k+1 is dropped instead.
 
 import contextlib
 import functools
+import importlib.util
 import logging
+import os
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -88,6 +91,7 @@ class ProbeSettings(ProbeOptions):
 
     n_jobs: int = 1
     device: str = "cpu"
+    start_pynndescent: bool = True  # False: every probe exact, pynndescent's start-up not worth paying (planned)
 
     @classmethod
     def defaults(cls, **changes) -> "ProbeSettings":
@@ -98,7 +102,26 @@ class ProbeSettings(ProbeOptions):
     def backend_for(self, examples: int, support_size: int, dims: int) -> str:
         """The search used for a probe of ``examples`` against ``support_size`` training examples in ``dims``."""
         on_gpu = not str(self.device).startswith("cpu")
-        return "exact" if on_gpu or float(examples) * support_size * dims <= self.exact_work else self.backend
+        small = float(examples) * support_size * dims <= self.exact_work
+        return "exact" if on_gpu or small or not self.start_pynndescent else self.backend
+
+    def planned(self, examples: int, support_size: int, dims: list[int]) -> "ProbeSettings":
+        """These settings for one model's probes of these ``dims`` (pdepth.probe_model): pynndescent only if the
+        time it saves on the probes above ``exact_work``, each counted as its work beyond that bound at
+        ``exact_rate`` per thread, wins back what starting it costs this process now
+        (:meth:`pynndescent_startup_seconds`)."""
+        if self.backend != "pynndescent" or not self.exact_work or not str(self.device).startswith("cpu"):
+            return self  # exact_work 0: pynndescent wherever it can run
+        beyond = sum(max(0.0, float(examples) * support_size * dim - self.exact_work) for dim in dims)
+        saved = beyond / (self.exact_rate * max(1, self.n_jobs))
+        return replace(self, start_pynndescent=bool(beyond) and saved > self.pynndescent_startup_seconds())
+
+    def pynndescent_startup_seconds(self) -> float:
+        """What starting pynndescent costs this process now: nothing if it has started, else its numba compilation,
+        from the disk cache if it holds pynndescent's code."""
+        if cache_pynndescent_compilation.cache_info().currsize:
+            return 0.0
+        return self.pynndescent_startup if numba_cache_warm() else self.pynndescent_first_startup
 
     def searches(self, examples: int, support_size: int, dims: list[int]) -> str:
         """What searched a model's probes of these ``dims``: one name, or one per probe where they differ."""
@@ -179,6 +202,16 @@ def uncacheable_quietly():
             "ignore", message="Cannot cache compiled function", category=numba.core.errors.NumbaWarning
         )
         yield
+
+
+def numba_cache_warm() -> bool:
+    """Whether numba's disk cache holds compiled pynndescent code (found without importing pynndescent)."""
+    spec = importlib.util.find_spec("pynndescent")
+    if spec is None or spec.origin is None:
+        return False
+    if os.environ.get("NUMBA_CACHE_DIR"):  # numba's own folder for every package: pynndescent's in its path
+        return any("pynndescent" in str(index) for index in Path(os.environ["NUMBA_CACHE_DIR"]).rglob("*.nbi"))
+    return any((Path(spec.origin).parent / "__pycache__").glob("*.nbi"))
 
 
 @functools.cache
