@@ -20,7 +20,7 @@ from pdepth.config import study
 from pdepth.config.jobs import FidelitySettings, Floor
 from pdepth.data.prepared import TEST
 from pdepth.fidelity import crossfit
-from pdepth.outputs.cube import filled_depth
+from pdepth.outputs.cube import filled_depth, held_out
 from pdepth.statistics.verdicts import (
     NO_NUMBER,
     NOT_COMPARABLE,
@@ -349,7 +349,7 @@ def judged(
 
 
 def undefined_detail(with_dropped: Test, cube: xr.Dataset) -> str:
-    share = float(np.isnan(cube.pd.values[~cube.in_train.values]).mean())
+    share = float(np.isnan(cube.pd.values[held_out(cube)]).mean())
     return (
         f"{share:.1%} of held-out depths are undefined, counted as one beyond the deepest probe; dropping them "
         f"gives {_fmt(estimate(with_dropped))}"
@@ -365,7 +365,7 @@ def described(readings: dict[str, Test]) -> str:
 def holdout_share(cube: xr.Dataset) -> float:
     """The share of the original training split a seed holds out, on average over the seeds."""
     training = cube.orig_split.values != TEST
-    return float((~cube.in_train.values[training]).mean()) if training.any() else np.nan
+    return float(held_out(cube)[training].mean()) if training.any() else np.nan
 
 
 def model_claims(

@@ -48,7 +48,7 @@ def per_corner_layer_means(values: np.ndarray, mask: np.ndarray, category: np.nd
 def held_out_consensus(cube: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """(class counts (N, C), consensus class (N,)) of the held-out predictions in the cube."""
     num_classes = len(category_names(cube.label))
-    counts = consistency.class_counts(cube.pred.values.astype(np.int64), ~cube.in_train.values, num_classes)
+    counts = consistency.class_counts(cube.pred.values.astype(np.int64), held_out(cube), num_classes)
     return counts, consistency.consensus_class(counts, cube.label.values.astype(np.int64))
 
 
