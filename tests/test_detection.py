@@ -10,6 +10,7 @@ from pdepth.config.jobs import FidelitySettings
 from pdepth.metrics import detection
 from pdepth.metrics.per_example import DYNAMICS
 from pdepth.pipeline.detection import ORIENTATION
+from pdepth.statistics.verdicts import resampler
 
 SETTINGS = FidelitySettings(
     bootstrap=200, permutations=100, confidence=0.95, seed=0, run_groups=10, seed_pairs=60, power=0.8
@@ -207,7 +208,6 @@ def test_the_bootstraps_batched_statistics_equal_the_row_by_row_ones():
     """Every Test with a fast path (``batched``) gives, for a batch of resampled weights, what its statistic gives
     row by row, to rounding (the sums over tie groups run along another axis)."""
     from pdepth.metrics import agreement
-    from pdepth.statistics.verdicts import resampler
 
     values, in_train, flipped, classes = planted("detector", n=600)
     rank = detection.ranking(np.round(values, 1), in_train, 1)  # ties
@@ -223,3 +223,24 @@ def test_the_bootstraps_batched_statistics_equal_the_row_by_row_ones():
         rows = [test.statistic(row, everything) for row in weights]
         np.testing.assert_allclose(test.batched(weights, everything), rows, rtol=1e-12, atol=0, err_msg=name)
         assert len(set(np.round(rows, 12))) > 1, name  # the resamples move the statistic: the check can fail
+    some = everything.copy()
+    some[0] = False  # a statistic of some seeds only: row by row still
+    for name in ("auroc", "chosen"):
+        rows = [tests[name].statistic(row, some) for row in weights]
+        np.testing.assert_allclose(tests[name].batched(weights, some), rows, rtol=1e-12, err_msg=name)
+
+
+def test_a_seed_whose_other_seeds_define_no_candidate_gets_none():
+    """A candidate scored on seed 3 only: seeds 0-2 choose it on seed 3 and are NaN on themselves; seed 3, whose
+    other seeds define no candidate, gets none (-1) rather than an error, row by row and in the batched path."""
+    values, in_train, flipped, classes = planted("detector", n=400)
+    only_last = np.where(np.arange(4) == 3, values, np.nan)
+    test, choice = detection.chosen_test([only_last, only_last + 1], in_train, flipped, classes, 1)
+    assert list(choice) == [0, 0, 0, -1]
+    everything = np.ones(4, bool)
+    weights = resampler(classes)(np.random.default_rng(0), 3)
+    with pytest.warns(RuntimeWarning):  # no seed has a value: the mean of nothing
+        rows = [test.statistic(row, everything) for row in weights]
+    assert np.isnan(rows).all() and np.isnan(test.batched(weights, everything)).all()
+    assert detection.best_candidate(np.full((2, 3), np.nan)) == -1
+    assert detection.best_candidate(np.array([[np.nan, 0.6], [0.7, np.nan]])) == 1

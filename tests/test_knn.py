@@ -121,28 +121,21 @@ def test_small_probes_are_searched_exactly_whatever_the_backend(monkeypatch):
     assert gpu.backend_for(10**6, 10**6, 4096) == "exact"
 
 
-@pytest.mark.parametrize("cache_warm, startup", [(True, 10.0), (False, 100.0)])
-def test_pynndescent_starts_only_where_a_models_probes_win_back_its_start_up(monkeypatch, cache_warm, startup):
+def test_pynndescent_starts_only_where_a_models_probes_win_back_its_start_up():
     """Each probe beyond exact_work saves its work beyond it at exact_rate per thread: 1000 x 1000 x 100 = 1e8,
-    9.9e7 beyond 1e6, at 1e7 per s on 1 thread: 9.9 s. A 10 s start-up is won back from 2 such probes on, a 100 s
-    one (numba's cache empty) from 11; nothing once started in the process."""
-    from pdepth.probing import knn
-
-    monkeypatch.setattr(knn, "numba_cache_warm", lambda: cache_warm)
-    monkeypatch.setattr(knn.cache_pynndescent_compilation, "cache_info", lambda: type("Info", (), {"currsize": 0}))
+    9.9e7 beyond 1e6, at 1e7 per s on 1 thread: 9.9 s. A 20 s start-up is won back from 3 such probes on; on 2
+    threads the exact search is twice as fast and needs 5. Sizes and threads decide, nothing else."""
     settings = ProbeSettings.defaults(
-        backend="pynndescent", exact_work=1e6, exact_rate=1e7, n_jobs=1, pynndescent_startup=10.0,
-        pynndescent_first_startup=100.0,
-    )  # fmt: skip
-    assert settings.pynndescent_startup_seconds() == startup
-    needed = int(startup // 9.9) + 1
-    held_back = settings.planned(1000, 1000, [100] * (needed - 1) + [1])  # a probe within exact_work saves nothing
+        backend="pynndescent", exact_work=1e6, exact_rate=1e7, n_jobs=1, pynndescent_startup=20.0
+    )
+    held_back = settings.planned(1000, 1000, [100, 100, 1])  # 19.8 s saved; a probe within exact_work saves nothing
     assert not held_back.start_pynndescent and held_back.searches(1000, 1000, [100, 1]) == "exact"
-    started = settings.planned(1000, 1000, [100] * needed + [1])
+    started = settings.planned(1000, 1000, [100, 100, 100, 1])
     assert started.start_pynndescent and started.searches(1000, 1000, [100, 1]) == "per probe: pynndescent, exact"
-    assert not replace(settings, n_jobs=2).planned(1000, 1000, [100] * needed).start_pynndescent  # exact 2x faster
-    monkeypatch.setattr(knn.cache_pynndescent_compilation, "cache_info", lambda: type("Info", (), {"currsize": 1}))
-    assert settings.pynndescent_startup_seconds() == 0 and settings.planned(1000, 1000, [100]).start_pynndescent
+    assert settings.backend_for(1000, 1000, 100) == "pynndescent"  # unplanned: exact_work alone (the workflow's rule)
+    two_threads = replace(settings, n_jobs=2)
+    assert not two_threads.planned(1000, 1000, [100] * 4).start_pynndescent
+    assert two_threads.planned(1000, 1000, [100] * 5).start_pynndescent
     others = [replace(settings, exact_work=0), replace(settings, backend="exact"), replace(settings, device="cuda")]
     for unplanned in others:
         assert unplanned.planned(1000, 1000, [100]) == unplanned

@@ -413,3 +413,21 @@ def test_the_gain_must_beat_the_network_not_only_its_comparison_group():
     assert probe < network and test.null(None, 0) < fidelity.estimate(test) < 0  # better than its group, still worse
     evidence = verdicts.assess(test, +1, fidelity.GAIN.negligible, SETTINGS)
     assert verdicts.direction(evidence, evidence.p_value, evidence.p_fails, SETTINGS) == FAILS
+
+
+def test_weighted_pearson_of_many_weight_rows_is_the_row_by_row_one():
+    """Rows of weights (the bootstrap's batches) give each row's r, NaN where a row has a flat side (a rank near
+    N, varying by 1e-10: the scalar formula's flat case), fewer than 3 pairs or no weight."""
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=60) * 100, rng.normal(size=60)
+    nearly_flat = np.full(60, 7000.0) + np.r_[1e-10, np.zeros(59)]
+    weights = rng.integers(0, 3, (5, 60)).astype(float)
+    weights[3] = 0.0
+    weights[4] = 0.0
+    weights[4, :2] = 1.0  # two pairs
+    for first in (x, nearly_flat):
+        rows = [verdicts.weighted_pearson(first, y, w) for w in weights]
+        np.testing.assert_allclose(verdicts.weighted_pearson(first, y, weights), rows, rtol=1e-12)
+    assert np.isnan([verdicts.weighted_pearson(nearly_flat, y, w) for w in weights]).all()
+    assert np.isnan(verdicts.weighted_pearson(x, y, weights)[3:]).all()
+    assert verdicts.resampler(np.zeros(4))(rng, 0).shape == (0, 4)

@@ -45,8 +45,8 @@ class KnnProbe(NamedTuple):
 
 def settings(k: int, backend: str, device: str | torch.device = "cpu", random_state: int = 0) -> knn.ProbeSettings:
     """The probe settings of a backend name: ``auto`` searches a probe exactly where its work (examples x training
-    examples x dims) is at most the study's ``probe.exact_work``, or on a GPU, and with pynndescent above if the
-    model's probes win back its start-up (:meth:`~pdepth.probing.knn.ProbeSettings.planned`); ``exact`` and
+    examples x dims) is at most the study's ``probe.exact_work``, or on a GPU, and with pynndescent above
+    (:func:`probe_model` plans further: :meth:`~pdepth.probing.knn.ProbeSettings.planned`); ``exact`` and
     ``pynndescent`` always use that search."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")

@@ -179,9 +179,6 @@ class ProbeOptions:
     query_epsilon: float
     exact_chunk: int
     exact_work: float  # probes of at most this examples x support x dims are searched exactly (on a GPU: all)
-    exact_rate: float  # the exact search's work per second per CPU thread (pdepth.probe_model's plan)
-    pynndescent_startup: float  # seconds numba's compilation costs a process, its disk cache warm
-    pynndescent_first_startup: float  # and one whose cache is empty (a fresh environment's first)
 
 
 @dataclass(frozen=True)

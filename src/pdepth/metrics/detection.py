@@ -9,6 +9,7 @@ shuffled within each given class (so a score that only knows the class, in a stu
 not pass for a detector). The AUPRC's reference is the share of flipped labels, the precision of a random ranking.
 """
 
+import functools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,15 +109,32 @@ def within_class_null(values: np.ndarray, positive: np.ndarray, classes: np.ndar
     return float(pos @ np.nan_to_num(chance, nan=0.5) @ neg / total) if total > 0 else np.nan
 
 
+def seed_group_sums(rank: Ranking, flipped: np.ndarray) -> Callable[[], list[tuple]]:
+    """Per seed, :func:`group_sums` of its scored examples: built on first use, once."""
+    seeds = range(rank.values.shape[1])
+
+    @functools.cache
+    def built() -> list[tuple]:
+        members = [np.flatnonzero(rank.scored[:, s]) for s in seeds]
+        return [group_sums(rank.groups[s], members[s], flipped[members[s]], len(flipped)) for s in seeds]
+
+    return built
+
+
 def detection_test(
-    rank: Ranking, flipped: np.ndarray, classes: np.ndarray, metric_of: Callable, null: Callable[[int], float]
+    rank: Ranking,
+    flipped: np.ndarray,
+    classes: np.ndarray,
+    metric_of: Callable,
+    null: Callable[[int], float],
+    sums: Callable[[], list[tuple]] | None = None,
 ) -> Test:
     """The seeds' mean of ``metric_of`` (:func:`auroc_of`, :func:`average_precision_of`) over each seed's scored
-    examples, resampled over examples and seeds."""
+    examples, resampled over examples and seeds (``sums``: :func:`seed_group_sums`, to share between tests)."""
     seeds = range(rank.values.shape[1])
     scored = [np.flatnonzero(rank.scored[:, s]) for s in seeds]
     positives = [flipped[members] for members in scored]
-    sums = [group_sums(rank.groups[s], scored[s], positives[s], len(flipped)) for s in seeds]
+    sums = sums or seed_group_sums(rank, flipped)
 
     def statistic(weights: np.ndarray, kept: np.ndarray) -> float:
         found = [metric_of(*_pos_neg(rank.groups[s], positives[s], weights[scored[s]])) for s in np.flatnonzero(kept)]
@@ -124,7 +142,7 @@ def detection_test(
 
     def batched(weights: np.ndarray, kept: np.ndarray) -> np.ndarray:
         columns = np.ascontiguousarray(weights.T)  # (units, draws): each group's sums by one sparse product
-        found = [metric_of(sums[s][0] @ columns, sums[s][1] @ columns) for s in np.flatnonzero(kept)]
+        found = [metric_of(sums()[s][0] @ columns, sums()[s][1] @ columns) for s in np.flatnonzero(kept)]
         return np.mean(found, axis=0) if found else np.full(len(weights), np.nan)
 
     return Test(
@@ -162,8 +180,9 @@ def detect(
     def share_flipped(seed: int) -> float:
         return float(flipped[rank.scored[:, seed]].mean()) if rank.scored[:, seed].any() else np.nan
 
-    roc = detection_test(rank, flipped, classes, auroc_of, class_null)
-    prc = detection_test(rank, flipped, classes, average_precision_of, share_flipped)
+    sums = seed_group_sums(rank, flipped)
+    roc = detection_test(rank, flipped, classes, auroc_of, class_null, sums)
+    prc = detection_test(rank, flipped, classes, average_precision_of, share_flipped, sums)
     return Detection(assess(roc, 1, 0.0, settings), assess(prc, 1, 0.0, settings))
 
 
@@ -206,8 +225,8 @@ def chosen_test(
         for s in np.flatnonzero(kept):
             others = kept & (np.arange(seeds) != s)
             if others.any():
-                choice[s] = int(np.nanargmax(np.nanmean(table[:, others], axis=1)))
-                values[s] = table[choice[s], s]
+                choice[s] = int(best_candidate(table[:, others]))  # -1: every candidate undefined there
+                values[s] = table[choice[s], s] if choice[s] >= 0 else np.nan
         return values, choice
 
     everything = np.ones(seeds, bool)
@@ -220,21 +239,21 @@ def chosen_test(
             found.append(within_class_null(ranks[choice[s]].values[keep, s], flipped[keep], classes[keep]))
         return float(np.mean(found))
 
-    sums = [[group_sums(r.groups[s], np.flatnonzero(r.scored[:, s]), flipped[r.scored[:, s]], len(flipped))
-             for s in range(seeds)] for r in ranks]  # fmt: skip
+    sums = [seed_group_sums(r, flipped) for r in ranks]
 
     def batched(weights: np.ndarray, kept: np.ndarray) -> np.ndarray:
-        """per_seed's mean for each row of weights, every seed kept."""
+        """per_seed's mean for each row of weights (the bootstrap keeps every seed; else row by row)."""
+        if not kept.all():
+            return np.array([test.statistic(row, kept) for row in weights])
         columns = np.ascontiguousarray(weights.T)
-        table = np.array([[auroc_of(pos @ columns, neg @ columns) for pos, neg in by_seed] for by_seed in sums])
-        found = []
+        table = np.array([[auroc_of(pos @ columns, neg @ columns) for pos, neg in by_seed()] for by_seed in sums])
+        found, draws = [], np.arange(len(weights))
         for s in range(seeds):  # table: (candidates, seeds, draws)
-            others = np.arange(seeds) != s
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # a candidate undefined on every other seed
-                best = np.nanargmax(np.nanmean(table[:, others], axis=1), axis=0)
-            found.append(table[best, s, np.arange(len(weights))])
-        return np.nanmean(found, axis=0)
+            best = best_candidate(table[:, np.arange(seeds) != s])
+            found.append(np.where(best >= 0, table[best.clip(0), s, draws], np.nan))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a draw where no seed has a defined candidate
+            return np.nanmean(found, axis=0)
 
     test = Test(
         lambda weights, kept: float(np.nanmean(per_seed(weights, kept)[0][kept])) if kept.sum() > 1 else np.nan,
@@ -248,6 +267,16 @@ def chosen_test(
         batched=batched if seeds > 1 else None,
     )
     return test, choice
+
+
+def best_candidate(table: np.ndarray) -> np.ndarray:
+    """The candidate (first axis) with the highest mean over the seeds (second axis) that define it; per further
+    axis (the draws). -1 where no candidate is defined on any of those seeds."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a candidate undefined on every one of these seeds
+        means = np.nanmean(table, axis=1)
+    undefined = np.isnan(means)
+    return np.where(undefined.all(axis=0), -1, np.argmax(np.where(undefined, -np.inf, means), axis=0))
 
 
 def cleanlab_scores(probabilities: np.ndarray, labels: np.ndarray, in_train: np.ndarray) -> tuple[np.ndarray, ...]:

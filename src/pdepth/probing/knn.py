@@ -7,12 +7,9 @@ the k+1 is dropped instead.
 
 import contextlib
 import functools
-import importlib.util
 import logging
-import os
 import warnings
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -92,6 +89,11 @@ class ProbeSettings(ProbeOptions):
     n_jobs: int = 1
     device: str = "cpu"
     start_pynndescent: bool = True  # False: every probe exact, pynndescent's start-up not worth paying (planned)
+    # pdepth.probe_model's plan (docs/benchmarks.md, measured on the repository's 2-core machine): the exact search's
+    # work (examples x support x dims) per second and thread, and the seconds numba's compilation of pynndescent
+    # costs a process with its disk cache warm (a fresh environment's first process pays 115-167 s, once).
+    exact_rate: float = 2.0e10
+    pynndescent_startup: float = 20.0
 
     @classmethod
     def defaults(cls, **changes) -> "ProbeSettings":
@@ -108,20 +110,13 @@ class ProbeSettings(ProbeOptions):
     def planned(self, examples: int, support_size: int, dims: list[int]) -> "ProbeSettings":
         """These settings for one model's probes of these ``dims`` (pdepth.probe_model): pynndescent only if the
         time it saves on the probes above ``exact_work``, each counted as its work beyond that bound at
-        ``exact_rate`` per thread, wins back what starting it costs this process now
-        (:meth:`pynndescent_startup_seconds`)."""
+        ``exact_rate`` per thread, wins back its start-up (``pynndescent_startup``). The plan reads the sizes and the
+        threads only, never what the process has compiled: the same call on the same machine searches the same way."""
         if self.backend != "pynndescent" or not self.exact_work or not str(self.device).startswith("cpu"):
             return self  # exact_work 0: pynndescent wherever it can run
         beyond = sum(max(0.0, float(examples) * support_size * dim - self.exact_work) for dim in dims)
         saved = beyond / (self.exact_rate * max(1, self.n_jobs))
-        return replace(self, start_pynndescent=bool(beyond) and saved > self.pynndescent_startup_seconds())
-
-    def pynndescent_startup_seconds(self) -> float:
-        """What starting pynndescent costs this process now: nothing if it has started, else its numba compilation,
-        from the disk cache if it holds pynndescent's code."""
-        if cache_pynndescent_compilation.cache_info().currsize:
-            return 0.0
-        return self.pynndescent_startup if numba_cache_warm() else self.pynndescent_first_startup
+        return replace(self, start_pynndescent=saved > self.pynndescent_startup)
 
     def searches(self, examples: int, support_size: int, dims: list[int]) -> str:
         """What searched a model's probes of these ``dims``: one name, or one per probe where they differ."""
@@ -202,16 +197,6 @@ def uncacheable_quietly():
             "ignore", message="Cannot cache compiled function", category=numba.core.errors.NumbaWarning
         )
         yield
-
-
-def numba_cache_warm() -> bool:
-    """Whether numba's disk cache holds compiled pynndescent code (found without importing pynndescent)."""
-    spec = importlib.util.find_spec("pynndescent")
-    if spec is None or spec.origin is None:
-        return False
-    if os.environ.get("NUMBA_CACHE_DIR"):  # numba's own folder for every package: pynndescent's in its path
-        return any("pynndescent" in str(index) for index in Path(os.environ["NUMBA_CACHE_DIR"]).rglob("*.nbi"))
-    return any((Path(spec.origin).parent / "__pycache__").glob("*.nbi"))
 
 
 @functools.cache

@@ -66,7 +66,7 @@ class Test:
     batched: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None  # the statistic of many weights at once
 
 
-BATCH_VALUES = 1 << 23  # the most example weights (resamples x units, float64: 64 MiB) drawn at once
+BATCH_VALUES = 1 << 22  # the most example weights (resamples x units) drawn at once: 32 MiB an array of them
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,8 @@ def resampler(strata: np.ndarray) -> Callable[[np.random.Generator, int], np.nda
         else:
             picks = members[first + rng.integers(0, np.broadcast_to(bounds, (count, len(bounds))))]
         picks += np.arange(count)[:, None] * len(strata)
-        return np.bincount(picks.ravel(), minlength=count * len(strata)).reshape(count, -1).astype(np.float64)
+        counts = np.bincount(picks.ravel(), minlength=count * len(strata))
+        return counts.reshape(count, len(strata)).astype(np.float64)
 
     return draw
 
@@ -294,12 +295,13 @@ def weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | np.
 
 
 def _weighted_pearson_rows(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    x, y = x - x.mean(), y - y.mean()  # centred first: the sums of squares below then lose no precision
+    """The scalar formula row by row, in two passes: each row's weighted means, then the centred sums."""
     total = w.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mx, my = (w @ x) / total, (w @ y) / total
-        vx, vy = w @ (x * x) - total * mx * mx, w @ (y * y) - total * my * my
-        r = (w @ (x * y) - total * mx * my) / np.sqrt(vx * vy)
+        dx, dy = x - ((w @ x) / total)[:, None], y - ((w @ y) / total)[:, None]
+        weighted = w * dx
+        vx, vy, cov = (weighted * dx).sum(1), (w * dy * dy).sum(1), (weighted * dy).sum(1)
+        r = cov / np.sqrt(vx * vy)
     flat = (vx <= 1e-12 * total) | (vy <= 1e-12 * total)
     return np.where((np.count_nonzero(w, axis=1) < 3) | (total <= 0) | flat, np.nan, r)
 
