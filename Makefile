@@ -2,6 +2,8 @@
 VENV ?= .venv
 CORES ?= 8
 ARCHIVE ?= study.tar.gz
+# pytest-xdist workers for make test; a module's tests stay on one, the smoke study is shared (tests/conftest.py)
+TEST_WORKERS ?= 2
 PYTHON ?= python3
 BIN := $(VENV)/bin
 FMNIST_SYSTEM_COPY := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
@@ -12,11 +14,11 @@ study: setup fmnist
 	$(BIN)/snakemake --cores $(CORES) all
 
 test: setup fmnist
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The inner loop: every test that neither trains a model nor runs the workflow (pytest -m "not slow").
 test-fast: setup fmnist
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 # The report of a finished study: a .zip (an HTML report of the default study embeds ~34 MB), open report/report.html.
 # For a study of one's own, name its config: make report CONFIG=my.yaml (the report needs the study's DAG).

@@ -1,5 +1,8 @@
 """Shared fixtures: the real Fashion-MNIST files, and a prepared copy of them."""
 
+import fcntl
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -101,8 +104,21 @@ def smoke_config(**changes) -> dict:
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory, fmnist_dir) -> Path:
-    """The smoke study (tests/config/smoke.yaml) run locally to the end, once per test session: its directory."""
-    workdir = tmp_path_factory.mktemp("smoke")
-    result = snakemake(workdir, "--cores", "2", configfile=SMOKE)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    """The smoke study (tests/config/smoke.yaml) run locally to the end, once per test session: its directory.
+
+    Under pytest-xdist (``make test``: ``-n 2 --dist loadfile``) the workers share it: the first to ask runs it while
+    the others wait on a lock, then read its outcome."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    workdir, outcome = shared / "smoke", shared / "smoke.outcome.json"
+    with open(shared / "smoke.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not outcome.exists():
+            workdir.mkdir()
+            result = snakemake(workdir, "--cores", "2", configfile=SMOKE)
+            log = result.stdout[-5000:] + result.stderr[-5000:]
+            outcome.write_text(json.dumps({"returncode": result.returncode, "log": log}))
+    ran = json.loads(outcome.read_text())
+    assert ran["returncode"] == 0, ran["log"]
     return workdir
