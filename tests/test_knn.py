@@ -25,6 +25,17 @@ def test_exact_neighbours_chunking_changes_nothing():
     np.testing.assert_array_equal(whole.indices, chunked.indices)
 
 
+def test_the_padded_support_gives_every_point_and_never_a_pad():
+    """The multiply runs on the support padded to a multiple of 64 points: asking for all 4 real points gives each
+    exactly once, in distance order; asking for more than there are is an error, not a padding index."""
+    support, queries = np.array([[0.0], [1.0], [3.0], [7.0]]), np.array([[2.2], [-1.0], [100.0]])
+    found = exact_neighbours(support, queries, k=4)
+    np.testing.assert_array_equal(found.indices, [[2, 1, 0, 3], [0, 1, 2, 3], [3, 2, 1, 0]])
+    np.testing.assert_allclose(found.distances, np.abs(queries - support[found.indices][..., 0]), rtol=1e-5)
+    with pytest.raises(ValueError, match="5 neighbours from 4 support points"):
+        exact_neighbours(support, queries, k=5)
+
+
 def test_drop_self_removes_the_own_index_wherever_it_is():
     found = Neighbours(np.array([[1, 0, 2], [0, 1, 2], [3, 2, 0]]), np.array([[0, 0, 1], [0, 0, 1], [1, 2, 3.0]]))
     kept = drop_self(found, np.array([0, 1, 1]))

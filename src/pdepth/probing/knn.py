@@ -20,6 +20,11 @@ from pdepth.config.jobs import ProbeOptions
 log = logging.getLogger(__name__)
 
 
+# Support points per multiply, padded to a multiple of this: at 13,500 points the float32 multiply ran at 113-123
+# GFLOP/s, at 13,504 at 161-169 (2 threads, benchmarks/knn_crossover.py's machine).
+SUPPORT_ALIGNMENT = 64
+
+
 @dataclass
 class Neighbours:
     """Neighbour indices into the support set, nearest first; -1 marks a slot the search left empty."""
@@ -39,14 +44,21 @@ def exact_neighbours(
     ``queries`` one array, or several searched as if concatenated (without the copy).
 
     Per chunk one matrix multiply gives ‖s‖² − 2 q·s, which orders a query's candidates as the squared distance does
-    (‖q‖² is the same for all of them), and a top-k picks the nearest; ‖q‖² is added to those k only."""
+    (‖q‖² is the same for all of them), and a top-k picks the nearest; ‖q‖² is added to those k only. The support
+    is padded to a multiple of :data:`SUPPORT_ALIGNMENT` points that are never chosen (‖s‖² = inf), and every chunk
+    is written into one buffer: the multiply runs at the machine's rate then (docs/benchmarks.md)."""
+    if k > len(support):
+        raise ValueError(f"{k} neighbours from {len(support)} support points: ask for at most as many as there are")
     s = torch.as_tensor(np.asarray(support), dtype=torch.float32, device=device)
-    s_sq, s_t = (s * s).sum(1), s.T.contiguous()  # the multiply runs ~6% faster on a contiguous right operand
-    indices, distances = [np.empty((0, k), np.int64)], [np.empty((0, k), np.float32)]
+    pad = -len(s) % SUPPORT_ALIGNMENT
+    s_sq = torch.cat([(s * s).sum(1), torch.full((pad,), torch.inf, device=s.device)])
+    s_t = torch.cat([s, s.new_zeros(pad, s.shape[1])]).T.contiguous()  # a contiguous right operand: ~6% faster
     parts = queries if isinstance(queries, list) else [queries]
+    buffer = torch.empty(min(chunk, sum(len(part) for part in parts)), len(s_sq), device=s.device)
+    indices, distances = [np.empty((0, k), np.int64)], [np.empty((0, k), np.float32)]
     for block in (part[start : start + chunk] for part in parts for start in range(0, len(part), chunk)):
         q = torch.as_tensor(np.asarray(block), dtype=torch.float32, device=device)
-        partial = torch.addmm(s_sq, q, s_t, beta=1, alpha=-2)
+        partial = torch.addmm(s_sq, q, s_t, beta=1, alpha=-2, out=buffer[: len(q)])
         values, idx = torch.topk(partial, k, dim=1, largest=False, sorted=True)
         values += (q * q).sum(1, keepdim=True)
         indices.append(idx.cpu().numpy())
@@ -165,9 +177,7 @@ def training_and_query_neighbours(
     queries = np.ascontiguousarray(embedding[~in_train], dtype=np.float32)
     backend = settings.backend_for(len(embedding), len(support), embedding.shape[1])
     if backend == "exact":  # one pass over every example: k + 1 for the training ones, which drop themselves
-        both = exact_neighbours(
-            support, np.concatenate([support, queries]), k + 1, settings.exact_chunk, settings.device
-        )
+        both = exact_neighbours(support, [support, queries], k + 1, settings.exact_chunk, settings.device)
         graph = Neighbours(both.indices[: len(support)], both.distances[: len(support)])
         outside = Neighbours(both.indices[len(support) :, :k], both.distances[len(support) :, :k])
     elif backend == "pynndescent":
