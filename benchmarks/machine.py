@@ -5,7 +5,7 @@ import time
 
 def matmul_rate(size: int = 2048, repeats: int = 20) -> float:
     """GFLOP/s of torch's float32 multiply of two ``size`` x ``size`` matrices on every thread, the best of ``repeats``
-    (on this shared 2-core machine single calls vary by tens of percent: 125-174 GFLOP/s at 5 repeats)."""
+    (on this shared 2-core machine single calls vary by tens of percent: 125-180 GFLOP/s)."""
     import torch
 
     a, b = torch.randn(size, size), torch.randn(size, size)

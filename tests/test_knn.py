@@ -34,6 +34,8 @@ def test_the_padded_support_gives_every_point_and_never_a_pad():
     np.testing.assert_allclose(found.distances, np.abs(queries - support[found.indices][..., 0]), rtol=1e-5)
     with pytest.raises(ValueError, match="5 neighbours from 4 support points"):
         exact_neighbours(support, queries, k=5)
+    overflowing = exact_neighbours(support * 1e20, queries * 1e20, k=4)  # ‖s‖² = inf ties with the padding's
+    assert overflowing.indices.min() >= -1 and overflowing.indices.max() < len(support)
 
 
 def test_drop_self_removes_the_own_index_wherever_it_is():
