@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from machine import matmul_rate
+from machine import matmul_rate, seconds
 
 from pdepth.data import registry
 from pdepth.data.sources import SourceOptions
@@ -33,14 +33,8 @@ def pixels(workdir: Path) -> np.ndarray:
     return (images.reshape(len(images), -1) / 255.0).astype(np.float32)
 
 
-def timed_call(fn) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
 def timed(embedding: np.ndarray, in_train: np.ndarray, settings: knn.ProbeSettings) -> float:
-    return timed_call(lambda: knn.training_and_query_neighbours(embedding, in_train, settings))
+    return seconds(lambda: knn.training_and_query_neighbours(embedding, in_train, settings))
 
 
 def main() -> None:
@@ -81,15 +75,15 @@ def main() -> None:
                 for _ in range(args.repeats)
             ]
         )
-        rate, *seconds = np.median(rounds, axis=0)
+        rate, *searched = np.median(rounds, axis=0)
         share = float(np.median(2 * work / rounds[:, 1] / 1e9 / rounds[:, 0]))
-        exact_total, approx_total = args.layers * seconds[0], startup + args.layers * seconds[1]
+        exact_total, approx_total = args.layers * searched[0], startup + args.layers * searched[1]
         faster = "exact" if exact_total < approx_total else "pynndescent"
         if faster == "exact":
             wins.append(work)
-        achieved = 2 * work / seconds[0] / 1e9
-        cells = [f"{size:,}", f"{in_train.sum():,}", str(args.dims), f"{work:.3g}", f"{seconds[0]:.2f}"]
-        cells += [f"{achieved:.0f} ({share:.0%} of {rate:.0f})", f"{seconds[1]:.2f}"]
+        achieved = 2 * work / searched[0] / 1e9
+        cells = [f"{size:,}", f"{in_train.sum():,}", str(args.dims), f"{work:.3g}", f"{searched[0]:.2f}"]
+        cells += [f"{achieved:.0f} ({share:.0%} of {rate:.0f})", f"{searched[1]:.2f}"]
         print(
             "| " + " | ".join([*cells, f"{faster} ({exact_total:.0f} s against {approx_total:.0f} s)"]) + " |",
             flush=True,

@@ -10,9 +10,11 @@ def matmul_rate(size: int = 2048, repeats: int = 20) -> float:
 
     a, b = torch.randn(size, size), torch.randn(size, size)
     a @ b
-    seconds = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        a @ b
-        seconds.append(time.perf_counter() - started)
-    return 2 * size**3 / min(seconds) / 1e9
+    return 2 * size**3 / min(seconds(lambda: a @ b) for _ in range(repeats)) / 1e9
+
+
+def seconds(fn) -> float:
+    """Wall seconds of one call of ``fn``."""
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started

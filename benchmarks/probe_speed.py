@@ -29,12 +29,6 @@ METHODS = ("pdepth auto", "pdepth exact", "pdepth pynndescent", "sklearn loop", 
 K = 30
 
 
-def _timed(fn) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
 def prepare(arch: str, size: int, workdir: Path) -> Path:
     """A model trained for one epoch on ``size`` images (90% of them), saved with its inputs: the case file."""
     import torch
