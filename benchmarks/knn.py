@@ -66,7 +66,7 @@ def first_hidden_layer(
     options = {"hidden_layers": 7, "width": width}
     model, _ = fit("mlp", options, examples, in_train, normalize, TrainConfig(epochs=epochs), seed=0)
     print(f"trained MLP 7x{width} for {epochs} epoch(s) in {time.perf_counter() - started:.0f} s")
-    layers = embeddings.extract(model, examples.image_tensor(cpu), normalize, workdir / "embeddings")
+    layers, _ = embeddings.extract(model, examples.image_tensor(cpu), normalize, workdir / "embeddings")
     return embeddings.load_layer(workdir / "embeddings", layers[1]), in_train, examples.labels
 
 

@@ -54,12 +54,11 @@ def main():
         f"{args.arch} width {args.width}: {args.epochs} epochs on {in_train.sum():,} examples in "
         f"{time.perf_counter() - started:.0f} s; holdout accuracy {result.history[-1]['holdout_acc']:.4f}"
     )
-    pred = result.outputs.logits.argmax(1)
     settings = knn.ProbeSettings.defaults(k=30, backend="exact")
     reference = None
     for max_dim in [None, *args.max_dims]:
         out = args.workdir / f"reduction_{args.arch}_{max_dim}"
-        layers = embeddings.extract(
+        layers, logits = embeddings.extract(
             model,
             examples.image_tensor(cpu),
             normalize,
@@ -76,7 +75,7 @@ def main():
             axis=1,
         )
         seconds = time.perf_counter() - started
-        depth = prediction_depth(probes, pred)
+        depth = prediction_depth(probes, logits.argmax(1))
         dims = " ".join(str(layer.dim) for layer in layers)
         if reference is None:
             reference = probes, depth

@@ -7,10 +7,13 @@ does: images already normalised floats on the device, SGD with the same hyper-pa
 progress bar, one host synchronisation at the end. pdepth's loop (``training.train``) also normalises uint8 batches,
 schedules the learning rate, checks for divergence once per epoch and records every example's prediction: the
 training examples' from their training forward passes (in the loop, so in the ratio), the held-out ones' by an eval
-pass at each snapshot, and every example's once, at the end. The ratio compares the loops without the eval passes,
-which are printed next to it as fractions of a real epoch (FMNIST 90:10: 54,000 training images; 16,000 held out, of
-70,000), and "recording" is their share of the run: one held-out pass per snapshot plus the final pass over its
-epochs (before this design every snapshot was a pass over all 70,000: the "full pass" column).
+pass at each snapshot (batch norm folded into the convolutions: ``loop.for_inference``). The final model's pass over
+every example is the probe job's, not training's. The ratio compares the loops without the eval passes, which are
+printed next to it as fractions of a real epoch (FMNIST 90:10: 54,000 training images; 16,000 held out, of 70,000):
+"held-out" as pdepth runs it, "unfolded" the same pass with batch norm as trained (before the folding), "full pass"
+a pass over all 70,000 (what a snapshot cost before the held-out design, and what the final pass cost training before
+it moved to the probe job). "recording" is the held-out passes' share of a run of the config's epochs: its snapshots
+(initialisation, then ``snapshots_per_epoch`` per epoch) times the held-out pass, over the epochs.
 
     .venv/bin/python benchmarks/training.py [--config configs/paper.yaml] [--archs mlp vgg16] [--device cuda]
 """
@@ -68,10 +71,17 @@ def pdepth_epoch(model, images, labels, normalize, config: TrainConfig, train_ex
     return row["seconds"] - row["snapshot_seconds"]
 
 
-def eval_pass(model, images, normalize, config: TrainConfig, memory) -> float:
-    """Seconds of one eval-mode pass over ``images``."""
+def eval_pass(model, images, normalize, config: TrainConfig, memory, folded: bool = True) -> float:
+    """Seconds of one eval-mode pass over ``images``: pdepth's (batch norm folded), or the model as trained."""
     started = time.perf_counter()
-    predict_logits(model, images, normalize, config.eval_batch_size, memory)
+    if folded:
+        predict_logits(model, images, normalize, config.eval_batch_size, memory)
+    else:
+        with torch.no_grad():
+            model.eval()
+            for start in range(0, len(images), config.eval_batch_size):
+                model(normalize(images[start : start + config.eval_batch_size].contiguous(memory_format=memory)))
+            model.train()
     synchronize(images.device)
     return time.perf_counter() - started
 
@@ -98,8 +108,8 @@ def main():
     normalize = Normalizer([0.286], [0.353], device)
 
     print(
-        f"{'arch':9} {'batch':>5} {'bare img/s':>10} {'pdepth img/s':>12} {'ratio':>5} {'held-out':>9} {'final':>6}"
-        f" {'epochs':>6} {'recording':>9} {'full pass':>9}"
+        f"{'arch':9} {'batch':>5} {'bare img/s':>10} {'pdepth img/s':>12} {'ratio':>5} {'held-out':>9} {'unfolded':>8}"
+        f" {'full pass':>9} {'epochs':>6} {'snapshots':>9} {'recording':>9}"
     )
     for arch in args.archs or study.architectures:
         job = JobRecords(study).job("train", study.datasets[0], "", arch, 0)
@@ -111,23 +121,25 @@ def main():
         steps = min(args.steps, args.examples // config.batch_size)
         bare_loop(copy.deepcopy(initial), images_float, labels, config, 5)  # warm-up: kernels, allocator
         held_out = images_u8[: args.examples * 16_000 // 70_000]
-        bare, ours, held, full = [], [], [], []
+        bare, ours, held, unfolded, full = [], [], [], [], []
         for _ in range(args.repeats):
             bare.append(bare_loop(copy.deepcopy(initial), images_float, labels, config, steps))
             ours.append(
                 pdepth_epoch(copy.deepcopy(initial), images_u8, labels, normalize, config, steps * config.batch_size)
             )
             held.append(eval_pass(initial, held_out, normalize, config, memory))
+            unfolded.append(eval_pass(initial, held_out, normalize, config, memory, folded=False))
             full.append(eval_pass(initial, images_u8, normalize, config, memory))
         images = steps * config.batch_size
         epoch_seconds = min(ours) * 54_000 / images
-        held_share = min(held) * 70_000 / args.examples / epoch_seconds
-        full_share = min(full) * 70_000 / args.examples / epoch_seconds
-        epochs = job.training.epochs
+        held_share, unfolded_share, full_share = (
+            min(seconds) * 70_000 / args.examples / epoch_seconds for seconds in (held, unfolded, full)
+        )
+        epochs, snapshots = job.training.epochs, 1 + job.training.epochs * job.training.snapshots_per_epoch
         print(
             f"{arch:9} {config.batch_size:5} {images / min(bare):10,.0f} {images / min(ours):12,.0f}"
-            f" {min(bare) / min(ours):5.2f} {held_share:9.0%} {full_share:6.0%} {epochs:6d}"
-            f" {held_share + full_share / max(epochs, 1):9.0%} {full_share:9.0%}"
+            f" {min(bare) / min(ours):5.2f} {held_share:9.1%} {unfolded_share:8.1%} {full_share:9.0%} {epochs:6d}"
+            f" {snapshots:9d} {held_share * snapshots / max(epochs, 1):9.1%}"
         )
 
 

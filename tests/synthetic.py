@@ -65,28 +65,27 @@ def built_cube(labels, orig_split, in_train, pred, knn_pred, k: int, architectur
 
 
 def random_runs(rng: np.random.Generator, pred: np.ndarray, measured: np.ndarray) -> list:
-    """Per seed: random logits whose argmax is ``pred``, random snapshots ending at ``pred``, and lognormal input
+    """Per seed: random logits of the final model whose argmax is ``pred``, random snapshots, and lognormal input
     margins where ``measured`` is 1 (NaN where it is NaN)."""
     (n, seeds), c = pred.shape, len(CLASSES)
     runs = []
     for s in range(seeds):
         logits = rng.normal(size=(n, c))
         logits[np.arange(n), pred[:, s]] += 3.0  # the network's class is its argmax
-        snapshots = np.vstack([rng.integers(0, c, (5, n)), pred[None, :, s]])
+        snapshots = rng.integers(0, c, (5, n)).astype(np.int16)
         lag = np.zeros(snapshots.shape, np.int32)
         dynamics = {name: rng.random((1, n)).astype(np.float32) for name in PER_POINT}
         outputs = RunOutputs(
             example_index=np.arange(n),
             in_train=np.ones(n, bool),  # the metrics read membership from the cube
-            logits=logits,
             snapshot_preds=snapshots,
-            snapshot_steps=np.arange(6) * 100,
+            snapshot_steps=np.arange(5) * 100,
             snapshot_lag=lag,
             score_epochs=np.array([5]),
             **dynamics,
             el2n=rng.random(n).astype(np.float32),
         )
-        runs.append(metrics_module.SeedRun(outputs, measured * rng.lognormal(0, 1, n)))
+        runs.append(metrics_module.SeedRun(outputs, logits, measured * rng.lognormal(0, 1, n)))
     return runs
 
 

@@ -32,9 +32,9 @@ def test_resources_scale_with_the_dataset_and_the_architecture():
     shape = cluster.job_shape(study, "", "cifar10", "vgg16")
     assert (shape.examples, shape.train_examples, shape.pixels, shape.classes) == (60_000, 45_000, 3072, 10)
     assert shape.probes == 15  # input, 13 convolutions... as the model lists them
-    held_out = shape.examples - shape.train_examples  # evaluated at every snapshot, every example once at the end
+    held_out = shape.examples - shape.train_examples  # evaluated at every snapshot (the final pass: the probe job's)
     assert shape.snapshots == 1 + 30 * 4  # initialisation, then 4 per epoch for 30 epochs
-    images = shape.epochs * shape.train_examples + (shape.snapshots * held_out + shape.examples) / 3
+    images = shape.epochs * shape.train_examples + shape.snapshots * held_out / 3
     expected = settings["min_runtime"] + settings["runtime_factor"] * (
         images / settings["images_per_second"]["vgg16"] / 60
     )

@@ -184,6 +184,7 @@ def test_files_by_score_point_load_from_older_versions_and_refuse_other_points(t
 
     votes = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)  # 2 earlier points, 3 examples, 4 probes
     fields = {name: np.zeros(1) for name in ("knn_pred", "votes", "layer_names", "layer_dims", "layer_reductions")}
+    fields |= {"logits": np.zeros((3, 2), np.float32)}
     older = fields | {"settings": "{}", "search": "exact", "earlier_epochs": np.array([1, 5]), "job": ""}
     save_npz(tmp_path / "probes.npz", older | {"earlier_label_votes": votes})
     assert not hasattr(ProbeResults.load(tmp_path / "probes.npz"), "earlier_epochs")
@@ -202,6 +203,27 @@ def test_files_by_score_point_load_from_older_versions_and_refuse_other_points(t
     )
     saved = load_weights(tmp_path / "m", "cpu")
     assert [float(state["w"]) for state in saved["state_dicts_at_points"]] == [0.0, 1.0]  # after epochs 1, then 5
+
+
+def test_files_of_another_version_are_refused_with_what_to_do(tmp_path):
+    """A probes.npz from before the final model's logits moved there, a run.npz that still holds them: each names
+    itself, what differs and the way out, instead of a TypeError from the dataclass."""
+    from pdepth.probing.results import ProbeResults
+    from pdepth.records import save_npz
+    from pdepth.training.runs import RunOutputs
+
+    names = ("knn_pred", "votes", "layer_names", "layer_dims", "layer_reductions", "earlier_label_votes")
+    save_npz(tmp_path / "probes.npz", {name: np.zeros(1) for name in names} | {"settings": "{}", "search": "exact"})
+    with pytest.raises(ValueError, match=r"probes.npz: it lacks \['logits'\].*Remove it .* run the workflow again"):
+        ProbeResults.load(tmp_path / "probes.npz")
+    with pytest.raises(ValueError, match=r"probes.npz: it has no 'logits'"):
+        ProbeResults.final_logits(tmp_path / "probes.npz")
+    run = {name: np.zeros(1) for name in ("example_index", "in_train", "snapshot_preds", "snapshot_steps")}
+    run |= {name: np.zeros(1) for name in ("snapshot_lag", "score_epochs", "forgetting_events", "never_learned")}
+    run |= {name: np.zeros(1) for name in ("aum", "confidence", "variability", "correctness", "presentations")}
+    save_npz(tmp_path / "run.npz", run | {"el2n": np.zeros(1), "logits": np.zeros((1, 2))})
+    with pytest.raises(ValueError, match=r"run.npz: it holds \['logits'\], which this version does not"):
+        RunOutputs.load(tmp_path / "run.npz")
 
 
 def test_the_bootstraps_batched_statistics_equal_the_row_by_row_ones():

@@ -24,7 +24,7 @@ def test_extraction_shapes_values_and_order(tmp_path):
         images = torch.randint(0, 256, (37, channels, size, size), dtype=torch.uint8)
         normalize = Normalizer((0.5,) * channels, (0.25,) * channels, torch.device("cpu"))
         out = tmp_path / f"{channels}x{size}"
-        layers = embeddings.extract(model, images, normalize, out, batch_size=10, progress=False)
+        layers, logits = embeddings.extract(model, images, normalize, out, batch_size=10, progress=False)
         assert [(layer.name, layer.depth, layer.dim) for layer in layers] == [
             ("input", 0, channels * size * size),
             ("hidden.0", 1, 16),
@@ -41,6 +41,8 @@ def test_extraction_shapes_values_and_order(tmp_path):
         np.testing.assert_allclose(embeddings.load_layer(out, layers[1]), h1.numpy(), rtol=1e-5, atol=1e-5)
         assert (embeddings.load_layer(out, layers[1]) >= 0).all()  # after the ReLU
         np.testing.assert_allclose(embeddings.load_layer(out, layers[-1]), expected_softmax.numpy(), rtol=1e-5)
+        with torch.no_grad():
+            np.testing.assert_allclose(logits, model(x).numpy(), rtol=1e-5, atol=1e-6)  # the model's own outputs
 
 
 def test_extraction_leaves_model_unchanged_and_is_deterministic(tmp_path):
@@ -49,7 +51,7 @@ def test_extraction_leaves_model_unchanged_and_is_deterministic(tmp_path):
     before = {k: v.clone() for k, v in model.state_dict().items()}
     images = torch.randint(0, 256, (20, 1, 28, 28), dtype=torch.uint8)
     normalize = Normalizer((0.5,), (0.25,), torch.device("cpu"))
-    a = embeddings.extract(model, images, normalize, tmp_path / "a", batch_size=7, progress=False)
+    a, _ = embeddings.extract(model, images, normalize, tmp_path / "a", batch_size=7, progress=False)
     embeddings.extract(model, images, normalize, tmp_path / "b", batch_size=7, progress=False)
     assert model.training
     for key, value in model.state_dict().items():

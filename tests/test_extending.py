@@ -168,7 +168,8 @@ def test_a_catalogued_architecture_builds_with_its_probe_count_and_sizes_its_job
     settings = study.config["cluster"]
     seconds = train_seconds(cluster.job_shape(study, "", "fmnist", "tiny"), tiny.images_per_second, settings)
     runtime = math.ceil(settings["min_runtime"] + settings["runtime_factor"] * seconds / 60)
-    assert cluster.resources(study, "train", "", "fmnist", "tiny")["runtime"] == runtime > 60  # the catalogue's speed
+    catalogued = cluster.resources(study, "train", "", "fmnist", "tiny")["runtime"]  # at the catalogue's speed
+    assert catalogued == runtime > settings["min_runtime"] + 30
     fast = smoke_config(architectures=["tiny"], interventions={}, cluster={"images_per_second": {"tiny": 5e4}})
     assert cluster.resources(Study.checked(fast), "train", "", "fmnist", "tiny")["runtime"] < runtime  # the config's
 

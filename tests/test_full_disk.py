@@ -77,6 +77,6 @@ def test_embeddings_that_fit_are_unchanged_by_the_reservation(full_disk):
     torch.manual_seed(0)
     model = build("mlp", InputShape(1, 4, 4, 10), {"hidden_layers": 1, "width": 8})
     images = torch.randint(0, 256, (50, 1, 4, 4), dtype=torch.uint8)
-    layers = embeddings.extract(model, images, Normalizer((0.5,), (0.25,), "cpu"), full_disk, progress=False)
+    layers, _ = embeddings.extract(model, images, Normalizer((0.5,), (0.25,), "cpu"), full_disk, progress=False)
     hidden = embeddings.load_layer(full_disk, layers[1])
     assert hidden.shape == (50, 8) and np.isfinite(hidden).all() and np.abs(hidden).sum() > 0

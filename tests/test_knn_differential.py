@@ -21,10 +21,10 @@ def real_embeddings(fmnist_prepared, tmp_path_factory):
     in_train = train_mask(examples.orig_split, 0.1, seed=0)
     normalize = Normalizer(examples.mean, examples.std, CPU)
     options = {"hidden_layers": 4, "width": 256}
-    model, result = fit("mlp", options, examples, in_train, normalize, TrainConfig(epochs=3), seed=0, progress=False)
+    model, _ = fit("mlp", options, examples, in_train, normalize, TrainConfig(epochs=3), seed=0, progress=False)
     out = tmp_path_factory.mktemp("embeddings")
-    layers = embeddings.extract(model, examples.image_tensor(CPU), normalize, out, progress=False)
-    return examples, in_train, result.outputs.logits.argmax(1), [embeddings.load_layer(out, layer) for layer in layers]
+    layers, logits = embeddings.extract(model, examples.image_tensor(CPU), normalize, out, progress=False)
+    return examples, in_train, logits.argmax(1), [embeddings.load_layer(out, layer) for layer in layers]
 
 
 @pytest.mark.slow

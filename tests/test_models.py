@@ -20,7 +20,7 @@ def probe_dims(arch, channels, size, width, out):
     normalize = Normalizer((0.5,) * channels, (0.25,) * channels, torch.device("cpu"))
     with torch.no_grad():
         assert model(normalize(images)).shape == (3, 10)
-    return model, embeddings.extract(model, images, normalize, out, progress=False)
+    return model, embeddings.extract(model, images, normalize, out, progress=False)[0]
 
 
 @pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 32)])
@@ -79,8 +79,8 @@ def test_extraction_keeps_batch_norm_statistics(arch, tmp_path):
     before = {k: v.clone() for k, v in model.state_dict().items()}
     images = torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8)
     normalize = Normalizer((0.5,), (0.25,), torch.device("cpu"))
-    a = embeddings.extract(model, images, normalize, tmp_path / "a", progress=False)
-    b = embeddings.extract(model, images, normalize, tmp_path / "b", progress=False)
+    a, _ = embeddings.extract(model, images, normalize, tmp_path / "a", progress=False)
+    b, _ = embeddings.extract(model, images, normalize, tmp_path / "b", progress=False)
     assert model.training
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key]), key
@@ -109,3 +109,54 @@ def test_unknown_or_mistyped_model_options_are_rejected_by_name():
     with pytest.raises(ConfigError, match=r"models\.mlp\.hidden_layers must be in \[1, 256\]"):
         ARCHITECTURES["mlp"].resolve({"hidden_layers": 300})
     assert ARCHITECTURES["vgg16"].resolve({"width": 1}) == {"width": 1, "batch_norm": True}  # ints are floats
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "vgg16"])
+def test_eval_passes_fold_batch_norm_into_the_convolutions_with_the_same_outputs(arch):
+    """``loop.for_inference`` folds every batch norm (with running statistics of its own, not the initial ones) into
+    the convolution before it: the logits of ``predict_logits`` equal the unfolded model's to float rounding, the
+    classes exactly, and the model itself is left as it was, in training mode."""
+    from pdepth.training.loop import for_inference, predict_logits
+
+    torch.manual_seed(0)
+    model = build(arch, InputShape(1, 28, 28, 10), {"width": 0.125}).to(memory_format=torch.channels_last)
+    images = torch.randint(0, 256, (300, 1, 28, 28), dtype=torch.uint8)
+    normalize = Normalizer((0.5,), (0.25,), torch.device("cpu"))
+    with torch.no_grad():
+        for start in range(0, 300, 100):  # running statistics away from their initial 0 and 1
+            model(normalize(images[start : start + 100]) * 2 + 1)
+    folded = for_inference(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    logits = predict_logits(model, images, normalize, 128, torch.channels_last)
+    assert model.training and all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    model.eval()
+    with torch.no_grad():
+        unfolded = model(normalize(images).contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(logits, unfolded, rtol=1e-4, atol=1e-5)
+    assert torch.equal(logits.argmax(1), unfolded.argmax(1))
+
+
+def test_a_model_that_torch_fx_cannot_trace_is_evaluated_as_it_is():
+    """Data-dependent control flow (a registered model of one's own): no folding, the model's own outputs."""
+    from pdepth.training.loop import for_inference, predict_logits
+
+    class Branching(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2)
+
+        def forward(self, x):
+            x = self.bn(self.conv(x))
+            return x.flatten(1) if x.sum() > 0 else -x.flatten(1)
+
+    torch.manual_seed(0)
+    model = Branching()
+    assert for_inference(model) is model
+    images = torch.randint(0, 256, (4, 1, 5, 5), dtype=torch.uint8)
+    normalize = Normalizer((0.5,), (0.25,), torch.device("cpu"))
+    with torch.no_grad():
+        expected = torch.cat([model.eval()(normalize(images[i : i + 2])) for i in (0, 2)])
+    torch.testing.assert_close(predict_logits(model, images, normalize, 2), expected)

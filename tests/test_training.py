@@ -14,7 +14,7 @@ from pdepth.data.sources import SourceOptions
 from pdepth.data.splits import train_mask
 from pdepth.errors import TrainingDiverged
 from pdepth.metrics import scores
-from pdepth.metrics.learning import iteration_learned
+from pdepth.metrics.learning import iteration_learned, with_final_model
 from pdepth.models import build
 from pdepth.training.checkpoint import Checkpointing
 from pdepth.training.loop import NOT_SEEN, TrainConfig, fit, init_seed, lr_factor, predict_logits
@@ -31,6 +31,12 @@ def short_run(examples: Examples, config: TrainConfig, seed: int = 0, checkpoint
     return model, result
 
 
+def final_logits(model, examples: Examples, memory_format=torch.contiguous_format) -> np.ndarray:
+    """The trained model's eval-mode logits of every example (the probe job's pass, in the workflow)."""
+    normalize = Normalizer(examples.mean, examples.std, CPU)
+    return predict_logits(model, examples.image_tensor(CPU), normalize, 1024, memory_format).numpy()
+
+
 @pytest.fixture(scope="module")
 def examples(fmnist_prepared):
     return Examples.load(fmnist_prepared, {"train": 12000, "test": 2000, "seed": 0})
@@ -44,13 +50,13 @@ def test_short_run_beats_chance_and_is_bit_identical(examples):
     holdout = a.history[-1]["holdout_acc"]
     assert holdout > 0.80, a.history
     assert a.history[-1]["test_acc"] > 0.78
-    np.testing.assert_array_equal(a.outputs.logits, b.outputs.logits)
     np.testing.assert_array_equal(a.outputs.snapshot_preds, b.outputs.snapshot_preds)
     for pa, pb in zip(model_a.parameters(), model_b.parameters(), strict=True):
         assert torch.equal(pa, pb)
-    # initialisation + 2 snapshots per epoch + the final model's prediction of every example
-    assert a.outputs.snapshot_preds.shape == a.outputs.snapshot_lag.shape == (1 + 2 * 3 + 1, len(examples))
-    np.testing.assert_array_equal(a.outputs.snapshot_preds[-1], a.outputs.logits.argmax(1))
+    # initialisation + 2 snapshots per epoch; the last snapshot's held-out predictions are the final model's
+    assert a.outputs.snapshot_preds.shape == a.outputs.snapshot_lag.shape == (1 + 2 * 3, len(examples))
+    held = ~a.outputs.in_train
+    np.testing.assert_array_equal(a.outputs.snapshot_preds[-1][held], final_logits(model_a, examples).argmax(1)[held])
     steps_per_epoch = int(np.ceil(train_mask(examples.orig_split, 0.1, 0).sum() / 128))
     assert a.outputs.snapshot_steps[0] == 0 and a.outputs.snapshot_steps[-1] == 3 * steps_per_epoch
     assert [row["epoch"] for row in a.history] == [1, 2, 3]
@@ -63,9 +69,9 @@ def small(fmnist_prepared):
 
 def test_other_seed_gives_other_model(small):
     config = TrainConfig(epochs=1, batch_size=256)
-    _, a = short_run(small, config, seed=0)
-    _, b = short_run(small, config, seed=1)
-    assert not np.array_equal(a.outputs.logits, b.outputs.logits)
+    a, _ = short_run(small, config, seed=0)
+    b, _ = short_run(small, config, seed=1)
+    assert not np.array_equal(final_logits(a, small), final_logits(b, small))
 
 
 def test_divergence_stops_with_a_clear_error(small):
@@ -73,11 +79,12 @@ def test_divergence_stops_with_a_clear_error(small):
         short_run(small, TrainConfig(epochs=2, lr=1e8, warmup_epochs=0))
 
 
-def test_a_blow_up_at_the_last_step_is_caught_in_the_final_outputs(small):
-    """One full-batch step: its loss (before the step) is finite, the model after it is not."""
+def test_a_blow_up_at_the_last_step_is_caught_in_the_last_snapshot(small):
+    """One full-batch step: its loss (before the step) is finite, the model after it is not: the last snapshot's
+    eval pass over the 750 held-out examples (250 of the training set's 2,500, the 500 test ones) sees it."""
     config = TrainConfig(epochs=1, full_batch=True, batch_size=4096, lr=1e12, warmup_epochs=0, schedule="constant")
     with pytest.raises(
-        TrainingDiverged, match=r"outputs became non-finite for \d+ of 3000 examples during epoch 1 \(by step 1,"
+        TrainingDiverged, match=r"outputs became non-finite for \d+ of 750 examples during epoch 1 \(by step 1,"
     ):
         short_run(small, config)
 
@@ -135,22 +142,25 @@ def test_augmented_convolutional_training_on_cifar_format_is_deterministic(tmp_p
 
     def run(augmentation):
         config = TrainConfig(epochs=2, batch_size=32, channels_last=True, augmentation=augmentation)
-        return fit("resnet18", {"width": 0.125}, cifar, in_train, normalize, config, seed=0, progress=False)[1]
+        model, _ = fit("resnet18", {"width": 0.125}, cifar, in_train, normalize, config, seed=0, progress=False)
+        return final_logits(model, cifar, torch.channels_last)
 
     crop_and_flip = Augmentation(crop_padding=4, flip=True)
     a, b, plain = run(crop_and_flip), run(crop_and_flip), run(Augmentation())
-    np.testing.assert_array_equal(a.outputs.logits, b.outputs.logits)
-    assert not np.array_equal(a.outputs.logits, plain.outputs.logits)
-    assert a.outputs.logits.shape == (240, 10) and np.isfinite(a.outputs.logits).all()
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, plain)
+    assert a.shape == (240, 10) and np.isfinite(a).all()
 
 
 def test_full_batch_gradient_does_not_depend_on_the_chunk_size(small):
     """Full-batch GD (the 0-Hinge intervention) accumulates chunks: any chunk size gives the same steps (no BN)."""
     config = TrainConfig(epochs=3, full_batch=True, lr=0.01, loss="zero_hinge", warmup_epochs=0, schedule="constant")
-    _, chunked = short_run(small, replace(config, batch_size=100))
-    _, whole = short_run(small, replace(config, batch_size=100_000))
-    np.testing.assert_allclose(chunked.outputs.logits, whole.outputs.logits, rtol=1e-4, atol=1e-5)
-    assert chunked.outputs.snapshot_steps.tolist() == [0, 1, 2, 3, 3]  # one step per epoch, then the final model
+    chunked_model, chunked = short_run(small, replace(config, batch_size=100))
+    whole_model, _ = short_run(small, replace(config, batch_size=100_000))
+    np.testing.assert_allclose(
+        final_logits(chunked_model, small), final_logits(whole_model, small), rtol=1e-4, atol=1e-5
+    )
+    assert chunked.outputs.snapshot_steps.tolist() == [0, 1, 2, 3]  # initialisation, then one step per epoch
 
 
 def test_untrained_network_keeps_its_initial_weights(small):
@@ -160,20 +170,22 @@ def test_untrained_network_keeps_its_initial_weights(small):
     for trained, fresh in zip(model.parameters(), initial.parameters(), strict=True):
         assert torch.equal(trained, fresh)
     outputs = result.outputs
-    assert outputs.snapshot_preds.shape == (2, len(small)) and result.history == []  # initialisation, final model
-    assert (outputs.snapshot_preds[-1] >= 0).all() and (outputs.snapshot_lag == 0).all()
+    assert outputs.snapshot_preds.shape == (1, len(small)) and result.history == []  # initialisation only
+    in_train = outputs.in_train
+    assert (outputs.snapshot_preds[0][~in_train] >= 0).all() and (outputs.snapshot_preds[0][in_train] == NOT_SEEN).all()
+    assert (outputs.snapshot_lag == 0).all()
 
 
 def test_checkpointed_run_equals_an_uninterrupted_one(small, tmp_path):
     config = TrainConfig(epochs=3, batch_size=256)
-    _, plain = short_run(small, config)
+    plain_model, plain = short_run(small, config)
     checkpointing = Checkpointing(tmp_path / "checkpoint.pt", every=1, fingerprint="run A")
-    _, with_checkpoints = short_run(small, config, checkpointing=checkpointing)
-    np.testing.assert_array_equal(plain.outputs.logits, with_checkpoints.outputs.logits)
+    checkpointed_model, _ = short_run(small, config, checkpointing=checkpointing)
+    np.testing.assert_array_equal(final_logits(plain_model, small), final_logits(checkpointed_model, small))
     state = checkpointing.load()
     assert state["epoch"] == 2  # none after the last epoch: the outputs are the run's record
-    _, resumed = short_run(small, config, checkpointing=checkpointing)  # starts at epoch 3
-    np.testing.assert_array_equal(plain.outputs.logits, resumed.outputs.logits)
+    resumed_model, resumed = short_run(small, config, checkpointing=checkpointing)  # starts at epoch 3
+    np.testing.assert_array_equal(final_logits(plain_model, small), final_logits(resumed_model, small))
     np.testing.assert_array_equal(plain.outputs.snapshot_preds, resumed.outputs.snapshot_preds)
     np.testing.assert_array_equal(plain.outputs.snapshot_lag, resumed.outputs.snapshot_lag)
     assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
@@ -186,16 +198,21 @@ def test_iteration_learned_from_training_passes_equals_the_full_pass_definition(
     weights after t steps, as an eval pass over every example after t steps would (the full-pass definition, here
     the final predictions of runs stopped after 0, 1, ..., E steps; a constant rate makes them share their steps)."""
     config = TrainConfig(epochs=6, full_batch=True, batch_size=100_000, lr=0.05, warmup_epochs=0, schedule="constant")
-    _, recorded = short_run(small, config)
-    full_pass = np.stack([short_run(small, replace(config, epochs=e))[1].outputs.logits.argmax(1) for e in range(7)])
+    model, recorded = short_run(small, config)
+    full_pass = np.stack(
+        [final_logits(short_run(small, replace(config, epochs=e))[0], small).argmax(1) for e in range(7)]
+    )
     expected = iteration_learned(full_pass, np.arange(7))
     outputs = recorded.outputs
-    got = iteration_learned(outputs.snapshot_preds, outputs.snapshot_steps, outputs.snapshot_lag)
+    final_pred = final_logits(model, small).argmax(1)
+    got = iteration_learned(
+        *with_final_model(outputs.snapshot_preds, outputs.snapshot_steps, outputs.snapshot_lag, final_pred)
+    )
     in_train = train_mask(small.orig_split, 0.1, 0)
     assert (outputs.snapshot_preds[0][in_train] == NOT_SEEN).all()  # no training pass before step 0
     assert len(np.unique(expected)) >= 4  # examples are learned at many different steps
     np.testing.assert_array_equal(got, expected)
-    np.testing.assert_array_equal(outputs.snapshot_preds[1:-1][:, ~in_train], full_pass[1:][:, ~in_train])
+    np.testing.assert_array_equal(outputs.snapshot_preds[1:][:, ~in_train], full_pass[1:][:, ~in_train])
 
 
 def test_training_examples_are_recorded_from_their_training_forward_pass(small):
@@ -220,7 +237,7 @@ def test_training_dynamics_scores_equal_their_definitions_on_the_full_history(sm
     in_train = train_mask(small.orig_split, 0.1, 0)
     labels = small.labels
     stopped_after = [replace(config, epochs=e, score_epochs=(), el2n_epoch=1) for e in range(5)]  # stopped after e
-    history = np.stack([short_run(small, c)[1].outputs.logits for c in stopped_after])[:, in_train]
+    history = np.stack([final_logits(short_run(small, c)[0], small) for c in stopped_after])[:, in_train]
     correct = scores.correct_predictions(history, labels[in_train])
     got = recorded.outputs
     assert list(got.score_epochs) == [2, 5]
@@ -262,3 +279,22 @@ def test_el2n_is_an_eval_pass_with_the_weights_after_its_epoch_whatever_the_mini
     expected = scores.el2n(scores.softmax(logits.numpy()), small.labels[in_train])
     np.testing.assert_allclose(recorded.outputs.el2n[in_train], expected, rtol=1e-4, atol=1e-5)
     assert np.isnan(recorded.outputs.el2n[~in_train]).all()
+
+
+def test_an_unrecorded_run_trains_the_same_weights(small):
+    """``record=False`` (the cross-validation's fold models) skips the snapshots and scores, not a step: the same
+    weights and losses, no outputs, no accuracies in the history."""
+    config = TrainConfig(epochs=2, batch_size=256, score_epochs=(1,))
+    torch.set_num_threads(2)
+    in_train = train_mask(small.orig_split, 0.1, 0)
+    normalize = Normalizer(small.mean, small.std, CPU)
+    options = {"hidden_layers": 2, "width": 64}
+    runs = [fit("mlp", options, small, in_train, normalize, config, 0, False, record=r) for r in (True, False)]
+    (recorded_model, recorded), (model, unrecorded) = runs
+    for a, b in zip(recorded_model.parameters(), model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert unrecorded.outputs is None and recorded.outputs is not None
+    for a, b in zip(recorded.states_at_points, unrecorded.states_at_points, strict=True):
+        assert all(torch.equal(a[name], b[name]) for name in a)
+    assert [row["loss"] for row in unrecorded.history] == [row["loss"] for row in recorded.history]
+    assert all(np.isnan(row["test_acc"]) for row in unrecorded.history)

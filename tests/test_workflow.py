@@ -239,6 +239,7 @@ def test_show_examples_draws_the_hardest_and_easiest_of_a_class(smoke_run):
 
 def test_load_model_gives_the_trained_model_of_a_seed(smoke_run):
     from pdepth import load_model, open_results
+    from pdepth.probing.results import ProbeResults
     from pdepth.training.runs import RunOutputs
 
     results = open_results(smoke_run / "results", "fmnist", "resnet18")
@@ -250,7 +251,8 @@ def test_load_model_gives_the_trained_model_of_a_seed(smoke_run):
     images = torch.from_numpy(results.image.sel(example=chosen).values).permute(0, 3, 1, 2) / 255
     with torch.no_grad():
         logits = model((images - mean) / std).numpy()
-    np.testing.assert_allclose(logits, run.logits[:500], atol=1e-3)
+    recorded = ProbeResults.final_logits(smoke_run / "results/fmnist/resnet18/seed1/probes.npz")
+    np.testing.assert_allclose(logits, recorded[:500], atol=1e-3)
     with pytest.raises(FileNotFoundError, match="seed7/model.pt not in .*: run the workflow for it first"):
         load_model(smoke_run / "results", "fmnist", "mlp", seed=7)
 

@@ -303,7 +303,7 @@ def probe_model(
     if first is not None:
         check_model_takes(model, first)
     with tempfile.TemporaryDirectory(prefix="pdepth-", dir=workdir) as folder:
-        probes, pred = embeddings.write_probes(
+        probes, logits = embeddings.write_probes(
             model,
             names,
             itertools.chain([] if first is None else [first], inputs),
@@ -321,7 +321,7 @@ def probe_model(
     used = search.searches(len(labels), int(in_train.sum()), [layer.dim for layer in probes])
     return cube.build(
         cube.ExampleCoords(np.arange(len(labels)), labels, classes),
-        cube.SeedResults.stacked([seed], [in_train], [pred], [knn_pred], [votes]),
+        cube.SeedResults.stacked([seed], [in_train], [logits.argmax(1)], [knn_pred], [votes]),
         cube.Probes(
             [layer.name for layer in probes], [layer.dim for layer in probes], [layer.reduction for layer in probes], k
         ),

@@ -4,7 +4,7 @@ import contextlib
 import errno
 import os
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Self
 
@@ -56,9 +56,25 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
         return {name: f[name] for name in f.files}
 
 
+def load_array(path: str | Path, name: str) -> np.ndarray:
+    """One array of an .npz file, the others left unread."""
+    with np.load(path) as f:
+        if name not in f.files:
+            raise older_file(path, f"it has no {name!r}")
+        return f[name]
+
+
+def older_file(path: str | Path, what: str) -> ValueError:
+    return ValueError(
+        f"{path}: {what}; it was written by another version of pdepth. Remove it (and the files made from it) and run "
+        "the workflow again, which re-makes them"
+    )
+
+
 class NpzRecord:
     """Mixin for a dataclass whose fields are arrays, stored with ``save_npz``. ``RETIRED``: arrays that files of an
-    earlier version hold and this one no longer stores (each a copy of a fact kept elsewhere); loading skips them."""
+    earlier version hold and this one no longer stores (each a copy of a fact kept elsewhere); loading skips them.
+    A file that lacks an array of this version, or holds one it does not know, is an error that says what to do."""
 
     RETIRED: tuple[str, ...] = ()
 
@@ -67,5 +83,11 @@ class NpzRecord:
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        arrays = load_npz(path)
-        return cls(**{name: value for name, value in arrays.items() if name not in cls.RETIRED})
+        arrays = {name: value for name, value in load_npz(path).items() if name not in cls.RETIRED}
+        known = {field.name for field in fields(cls)}
+        required = {field.name for field in fields(cls) if field.default is MISSING}
+        if missing := sorted(required - set(arrays)):
+            raise older_file(path, f"it lacks {missing}")
+        if unknown := sorted(set(arrays) - known):
+            raise older_file(path, f"it holds {unknown}, which this version does not")
+        return cls(**arrays)

@@ -12,6 +12,18 @@ CURVE_GROUPS = (
 )
 
 
+def with_final_model(
+    snapshot_preds: np.ndarray, snapshot_steps: np.ndarray, snapshot_lag: np.ndarray, final_pred: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A run's snapshots (run.npz: the last at the end of training) followed by the final model's eval-mode
+    prediction of every example (probes.npz), made at the last snapshot's step: what :func:`iteration_learned` and
+    :func:`learning_curve` read."""
+    preds = np.vstack([snapshot_preds, final_pred.astype(snapshot_preds.dtype)[None]])
+    steps = np.append(snapshot_steps, snapshot_steps[-1])
+    lag = np.vstack([snapshot_lag, np.zeros((1, len(final_pred)), snapshot_lag.dtype)])
+    return preds, steps, lag
+
+
 def iteration_learned(
     snapshot_preds: np.ndarray, snapshot_steps: np.ndarray, snapshot_lag: np.ndarray | None = None
 ) -> np.ndarray:

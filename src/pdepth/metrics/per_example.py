@@ -13,7 +13,13 @@ import xarray as xr
 
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.metrics import consistency, corners
-from pdepth.metrics.learning import CURVE_GROUPS, iteration_learned, learning_curve, rescale_iterations
+from pdepth.metrics.learning import (
+    CURVE_GROUPS,
+    iteration_learned,
+    learning_curve,
+    rescale_iterations,
+    with_final_model,
+)
 from pdepth.metrics.margins import output_margin
 from pdepth.metrics.scores import final_loss, toneva_forgetting
 from pdepth.outputs.cube import category_names, held_out
@@ -22,10 +28,18 @@ from pdepth.training.runs import RunOutputs
 
 @dataclass
 class SeedRun:
-    """What the metrics read of one seed: its training run's arrays (``run.npz``) and its input margins."""
+    """What the metrics read of one seed: its training run's arrays (``run.npz``), its final model's outputs
+    (``probes.npz``) and its input margins."""
 
     outputs: RunOutputs
+    logits: np.ndarray  # (N, C) the final model's eval-mode outputs
     input_margin: np.ndarray  # (N,), NaN where not measured
+
+    def snapshots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(preds, steps, lag) of the run's snapshots and, last, the final model's prediction of every example."""
+        return with_final_model(
+            self.outputs.snapshot_preds, self.outputs.snapshot_steps, self.outputs.snapshot_lag, self.logits.argmax(1)
+        )
 
 
 def consensus_fraction(votes: np.ndarray, consensus: np.ndarray, k: int) -> np.ndarray:
@@ -182,13 +196,13 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
     orig_split = cube.orig_split.values
     in_train = cube.in_train.values
     held = ~in_train
-    snapshots = [(r.outputs.snapshot_preds, r.outputs.snapshot_steps, r.outputs.snapshot_lag) for r in runs]
+    snapshots = [r.snapshots() for r in runs]
     learned = np.stack([rescale_iterations(iteration_learned(*snapshot)) for snapshot in snapshots], axis=1)
     in_train_split = orig_split == TRAIN
     curves = np.stack(
         [
             learning_curve(
-                r.outputs.snapshot_preds,
+                preds,
                 {
                     CURVE_GROUPS[0]: (in_train[:, s] & ~mislabelled, labels),
                     CURVE_GROUPS[1]: (in_train[:, s] & mislabelled, labels),
@@ -197,7 +211,7 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
                     CURVE_GROUPS[4]: (orig_split == TEST, labels),
                 },
             )
-            for s, r in enumerate(runs)
+            for s, (preds, _, _) in enumerate(snapshots)
         ]
     )
     return {
@@ -217,7 +231,7 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
         ),
         "snapshot_step": (
             ("seed", "snapshot"),
-            np.stack([r.outputs.snapshot_steps for r in runs]),
+            np.stack([steps for _, steps, _ in snapshots]),
             {"long_name": "optimiser steps before the snapshot"},
         ),
     }
@@ -226,7 +240,7 @@ def learning_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
 def margin_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
     """Section 3.3: output margins of every example, input margins of those measured."""
     held = held_out(cube)
-    out_margin = np.stack([output_margin(r.outputs.logits) for r in runs], axis=1)
+    out_margin = np.stack([output_margin(r.logits) for r in runs], axis=1)
     in_margin = np.stack([r.input_margin for r in runs], axis=1)
     return {
         "output_margin": _per_seed(out_margin, "largest minus second-largest logit", "logit"),
@@ -284,7 +298,7 @@ def dynamics_variables(cube: xr.Dataset, runs: list[SeedRun]) -> dict:
             f"mean over the seeds that trained on it: {long_name}",
         )
     el2n = np.where(in_train, np.stack([r.outputs.el2n for r in runs], axis=1), np.nan)
-    loss = np.stack([final_loss(r.outputs.logits, labels) for r in runs], axis=1)
+    loss = np.stack([final_loss(r.logits, labels) for r in runs], axis=1)
     return found | {
         "el2n": _per_seed(el2n, "EL2N: L2 norm of softmax minus one-hot label, eval mode after training.el2n_epoch"),
         "el2n_train": _example_var(

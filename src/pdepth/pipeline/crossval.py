@@ -60,11 +60,13 @@ def run(job: jobs.CrossvalJob, examples: Examples, progress: bool = True) -> Cro
     for number in range(job.folds):
         predicted = fold == number
         log.info("%s: fold %d of %d, %d examples predicted", train.run, number + 1, job.folds, predicted.sum())
-        model, result = fit(train.run.arch, options, examples, in_train & ~predicted, normalize, config, seed, progress)
+        model, result = fit(
+            train.run.arch, options, examples, in_train & ~predicted, normalize, config, seed, progress, record=False
+        )
         fold_images = images[torch.from_numpy(np.flatnonzero(predicted)).to(device)]
-        for point, state in enumerate(result.states_at_points):
+        final_state = {name: value.clone() for name, value in model.state_dict().items()}
+        for point, state in enumerate([*result.states_at_points, final_state]):  # the final model's is the last
             model.load_state_dict(state)
             logits = predict_logits(model, fold_images, normalize, config.eval_batch_size, memory_format)
             probabilities[point, predicted] = softmax(logits.cpu().numpy())
-        probabilities[-1, predicted] = softmax(result.outputs.logits[predicted])
     return CrossvalResults(probabilities, fold, jobs.to_json(job))

@@ -39,7 +39,7 @@ def run(
         cube.SeedResults.stacked(
             job.seeds,
             [r.in_train for r in runs],
-            [r.pred for r in runs],
+            [p.logits.argmax(1) for p in probes],
             [p.knn_pred for p in probes],
             [p.votes for p in probes],
         ),

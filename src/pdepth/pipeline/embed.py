@@ -3,6 +3,8 @@
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from pdepth.config.jobs import EmbedJob
 from pdepth.pipeline.trained import TrainedModel
 from pdepth.probing import embeddings
@@ -11,9 +13,12 @@ from pdepth.probing.reduction import Reducer
 log = logging.getLogger(__name__)
 
 
-def run(job: EmbedJob, trained: TrainedModel, out_dir: Path, progress: bool = True) -> list[embeddings.Layer]:
+def run(
+    job: EmbedJob, trained: TrainedModel, out_dir: Path, progress: bool = True
+) -> tuple[list[embeddings.Layer], np.ndarray]:
+    """Every probe's embeddings of every example in ``out_dir``; returns the probes and the model's (N, C) logits."""
     reduction = job.reduction
-    layers = embeddings.extract(
+    layers, logits = embeddings.extract(
         trained.model,
         trained.examples.image_tensor(trained.device),
         trained.normalize,
@@ -32,4 +37,4 @@ def run(job: EmbedJob, trained: TrainedModel, out_dir: Path, progress: bool = Tr
             layer.dim,
             layer.reduction,
         )
-    return layers
+    return layers, logits

@@ -26,8 +26,10 @@ def run(
 ) -> xr.Dataset:
     cube = xr.load_dataset(cube_path)
     runs = [
-        metrics.SeedRun(RunOutputs.load(run_path), load_npz(margin_path)["input_margin"])
-        for run_path, margin_path in zip(run_files, margin_files, strict=True)
+        metrics.SeedRun(
+            RunOutputs.load(run_path), ProbeResults.final_logits(probe_path), load_npz(margin_path)["input_margin"]
+        )
+        for run_path, probe_path, margin_path in zip(run_files, probe_files, margin_files, strict=True)
     ]
     k = int(cube.attrs["k"])
 

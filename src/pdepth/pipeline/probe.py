@@ -15,7 +15,7 @@ from pdepth.config.jobs import ProbeBlock, ProbeJob
 from pdepth.device import configure_torch, pick_device, usable_cpus
 from pdepth.pipeline import embed, input_margins
 from pdepth.pipeline.trained import each_seed, load_trained
-from pdepth.probing import embeddings, knn
+from pdepth.probing import knn
 from pdepth.probing.results import ProbeResults
 from pdepth.training.runs import RunOutputs, load_weights, same_points
 
@@ -52,7 +52,7 @@ def run_block(
         for point in range(len(run.score_epochs) - 1):
             log.info("%s: the model after epoch %d", seed_run.probe.run, run.score_epochs[point])
             earlier = load_trained(examples, seed_run.embed.normalisation, device, saved, point)
-            _, votes, _, settings = embed_and_probe(seed_run, earlier, in_train, weight, threads, progress)
+            _, votes, _, settings, _ = embed_and_probe(seed_run, earlier, in_train, weight, threads, progress)
             label_votes.append(label_vote_fractions(votes, examples.labels, settings.k))
         trained = load_trained(examples, seed_run.embed.normalisation, device, saved)
         probed = embed_and_probe(seed_run, trained, in_train, weight, threads, progress)
@@ -67,27 +67,28 @@ def label_vote_fractions(votes: np.ndarray, labels: np.ndarray, k: int) -> np.nd
 
 
 def embed_and_probe(seed_run: jobs.ProbeRun, trained, in_train: np.ndarray, weight: Path, threads: int, progress):
-    """(knn_pred, votes, layers, settings) of every layer of ``trained``, its embeddings in a temporary folder next
-    to its weights, removed once probed; the support set carries the labels the network was trained with."""
+    """(knn_pred, votes, layers, settings, logits) of every layer of ``trained``, its embeddings in a temporary
+    folder next to its weights, removed once probed (logits: the model's outputs, from the same pass); the support set
+    carries the labels the network was trained with."""
     job, examples = seed_run.probe, trained.examples
     settings = settings_for(job, threads)
     with tempfile.TemporaryDirectory(prefix="embeddings-", dir=Path(weight).parent) as folder:
-        embed.run(seed_run.embed, trained, Path(folder), progress)
-        layers = embeddings.read_manifest(folder)
+        layers, logits = embed.run(seed_run.embed, trained, Path(folder), progress)
         try:
             knn_pred, votes = probing.probe_layers(
                 Path(folder), layers, in_train, examples.labels, len(examples.classes), settings
             )
         except ValueError as exc:  # a NaN embedding, a support set of at most k examples
             raise ValueError(f"{job.run} (its model {weight}): {exc}") from exc
-    return knn_pred, votes, layers, settings
+    return knn_pred, votes, layers, settings, logits
 
 
 def write(
     job: ProbeJob, probed: tuple, in_train: np.ndarray, output: Path, label_votes: list[np.ndarray]
 ) -> ProbeResults:
-    """The final model's probes of every layer, with the earlier score points' models' votes for the given label."""
-    knn_pred, votes, layers, settings = probed
+    """The final model's probes of every layer and its outputs, with the earlier score points' models' votes for
+    the given label."""
+    knn_pred, votes, layers, settings, logits = probed
     results = ProbeResults(
         knn_pred=knn_pred,
         votes=votes,
@@ -97,6 +98,7 @@ def write(
         settings=json.dumps(asdict(settings)),
         search=settings.searches(len(in_train), int(in_train.sum()), [layer.dim for layer in layers]),
         earlier_label_votes=np.stack(label_votes) if label_votes else np.zeros((0, *knn_pred.shape), np.float32),
+        logits=logits,
         job=jobs.to_json(job),
     )
     results.save(output)

@@ -41,12 +41,11 @@ def extract(
     dtype: str = "float32",
     reducer: Reducer | None = None,
     progress: bool = True,
-) -> list[Layer]:
+) -> tuple[list[Layer], np.ndarray]:
     """Run a study's ``model`` in eval mode over ``images`` (uint8 NCHW) and write each of its probes' flattened
-    outputs to ``out_dir`` (see :func:`write_probes`)."""
+    outputs to ``out_dir`` (see :func:`write_probes`); returns the probes and the model's (N, C) float32 logits."""
     batches = (normalize(images[start : start + batch_size]) for start in range(0, len(images), batch_size))
-    layers, _ = write_probes(model, model.probe_names(), batches, len(images), out_dir, dtype, reducer, progress)
-    return layers
+    return write_probes(model, model.probe_names(), batches, len(images), out_dir, dtype, reducer, progress)
 
 
 @torch.no_grad()
@@ -61,7 +60,7 @@ def write_probes(
     progress: bool = True,
 ) -> tuple[list[Layer], np.ndarray]:
     """Run ``model`` in eval mode over ``batches`` (its inputs, ``total`` examples in all) and write each probe's
-    flattened output to ``out_dir``; returns the probes and the model's class of every example (argmax of its output).
+    flattened output to ``out_dir``; returns the probes and the model's (N, C) float32 output for every example.
 
     ``names``: ``input`` (the batch as fed to the model), submodules (their outputs, from forward hooks, so the model's
     own forward pass is the only one) or, where one is not a submodule, nodes of torchvision's feature extraction, and
@@ -73,7 +72,7 @@ def write_probes(
     out_dir.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
     shapes: dict[str, tuple[int, ...]] = {}
-    pred = np.empty(total, dtype=np.int64)
+    logits_of: np.ndarray | None = None
     was_training = model.training
     model.eval()
     start = 0
@@ -85,7 +84,9 @@ def write_probes(
                 captured[INPUT] = x
                 captured[SOFTMAX] = torch.softmax(logits, dim=1)
                 end = start + len(x)
-                pred[start:end] = logits.argmax(1).cpu().numpy()
+                if logits_of is None:
+                    logits_of = np.empty((total, logits.shape[1]), np.float32)
+                logits_of[start:end] = logits.float().cpu().numpy()
                 for name in names:
                     shapes[name] = tuple(captured[name].shape[1:])
                     batch = reducer(name, captured[name]).cpu().numpy()
@@ -109,7 +110,7 @@ def write_probes(
     for array in arrays.values():
         array.flush()
     (out_dir / MANIFEST).write_text(json.dumps([asdict(layer) for layer in layers], indent=1))
-    return layers, pred
+    return layers, logits_of
 
 
 @contextlib.contextmanager

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pdepth.records import NpzRecord
+from pdepth.records import NpzRecord, load_array
 
 
 @dataclass
@@ -23,4 +23,11 @@ class ProbeResults(NpzRecord):
     search: str  # the search that ran: exact, pynndescent, or per probe (probe.exact_work decides by the work)
     earlier_label_votes: np.ndarray  # (P-1, N, L+1) float32: at the score points before the last (run.npz's
     # score_epochs[:-1]), the models' vote fraction for the given label
+    logits: np.ndarray  # (N, C) float32: the final model's eval-mode outputs, from the embedding pass (the network's
+    # prediction is their argmax)
     job: str = ""  # JSON of the probe job that made it (pdepth.config.jobs.ProbeJob)
+
+    @staticmethod
+    def final_logits(path) -> np.ndarray:
+        """The ``logits`` of a probes.npz alone (its votes are the file's bulk)."""
+        return load_array(path, "logits")

@@ -13,7 +13,7 @@ SCHEDULES = ("cosine", "linear", "constant")  # of the learning rate after the w
 class TrainConfig:
     """Hyper-parameters of one training run (the ``training`` block of the config)."""
 
-    epochs: int = 10  # 0: the untrained network (initial weights; snapshots: initialisation and the final row)
+    epochs: int = 10  # 0: the untrained network (initial weights; one snapshot, at initialisation)
     batch_size: int = 128  # with full_batch: the chunk size in which the full-batch gradient is accumulated
     full_batch: bool = False  # one gradient step per epoch on the whole training split (0-Hinge intervention)
     loss: str = "cross_entropy"  # a key of pdepth.training.losses.LOSSES

@@ -13,8 +13,8 @@ from pdepth.records import NpzRecord
 class RunOutputs(NpzRecord):
     example_index: np.ndarray  # (N,) index into the prepared dataset
     in_train: np.ndarray  # (N,) bool, membership of this seed's training split
-    logits: np.ndarray  # (N, C) float32, final model
-    snapshot_preds: np.ndarray  # (S, N) int16, predicted class at each snapshot (-1: none yet); last: final model
+    snapshot_preds: np.ndarray  # (S, N) int16, predicted class at each snapshot (-1: none yet); last: end of training
+    # (the final model's eval-mode prediction of every example is in probes.npz: pdepth.probing.results)
     snapshot_steps: np.ndarray  # (S,) optimiser steps before each snapshot
     snapshot_lag: np.ndarray  # (S, N) steps between each prediction and its snapshot (training forward passes)
     score_epochs: np.ndarray  # (P,) epochs after which the training-dynamics scores were read; the last: the end
@@ -27,10 +27,6 @@ class RunOutputs(NpzRecord):
     presentations: np.ndarray  # (P, N) int32
     el2n: np.ndarray  # (N,) float32, eval mode after training.el2n_epoch (NaN: held out)
     job: str = ""  # JSON of the training job that made it (pdepth.config.jobs.TrainJob)
-
-    @property
-    def pred(self) -> np.ndarray:
-        return self.logits.argmax(1)
 
 
 @dataclass

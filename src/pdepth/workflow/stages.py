@@ -37,10 +37,10 @@ class Stage:
 
 
 def train_seconds(shape: JobShape, speed: float, settings: dict) -> float:
-    """The epochs, and the eval passes (a third of a training step each): the held-out examples at every snapshot,
-    every example once at the end."""
+    """The epochs, and the eval passes of the held-out examples at every snapshot (a third of a training step each;
+    the final model's pass over every example is the probe job's)."""
     held_out = shape.examples - shape.train_examples
-    return shape.epochs * shape.train_examples / speed + (shape.snapshots * held_out + shape.examples) / (3 * speed)
+    return shape.epochs * shape.train_examples / speed + shape.snapshots * held_out / (3 * speed)
 
 
 def train_memory(shape: JobShape, max_dim: int | None) -> float:
