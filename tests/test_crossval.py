@@ -77,7 +77,7 @@ def test_every_training_example_is_predicted_by_a_model_that_did_not_train_on_it
     monkeypatch.setattr(crossval, "fit", spy)
     result = crossval.run(job, tiny_examples, progress=False)
     in_train = train_mask(tiny_examples.orig_split, job.train.holdout_fraction, 0)
-    assert len(trained_on) == job.folds == 3  # config.yaml: metrics.cleanlab_folds
+    assert len(trained_on) == job.folds == 5
     for number, used in enumerate(trained_on):
         np.testing.assert_array_equal(used, in_train & (result.fold != number))
     assert job.train.training.score_points == (1, 2) and len(result.probabilities) == 2
