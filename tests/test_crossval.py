@@ -85,3 +85,17 @@ def test_every_training_example_is_predicted_by_a_model_that_did_not_train_on_it
     assert np.isfinite(probs[:, in_train]).all() and np.isnan(probs[:, ~in_train]).all()
     np.testing.assert_allclose(probs[:, in_train].sum(-1), 1, rtol=1e-5)
     assert not np.allclose(probs[0, in_train], probs[1, in_train])  # after epoch 1, and at the end
+
+
+def test_a_fold_model_whose_outputs_blow_up_is_an_error_not_nan_probabilities(tiny_examples, monkeypatch):
+    """The fold models train unrecorded (no snapshot would see a blow-up at their last step), and NaN in crossval.npz
+    means "not in training": non-finite outputs stop the job, naming the seed and the fold."""
+    import torch
+
+    from pdepth.errors import TrainingDiverged
+
+    study = Study.load(ROOT / "config.yaml", training={"default": {"epochs": 1, "batch_size": 16}}, interventions={})
+    job = JobRecords(study).crossval_job("fmnist", "", "mlp", 0)
+    monkeypatch.setattr(crossval, "predict_logits", lambda model, images, *args: torch.full((len(images), 3), np.nan))
+    with pytest.raises(TrainingDiverged, match=r"seed 0, the model of fold 1 at the end: its outputs became non-fin"):
+        crossval.run(job, tiny_examples, progress=False)

@@ -139,7 +139,8 @@ def test_eval_passes_fold_batch_norm_into_the_convolutions_with_the_same_outputs
     assert torch.equal(logits.argmax(1), unfolded.argmax(1))
 
 
-def test_a_model_that_torch_fx_cannot_trace_is_evaluated_as_it_is():
+@pytest.mark.parametrize("branch", ["on a value", "on a length"])
+def test_a_model_that_torch_fx_cannot_trace_is_evaluated_as_it_is(branch):
     """Data-dependent control flow (a registered model of one's own): no folding, the model's own outputs."""
     from pdepth.training.loop import for_inference, predict_logits
 
@@ -150,7 +151,8 @@ def test_a_model_that_torch_fx_cannot_trace_is_evaluated_as_it_is():
 
         def forward(self, x):
             x = self.bn(self.conv(x))
-            return x.flatten(1) if x.sum() > 0 else -x.flatten(1)
+            positive = x.sum() > 0 if branch == "on a value" else len(x) > 1
+            return x.flatten(1) if positive else -x.flatten(1)
 
     torch.manual_seed(0)
     model = Branching()

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from conftest import snakemake, snakemake_command
@@ -64,3 +65,6 @@ def test_killed_training_resumes_to_identical_outputs(tmp_path, fmnist_dir, seed
         resumed, expected = load_npz(killed / run), load_npz(reference / run)
         for name in ("in_train", "snapshot_preds", "snapshot_steps", "snapshot_lag", "job"):
             np.testing.assert_array_equal(resumed[name], expected[name])
+        weights = [torch.load(root / run.replace("run.npz", "model.pt"))["state_dict"] for root in (killed, reference)]
+        for name, value in weights[1].items():  # the final model, whose outputs the probe job keeps
+            assert torch.equal(weights[0][name], value), name

@@ -14,6 +14,7 @@ from pdepth.data.augment import Normalizer
 from pdepth.data.examples import Examples
 from pdepth.data.splits import train_mask
 from pdepth.device import configure_torch, pick_device
+from pdepth.errors import TrainingDiverged
 from pdepth.metrics.scores import softmax
 from pdepth.pipeline.trained import each_seed
 from pdepth.training.loop import fit, predict_logits
@@ -56,7 +57,6 @@ def run(job: jobs.CrossvalJob, examples: Examples, progress: bool = True) -> Cro
     probabilities = np.full((len(epochs), len(examples), len(examples.classes)), np.nan, np.float32)
     options, config, seed = train.model_options, train.training, train.run.seed
     images = examples.image_tensor(device)  # once: every fold predicts its part of them
-    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     for number in range(job.folds):
         predicted = fold == number
         log.info("%s: fold %d of %d, %d examples predicted", train.run, number + 1, job.folds, predicted.sum())
@@ -64,9 +64,23 @@ def run(job: jobs.CrossvalJob, examples: Examples, progress: bool = True) -> Cro
             train.run.arch, options, examples, in_train & ~predicted, normalize, config, seed, progress, record=False
         )
         fold_images = images[torch.from_numpy(np.flatnonzero(predicted)).to(device)]
-        final_state = {name: value.clone() for name, value in model.state_dict().items()}
-        for point, state in enumerate([*result.states_at_points, final_state]):  # the final model's is the last
+        fold_model = f"{train.run}, the model of fold {number + 1}"
+        # the final weights first: loading an earlier point's state replaces them
+        probabilities[-1, predicted] = softmax_of(model, fold_images, normalize, config, f"{fold_model} at the end")
+        for point, state in enumerate(result.states_at_points):
             model.load_state_dict(state)
-            logits = predict_logits(model, fold_images, normalize, config.eval_batch_size, memory_format)
-            probabilities[point, predicted] = softmax(logits.cpu().numpy())
+            after = f"{fold_model} after epoch {epochs[point]}"
+            probabilities[point, predicted] = softmax_of(model, fold_images, normalize, config, after)
     return CrossvalResults(probabilities, fold, jobs.to_json(job))
+
+
+def softmax_of(model, images: torch.Tensor, normalize: Normalizer, config, which: str) -> np.ndarray:
+    """The model's softmax of ``images``, checked finite: an unrecorded run has no eval pass that would have seen a
+    blow-up at its last step."""
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    logits = predict_logits(model, images, normalize, config.eval_batch_size, memory_format)
+    if not bool(torch.isfinite(logits).all()):
+        raise TrainingDiverged(
+            f"{which}: its outputs became non-finite; lower training.lr or raise training.warmup_epochs"
+        )
+    return softmax(logits.cpu().numpy())
