@@ -33,7 +33,7 @@ from pdepth.data.augment import Normalizer
 from pdepth.data.prepared import TEST, TRAIN
 from pdepth.device import configure_torch, pick_device, usable_cpus
 from pdepth.models import InputShape, build
-from pdepth.training.loop import TrainConfig, predict_logits, sgd, train
+from pdepth.training.loop import TrainConfig, memory_format, predict_logits, sgd, train
 
 ROOT = Path(__file__).resolve().parents[1]
 FMNIST = InputShape(1, 28, 28, 10)
@@ -114,7 +114,7 @@ def main():
     for arch in args.archs or study.architectures:
         job = JobRecords(study).job("train", study.datasets[0], "", arch, 0)
         config = replace(job.training, epochs=1, warmup_epochs=0.0, snapshots_per_epoch=1)
-        memory = torch.channels_last if config.channels_last else torch.contiguous_format
+        memory = memory_format(config)
         torch.manual_seed(0)
         initial = build(arch, FMNIST, job.model_options).to(device, memory_format=memory)
         images_float = normalize(images_u8).contiguous(memory_format=memory)

@@ -17,7 +17,7 @@ from pdepth.device import configure_torch, pick_device
 from pdepth.errors import TrainingDiverged
 from pdepth.metrics.scores import softmax
 from pdepth.pipeline.trained import each_seed
-from pdepth.training.loop import fit, predict_logits
+from pdepth.training.loop import fit, memory_format, predict_logits
 from pdepth.training.runs import CrossvalResults
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,7 @@ def run(job: jobs.CrossvalJob, examples: Examples, progress: bool = True) -> Cro
 def softmax_of(model, images: torch.Tensor, normalize: Normalizer, config, which: str) -> np.ndarray:
     """The model's softmax of ``images``, checked finite: an unrecorded run has no eval pass that would have seen a
     blow-up at its last step."""
-    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-    logits = predict_logits(model, images, normalize, config.eval_batch_size, memory_format)
+    logits = predict_logits(model, images, normalize, config.eval_batch_size, memory_format(config))
     if not bool(torch.isfinite(logits).all()):
         raise TrainingDiverged(
             f"{which}: its outputs became non-finite; lower training.lr or raise training.warmup_epochs"

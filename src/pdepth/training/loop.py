@@ -87,6 +87,11 @@ class Recorder:
         pass
 
 
+def memory_format(config: TrainConfig) -> torch.memory_format:
+    """The memory layout of the run's images and model (``training.channels_last``)."""
+    return torch.channels_last if config.channels_last else torch.contiguous_format
+
+
 def seeded_generator(seed: int, stream: int, device: torch.device) -> torch.Generator:
     generator = torch.Generator(device=device)
     generator.manual_seed(int(np.random.SeedSequence([seed, stream]).generate_state(1)[0]))
@@ -216,7 +221,7 @@ class TrainingRun:
         )
         self.generator = seeded_generator(seed, _SHUFFLE_STREAM, device)
         self.loss_fn = LOSSES[config.loss]
-        self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        self.memory_format = memory_format(config)
         self.recorder = Recorder(len(images), self.held_out, device)
         self.dynamics = DynamicsObserver(labels, set(config.score_points[:-1]), config.aum_from_epoch)
         self.record = record  # False: the weights alone (no snapshots, scores or history accuracies)
