@@ -376,7 +376,7 @@ def test_scripts_run_block_adapts_a_new_stage_unchanged(toy_stage, tmp_path):
         threads=study.threads("toy"),
         resources=Named(gpu=study.gpus("toy")),
     )
-    runpy.run_path(str(ROOT / "scripts/run_block.py"), init_globals={"snakemake": snakemake})
+    runpy.run_path(str(ROOT / "scripts/run_block.py"), init_globals={"snakemake": snakemake}, run_name="__main__")
     written = [json.loads(path.read_text()) for path in summaries]
     assert written == [{"seed": seed, "from": runs[seed], "threads": 3} for seed in (0, 1)]
 

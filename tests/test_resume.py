@@ -29,33 +29,42 @@ CONFIG = {
 
 
 @pytest.mark.parametrize(
-    ("seeds", "waited_for", "log", "resumed_after"),
+    ("seeds", "cpu_threads", "waited_for", "log", "resumed"),
     [
-        (1, "seed0/checkpoint.pt", "train_seed0.log", "resuming from"),
-        # seed 1's first checkpoint exists: seed 0 is done, its checkpoint after the last epoch kept for the block
-        (2, "seed1/checkpoint.pt", "train_seeds0-1.log", "(after epoch 4)"),
+        (1, 1, ["seed0/checkpoint.pt"], "train_seed0.log", ["resuming from results/fmnist/mlp/seed0/"]),
+        # one seed at a time (2 threads each on the job's 2): seed 1's first checkpoint exists, so seed 0 is done,
+        # its checkpoint after the last epoch kept for the block
+        (2, 2, ["seed1/checkpoint.pt"], "train_seeds0-1.log", ["seed0/checkpoint.pt (after epoch 4)"]),
+        # side by side (1 thread each): both killed in training, each resumes from its own checkpoint
+        (2, 1, ["seed0/checkpoint.pt", "seed1/checkpoint.pt"], "train_seeds0-1.log", ["seed0/", "seed1/"]),
     ],
 )
-def test_killed_training_resumes_to_identical_outputs(tmp_path, fmnist_dir, seeds, waited_for, log, resumed_after):
+def test_killed_training_resumes_to_identical_outputs(
+    tmp_path, fmnist_dir, seeds, cpu_threads, waited_for, log, resumed
+):
     configfile = tmp_path / "resume.yaml"
     floor = {"fidelity": {"floor": {"min_held_out": 2}}}  # the default (3) asks for 3 seeds
-    configfile.write_text(yaml.safe_dump(CONFIG | floor | {"seeds": seeds, "seeds_per_job": 2}))
+    training = {"training": {"default": CONFIG["training"]["default"] | {"cpu_threads": cpu_threads}}}
+    configfile.write_text(yaml.safe_dump(CONFIG | floor | training | {"seeds": seeds, "seeds_per_job": 2}))
     killed, reference = tmp_path / "killed", tmp_path / "reference"
     command = snakemake_command(killed, "--cores", "2", TARGET, configfile=configfile)
     job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    checkpoint = killed / "results/fmnist/mlp" / waited_for
+    checkpoints = [killed / "results/fmnist/mlp" / name for name in waited_for]
     deadline = time.monotonic() + 600
-    while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
+    while not all(c.exists() for c in checkpoints) and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(job.pid, signal.SIGKILL)  # Snakemake and its training job, as a node failure would
     job.wait()
     last = f"results/fmnist/mlp/seed{seeds - 1}/run.npz"
-    assert checkpoint.exists() and not (killed / last).exists(), "the job must die between checkpoint and outputs"
+    assert all(c.exists() for c in checkpoints) and not (killed / last).exists(), (
+        "must die between checkpoint and outputs"
+    )
 
     assert snakemake(killed, "--unlock", configfile=configfile).returncode == 0  # a killed Snakemake leaves its lock
     rerun = snakemake(killed, "--cores", "2", "--rerun-incomplete", TARGET, configfile=configfile)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert resumed_after in (killed / "logs/fmnist/mlp" / log).read_text()
+    lines = [line for line in (killed / "logs/fmnist/mlp" / log).read_text().splitlines() if "resuming from" in line]
+    assert all(any(part in line for line in lines) for part in resumed), lines
     assert not list((killed / "results/fmnist/mlp").rglob("checkpoint.pt"))  # removed once the outputs exist
 
     uninterrupted = snakemake(reference, "--cores", "2", TARGET, configfile=configfile)

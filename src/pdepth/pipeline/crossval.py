@@ -4,6 +4,7 @@ labels, and each fold is predicted by a model trained like the seed's (the same 
 initial weights) on the other folds, after each of training.score_epochs and at the end (docs/outputs.md)."""
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,10 @@ from pdepth.config import jobs
 from pdepth.data.augment import Normalizer
 from pdepth.data.examples import Examples
 from pdepth.data.splits import train_mask
-from pdepth.device import configure_torch, pick_device
+from pdepth.device import pick_device
 from pdepth.errors import TrainingDiverged
 from pdepth.metrics.scores import softmax
-from pdepth.pipeline.trained import each_seed
+from pdepth.pipeline import side_by_side
 from pdepth.training.loop import fit, memory_format, predict_logits
 from pdepth.training.runs import CrossvalResults
 
@@ -40,38 +41,81 @@ def stratified_folds(labels: np.ndarray, in_train: np.ndarray, folds: int, seed:
 def run_block(
     block: jobs.CrossvalBlock, prepared: Path, crossval: list[Path], threads: int, progress: bool = True
 ) -> None:
-    """Each seed of the block in turn, the examples loaded once."""
-    configure_torch(threads)
-    examples = block.runs[0].train.examples.load(prepared)
-    for job, output in each_seed(block.runs, lambda job: job.train.run, crossval):
-        run(job, examples, progress).save(output)
+    """Every fold model of the block's seeds, side by side where its threads allow
+    (:mod:`pdepth.pipeline.side_by_side`); then each seed's out-of-fold probabilities."""
+    first = block.runs[0].train
+    examples = first.examples.load(prepared)  # every seed of a block sees the same examples
+    folds = [seed_folds(job, examples) for job in block.runs]
+    models = [FoldModel(job, first.examples, prepared, fold, n) for job, fold in folds for n in range(job.folds)]
+    names = [f"{model.job.train.run}, fold {model.number + 1} of {model.job.folds}" for model in models]
+    on_cpu = pick_device(first.device).type == "cpu"
+    cpu_threads = first.training.cpu_threads
+    predicted = iter(side_by_side.run_all(predict_fold, models, names, threads, cpu_threads, on_cpu, progress))
+    for (job, fold), output in zip(folds, crossval, strict=True):
+        gathered(job, examples, fold, [next(predicted) for _ in range(job.folds)]).save(output)
 
 
 def run(job: jobs.CrossvalJob, examples: Examples, progress: bool = True) -> CrossvalResults:
-    """Train the seed's fold models and gather every training example's out-of-fold probabilities."""
-    train, device = job.train, pick_device(job.train.device)
-    in_train = train_mask(examples.orig_split, train.holdout_fraction, train.run.seed)
-    fold = stratified_folds(examples.labels, in_train, job.folds, train.run.seed)
-    normalize = Normalizer(*train.normalisation.resolve(examples), device=device)
-    epochs = train.training.score_points
-    probabilities = np.full((len(epochs), len(examples), len(examples.classes)), np.nan, np.float32)
-    options, config, seed = train.model_options, train.training, train.run.seed
-    images = examples.image_tensor(device)  # once: every fold predicts its part of them
-    for number in range(job.folds):
-        predicted = fold == number
-        log.info("%s: fold %d of %d, %d examples predicted", train.run, number + 1, job.folds, predicted.sum())
-        model, result = fit(
-            train.run.arch, options, examples, in_train & ~predicted, normalize, config, seed, progress, record=False
-        )
-        fold_images = images[torch.from_numpy(np.flatnonzero(predicted)).to(device)]
-        fold_model = f"{train.run}, the model of fold {number + 1}"
-        # the final weights first: loading an earlier point's state replaces them
-        probabilities[-1, predicted] = softmax_of(model, fold_images, normalize, config, f"{fold_model} at the end")
-        for point, state in enumerate(result.states_at_points):
-            model.load_state_dict(state)
-            after = f"{fold_model} after epoch {epochs[point]}"
-            probabilities[point, predicted] = softmax_of(model, fold_images, normalize, config, after)
+    """One seed's fold models, one after the other in this process, and its out-of-fold probabilities."""
+    _, fold = seed_folds(job, examples)
+    folds = [fold_probabilities(job, examples, fold, number, progress) for number in range(job.folds)]
+    return gathered(job, examples, fold, folds)
+
+
+def seed_folds(job: jobs.CrossvalJob, examples: Examples) -> tuple[jobs.CrossvalJob, np.ndarray]:
+    """The seed's job and the fold of each of its training examples (NOT_TRAINED elsewhere)."""
+    in_train = train_mask(examples.orig_split, job.train.holdout_fraction, job.train.run.seed)
+    return job, stratified_folds(examples.labels, in_train, job.folds, job.train.run.seed)
+
+
+def gathered(job: jobs.CrossvalJob, examples: Examples, fold: np.ndarray, folds: list[np.ndarray]) -> CrossvalResults:
+    """The seed's results from each fold's probabilities (:func:`fold_probabilities`, in the folds' order)."""
+    shape = (len(job.train.training.score_points), len(examples), len(examples.classes))
+    probabilities = np.full(shape, np.nan, np.float32)
+    for number, predicted in enumerate(folds):
+        probabilities[:, fold == number] = predicted
     return CrossvalResults(probabilities, fold, jobs.to_json(job))
+
+
+@dataclass(frozen=True)
+class FoldModel:
+    """One fold model of a seed, as a worker process gets it: the examples to load, the seed's folds, which fold."""
+
+    job: jobs.CrossvalJob
+    examples: jobs.ExampleSet
+    prepared: Path
+    fold: np.ndarray  # (N,) each example's fold, NOT_TRAINED outside the seed's training split
+    number: int
+
+
+def predict_fold(model: FoldModel, progress: bool) -> np.ndarray:
+    """:func:`fold_probabilities` of one fold model, its examples loaded."""
+    examples = model.examples.load(model.prepared)
+    return fold_probabilities(model.job, examples, model.fold, model.number, progress)
+
+
+def fold_probabilities(
+    job: jobs.CrossvalJob, examples: Examples, fold: np.ndarray, number: int, progress: bool
+) -> np.ndarray:
+    """(score points, examples of fold ``number``, classes): the fold's softmax after each score point and at the end,
+    by a model trained like the seed's on the seed's other folds."""
+    train, config = job.train, job.train.training
+    device = pick_device(train.device)
+    normalize = Normalizer(*train.normalisation.resolve(examples), device=device)
+    predicted = fold == number
+    trained_on = (fold != NOT_TRAINED) & ~predicted
+    log.info("%s: fold %d of %d, %d examples predicted", train.run, number + 1, job.folds, predicted.sum())
+    arch, options, seed = train.run.arch, train.model_options, train.run.seed
+    model, result = fit(arch, options, examples, trained_on, normalize, config, seed, progress, record=False)
+    images = examples.image_tensor(device)[torch.from_numpy(np.flatnonzero(predicted)).to(device)]
+    which, points = f"{train.run}, the model of fold {number + 1}", config.score_points
+    probabilities = np.empty((len(points), len(images), len(examples.classes)), np.float32)
+    # the final weights first: loading an earlier point's state replaces them
+    probabilities[-1] = softmax_of(model, images, normalize, config, f"{which} at the end")
+    for point, state in enumerate(result.states_at_points):
+        model.load_state_dict(state)
+        probabilities[point] = softmax_of(model, images, normalize, config, f"{which} after epoch {points[point]}")
+    return probabilities
 
 
 def softmax_of(model, images: torch.Tensor, normalize: Normalizer, config, which: str) -> np.ndarray:

@@ -1,10 +1,10 @@
-"""Stage: train the models of a block of seeds (dataset, arch, seeds), one after the other, and save each one's
-weights, predictions, snapshots and history."""
+"""Stage: train the models of a block of seeds (dataset, arch, seeds), side by side where the job's threads allow,
+and save each one's weights, predictions, snapshots and history."""
 
 import csv
 import hashlib
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +15,8 @@ from pdepth.config import jobs
 from pdepth.data.augment import Normalizer
 from pdepth.data.examples import Examples
 from pdepth.data.splits import train_mask
-from pdepth.device import configure_torch, pick_device
-from pdepth.pipeline.trained import each_seed
+from pdepth.device import pick_device
+from pdepth.pipeline import side_by_side
 from pdepth.records import atomic_write
 from pdepth.training.checkpoint import Checkpointing
 from pdepth.training.loop import HISTORY_COLUMNS, fit
@@ -35,17 +35,38 @@ def run_block(
     threads: int,
     progress: bool = True,
 ) -> None:
-    """Train each seed of the block in turn, the examples loaded once. Each seed's checkpoint is kept until the last
-    seed is done (with several seeds, also the one after its last epoch): a killed block, re-run, retrains none of
-    its finished seeds."""
-    configure_torch(threads)
-    examples = block.runs[0].examples.load(prepared)  # every seed of a block sees the same examples
-    several = len(block.runs) > 1
-    done = []
-    for job, weight, output, history_file in each_seed(block.runs, lambda job: job.run, weights, outputs, history):
-        done.append(run(job, examples, weight, output, history_file, progress, keep_last=several))
+    """Train the block's seeds, side by side where its threads allow (:mod:`pdepth.pipeline.side_by_side`). Each
+    seed's checkpoint is kept until the last seed is done (with several seeds, also the one after its last epoch): a
+    killed block, re-run, retrains none of its finished seeds."""
+    first, several = block.runs[0], len(block.runs) > 1
+    seeds = [  # every seed of a block sees the same examples
+        SeedFiles(job, first.examples, prepared, weight, output, history_file, several)
+        for job, weight, output, history_file in zip(block.runs, weights, outputs, history, strict=True)
+    ]
+    names = [str(job.run) for job in block.runs]
+    on_cpu = pick_device(first.device).type == "cpu"
+    done = side_by_side.run_all(train_seed, seeds, names, threads, first.training.cpu_threads, on_cpu, progress)
     for checkpointing in done:
         checkpointing.remove()  # the final outputs of every seed exist: nothing left to resume
+
+
+@dataclass(frozen=True)
+class SeedFiles:
+    """One seed of a training block: its record, the block's examples and the seed's files."""
+
+    job: jobs.TrainJob
+    examples: jobs.ExampleSet
+    prepared: Path
+    weights: Path
+    outputs: Path
+    history: Path
+    keep_last: bool
+
+
+def train_seed(seed: SeedFiles, progress: bool) -> Checkpointing:
+    """Train one seed of a block (its examples loaded) and write its files."""
+    examples = seed.examples.load(seed.prepared)
+    return run(seed.job, examples, seed.weights, seed.outputs, seed.history, progress, seed.keep_last)
 
 
 def run(

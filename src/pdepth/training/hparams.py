@@ -9,6 +9,14 @@ from pdepth.training.losses import LOSSES
 SCHEDULES = ("cosine", "linear", "constant")  # of the learning rate after the warm-up (pdepth.training.loop)
 
 
+def side_by_side(cpus: int, models: int, cpu_threads: int, on_cpu: bool = True) -> tuple[int, int]:
+    """(models trained at once, threads each) in a job of ``cpus`` CPUs with ``models`` to train, each with
+    ``cpu_threads`` (TrainConfig.cpu_threads) where the CPUs allow: as many at once as get that many, on a CPU; one
+    at a time on a GPU (pdepth.pipeline.side_by_side)."""
+    each = min(cpu_threads, max(1, cpus))
+    return (max(1, min(models, cpus // each)) if on_cpu else 1), each
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters of one training run (the ``training`` block of the config)."""
@@ -27,6 +35,7 @@ class TrainConfig:
     snapshots_per_epoch: int = 1  # predictions of every example at initialisation and this many times per epoch
     eval_batch_size: int = 1024
     channels_last: bool = False  # NHWC memory layout: faster convolutions on CPUs
+    cpu_threads: int = 1  # of each model on a CPU: the weights are bit-identical for a given count, not across counts
     el2n_epoch: int = 1  # EL2N from an eval-mode pass over the training examples after this epoch (Paul et al.)
     aum_from_epoch: int = 1  # AUM from this epoch's presentations on (2: the authors' runner skips the first)
     score_epochs: tuple[int, ...] = ()  # the training-dynamics scores are also read after these epochs
@@ -54,6 +63,8 @@ class TrainConfig:
     def __post_init__(self):
         if self.epochs < 0:
             raise ConfigError(f"training.epochs must be >= 0 (0 = untrained), got {self.epochs}")
+        if self.cpu_threads < 1:
+            raise ConfigError(f"training.cpu_threads must be >= 1, got {self.cpu_threads}")
         if self.loss not in LOSSES:
             raise ConfigError(f"training.loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
         if self.schedule not in SCHEDULES:

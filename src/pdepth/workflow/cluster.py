@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from pdepth.data import registry as datasets
 from pdepth.models import architectures
+from pdepth.training.hparams import side_by_side
 from pdepth.workflow.stages import STAGES
 
 if TYPE_CHECKING:
@@ -46,6 +47,16 @@ class JobShape:
         return self.examples * min(max_dim or widest, widest) * FLOAT / MB
 
 
+def at_once(study: Study, stage: str, variant_prefix: str, dataset: str, arch: str, seeds: int) -> int:
+    """The models a job of ``stage`` trains at once on its threads (1 where its seeds run one after the other)."""
+    models = STAGES[stage].models
+    if models is None:
+        return 1
+    cpu_threads = study.training(arch, dataset, study.variant(variant_prefix)).cpu_threads
+    on_cpu = study.gpus(stage) == 0
+    return side_by_side(study.threads(stage), models(study, seeds), cpu_threads, on_cpu)[0]
+
+
 def job_shape(study: Study, variant_prefix: str, dataset: str, arch: str) -> JobShape:
     spec = datasets.get(dataset)
     variant = study.variant(variant_prefix)
@@ -70,8 +81,9 @@ def job_shape(study: Study, variant_prefix: str, dataset: str, arch: str) -> Job
 def resources(
     study: Study, stage: str, variant_prefix: str, dataset: str, arch: str, attempt: int = 1, seeds: int = 1
 ) -> dict:
-    """``{"mem_mb": int, "runtime": int}`` for one job of ``stage`` over a block of ``seeds`` seeds (one after the
-    other: the time adds up, the memory does not); attempt n asks for n times the first's."""
+    """``{"mem_mb": int, "runtime": int}`` for one job of ``stage`` over a block of ``seeds`` seeds: the time adds up
+    (an upper bound where models train side by side), the memory of the models trained at once; attempt n asks for
+    n times the first's."""
     settings = study.config["cluster"]
     shape = job_shape(study, variant_prefix, dataset, arch)
     speed = settings["images_per_second"].get(arch, architectures.get(arch).images_per_second)
@@ -81,6 +93,8 @@ def resources(
     memory = STAGES[stage].memory_mb(shape, study.config["probe"]["max_dim"])
     runtime = settings["min_runtime"] + settings["runtime_factor"] * seeds * seconds / 60
     return {
-        "mem_mb": math.ceil((settings["base_mem_mb"] + memory) * attempt),
+        "mem_mb": math.ceil(
+            (settings["base_mem_mb"] + memory) * at_once(study, stage, variant_prefix, dataset, arch, seeds) * attempt
+        ),
         "runtime": math.ceil(runtime * attempt),
     }

@@ -34,6 +34,9 @@ class Stage:
     seconds: Callable[[JobShape, float, dict], float]  # one seed's compute: (shape, images/s, settings)
     memory_mb: Callable[[JobShape, int | None], float]  # above the Python process: (shape, probe.max_dim)
     wanted: Callable[[Study, Variant], bool] = lambda study, variant: True  # which variants' models have its jobs
+    # the models a job of n seeds trains, side by side as its threads allow (pdepth.pipeline.side_by_side); None:
+    # its seeds one after the other
+    models: Callable[[Study, int], int] | None = None
 
 
 def train_seconds(shape: JobShape, speed: float, settings: dict) -> float:
@@ -83,6 +86,7 @@ STAGES = {
             block_record=jobs.TrainBlock,
             seconds=train_seconds,
             memory_mb=train_memory,
+            models=lambda study, seeds: seeds,
         ),
         Stage(
             "crossval",  # mislabel detection's cleanlab baseline: out-of-sample probabilities from K folds
@@ -94,6 +98,7 @@ STAGES = {
             seconds=crossval_seconds,
             memory_mb=train_memory,
             wanted=lambda study, variant: variant.label_noise > 0 and study.cleanlab_folds > 0,
+            models=lambda study, seeds: seeds * study.cleanlab_folds,
         ),
         Stage(
             "probe",  # the embeddings (removed once probed), their k-NN probes, the input margins
