@@ -6,7 +6,7 @@ training settings, unrecorded (as the cross-validation's fold models), for one e
 Fashion-MNIST-shaped images (speed does not depend on the pixels). Both ways include what a job pays per model:
 building it, and in the side-by-side way starting the worker processes (torch imported in each).
 
-    .venv/bin/python benchmarks/side_by_side.py [--config config.yaml] [--archs mlp] [--models 4] [--steps 80]
+    .venv/bin/python benchmarks/side_by_side.py [--config config.yaml] [--archs mlp] [--models 4] [--steps 300]
 """
 
 import argparse
@@ -60,7 +60,7 @@ def main():
     parser.add_argument("--config", type=Path, default=ROOT / "config.yaml")
     parser.add_argument("--archs", nargs="+", help="default: the config's architectures")
     parser.add_argument("--models", type=int, default=4, help="models per job (the default study: 4 seeds a block)")
-    parser.add_argument("--steps", type=int, default=80, help="training steps of each model")
+    parser.add_argument("--steps", type=int, default=300, help="training steps of each model")
     args = parser.parse_args()
     study, cpus = Study.load(args.config), usable_cpus()
     print(f"{cpus} CPUs; {args.config.name}; {args.models} models of {args.steps} steps each")
