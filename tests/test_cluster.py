@@ -9,6 +9,7 @@ import pytest
 from conftest import ROOT
 from pdepth.config.study import Study
 from pdepth.workflow import cluster, gpu_slots
+from pdepth.workflow.stages import STAGES
 
 
 def paper_study() -> Study:
@@ -51,6 +52,28 @@ def test_a_block_asks_for_its_seeds_time_and_one_seeds_memory(stage):
     work = one["runtime"] - settings["min_runtime"]  # minutes of one seed, with the safety factor
     assert block["runtime"] == pytest.approx(settings["min_runtime"] + 25 * work, abs=25)
     assert block["mem_mb"] == one["mem_mb"]
+
+
+def test_a_cpu_job_asks_for_the_memory_of_the_models_it_trains_at_once():
+    """The default config on CPUs: a training job of 8 threads trains its 4 seeds at once (1 thread each), the
+    cross-validation 8 of its 20 fold models, each in a worker process next to the job's own; a probe job one seed."""
+    study = Study.load(ROOT / "config.yaml")
+    base = study.config["cluster"]["base_mem_mb"]
+
+    def memory(stage, seeds):
+        shape = cluster.job_shape(study, "noise40/", "fmnist", "mlp")
+        return base + STAGES[stage].memory_mb(shape, study.config["probe"]["max_dim"])
+
+    for stage, at_once in (("train", 4), ("crossval", 8)):
+        assert cluster.at_once(study, stage, "noise40/", "fmnist", "mlp", 4) == at_once
+        expected = (at_once + 1) * memory(stage, 4)
+        assert cluster.resources(study, stage, "noise40/", "fmnist", "mlp", seeds=4)["mem_mb"] == pytest.approx(
+            expected, abs=1
+        )
+    assert cluster.resources(study, "probe", "noise40/", "fmnist", "mlp", seeds=4)["mem_mb"] == pytest.approx(
+        memory("probe", 4), abs=1
+    )
+    assert cluster.at_once(study, "train", "zerohinge/", "fmnist", "mlp", 1) == 1  # one model alone
 
 
 def _claim(args):

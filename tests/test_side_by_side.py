@@ -73,9 +73,18 @@ def test_one_model_at_a_time_runs_in_this_process_with_progress(two_cpus):
     ]
 
 
-def test_a_failed_model_stops_the_job_with_its_error(two_cpus):
-    with pytest.raises(ValueError, match="item 'bad' is bad"):
-        side_by_side.run_all(threads_and_pid, ["a", "bad", "c"], ["a", "bad", "c"], 2, 1, True)
+def test_a_failed_model_stops_the_job_with_its_error_and_name(two_cpus, caplog):
+    with caplog.at_level(logging.INFO, logger="pdepth"), pytest.raises(ValueError, match="item 'bad' is bad") as error:
+        side_by_side.run_all(threads_and_pid, ["a", "bad", "c"], ["first", "second", "third"], 2, 1, True)
+    assert error.value.__notes__ == ["(in second, trained side by side)"]
+    assert "second: failed" in caplog.text and "item 'bad' is bad" in caplog.text  # logged when it happened
+
+
+def test_fewer_cpus_than_a_models_threads_is_a_warning(monkeypatch, caplog):
+    monkeypatch.setattr(device, "usable_cpus", lambda: 1)
+    with caplog.at_level(logging.WARNING, logger="pdepth"):
+        [(_, threads, _, _)] = side_by_side.run_all(threads_and_pid, ["a"], ["first"], 8, 2, True)
+    assert threads == 1 and "1 CPU thread(s) per model, not training.cpu_threads = 2" in caplog.text
 
 
 @pytest.mark.slow

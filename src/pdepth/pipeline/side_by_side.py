@@ -9,7 +9,8 @@ import logging
 import logging.handlers
 import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from pdepth import device
 from pdepth.training import hparams
@@ -32,6 +33,8 @@ def run_all(
     the CPUs there are; no progress bars then: each worker's log lines come back here, named after their item). A
     failed item stops the job with its error, after the running ones."""
     at_once, each = hparams.side_by_side(min(threads, device.usable_cpus()), len(items), model_threads, on_cpu)
+    if on_cpu and each < model_threads:
+        log.warning("%d CPU thread(s) per model, not training.cpu_threads = %d: other weights", each, model_threads)
     device.configure_torch(each)
     if at_once == 1:
         return [task(item, progress) for item in items]
@@ -43,12 +46,21 @@ def run_all(
     pool = ProcessPoolExecutor(
         at_once, mp_context=context, initializer=_start_worker, initargs=(each, queue, PACKAGE.getEffectiveLevel())
     )
+    broken = False
     try:
         futures = [pool.submit(_named, task, item, name) for item, name in zip(items, names, strict=True)]
+        wait(futures, return_when=FIRST_EXCEPTION)  # the first failure stops the job: the others not started cancelled
+        failed = [future for future in futures if future.done() and not future.cancelled() and future.exception()]
+        if failed:
+            broken = isinstance(failed[0].exception(), BrokenProcessPool)
+            raise failed[0].exception()
         return [future.result() for future in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        listener.stop()
+        if broken:  # a killed worker may hold the queue's lock: the listener could wait for ever (a daemon thread)
+            listener.enqueue_sentinel()
+        else:
+            listener.stop()
 
 
 class _Relay(logging.Handler):
@@ -66,9 +78,15 @@ def _start_worker(threads: int, queue, level: int) -> None:
 
 
 def _named(task: Callable, item, name: str):
-    """``task(item)`` in a worker, each of its log lines starting with ``name``."""
+    """``task(item)`` in a worker, each of its log lines starting with ``name``; an error logged here, when it
+    happens, and named (a note on the exception, which the job raises)."""
     with _prefixed(name):
-        return task(item, False)
+        try:
+            return task(item, False)
+        except Exception as error:
+            log.exception("failed")
+            error.add_note(f"(in {name}, trained side by side)")
+            raise
 
 
 @contextlib.contextmanager

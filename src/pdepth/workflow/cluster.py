@@ -53,8 +53,16 @@ def at_once(study: Study, stage: str, variant_prefix: str, dataset: str, arch: s
     if models is None:
         return 1
     cpu_threads = study.training(arch, dataset, study.variant(variant_prefix)).cpu_threads
-    on_cpu = study.gpus(stage) == 0
+    on_cpu = study.gpus(stage) == 0 or study.config["device"] == "cpu"  # as pick_device decides in the job
     return side_by_side(study.threads(stage), models(study, seeds), cpu_threads, on_cpu)[0]
+
+
+def job_memory(base_mb: float, memory_mb: float, models_at_once: int) -> float:
+    """A job's memory: one process's base and a model's data, or, side by side, a worker process each and the job's
+    own process (it holds the examples too)."""
+    if models_at_once == 1:
+        return base_mb + memory_mb
+    return (models_at_once + 1) * (base_mb + memory_mb)
 
 
 def job_shape(study: Study, variant_prefix: str, dataset: str, arch: str) -> JobShape:
@@ -94,7 +102,8 @@ def resources(
     runtime = settings["min_runtime"] + settings["runtime_factor"] * seeds * seconds / 60
     return {
         "mem_mb": math.ceil(
-            (settings["base_mem_mb"] + memory) * at_once(study, stage, variant_prefix, dataset, arch, seeds) * attempt
+            job_memory(settings["base_mem_mb"], memory, at_once(study, stage, variant_prefix, dataset, arch, seeds))
+            * attempt
         ),
         "runtime": math.ceil(runtime * attempt),
     }
