@@ -12,6 +12,7 @@ import torch
 import yaml
 
 from conftest import snakemake, snakemake_command
+from pdepth.device import usable_cpus
 from pdepth.records import load_npz
 
 pytestmark = pytest.mark.slow
@@ -63,8 +64,11 @@ def test_killed_training_resumes_to_identical_outputs(
     assert snakemake(killed, "--unlock", configfile=configfile).returncode == 0  # a killed Snakemake leaves its lock
     rerun = snakemake(killed, "--cores", "2", "--rerun-incomplete", TARGET, configfile=configfile)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    lines = [line for line in (killed / "logs/fmnist/mlp" / log).read_text().splitlines() if "resuming from" in line]
+    text = (killed / "logs/fmnist/mlp" / log).read_text()
+    lines = [line for line in text.splitlines() if "resuming from" in line]
     assert all(any(part in line for line in lines) for part in resumed), lines
+    side_by_side = seeds == 2 and cpu_threads == 1 and usable_cpus() >= 2
+    assert ("2 models, 2 at a time, 1 thread(s) each" in text) == side_by_side  # how the block trained
     assert not list((killed / "results/fmnist/mlp").rglob("checkpoint.pt"))  # removed once the outputs exist
 
     uninterrupted = snakemake(reference, "--cores", "2", TARGET, configfile=configfile)
