@@ -294,7 +294,7 @@ class ProbeRun:
 
 @dataclass(frozen=True)
 class TrainBlock:
-    """A job of the training stage: the runs of a block of seeds of one model, one after the other in one process."""
+    """A job of the training stage: the runs of a block of seeds of one model, side by side as its threads allow."""
 
     runs: tuple[TrainJob, ...]
 
@@ -310,7 +310,8 @@ class CrossvalJob:
 
 @dataclass(frozen=True)
 class CrossvalBlock:
-    """A job of the cross-validation stage: the seeds of a block of one label-noise model, one after the other."""
+    """A job of the cross-validation stage: the fold models of a block of seeds of one label-noise model, side by side
+    as its threads allow."""
 
     runs: tuple[CrossvalJob, ...]
 

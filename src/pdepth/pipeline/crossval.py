@@ -18,6 +18,7 @@ from pdepth.device import pick_device
 from pdepth.errors import TrainingDiverged
 from pdepth.metrics.scores import softmax
 from pdepth.pipeline import side_by_side
+from pdepth.pipeline.trained import examples_of
 from pdepth.training.loop import fit, memory_format, predict_logits
 from pdepth.training.runs import CrossvalResults
 
@@ -44,28 +45,32 @@ def run_block(
     """Every fold model of the block's seeds, side by side where its threads allow
     (:mod:`pdepth.pipeline.side_by_side`); then each seed's out-of-fold probabilities."""
     first = block.runs[0].train
-    examples = first.examples.load(prepared)  # every seed of a block sees the same examples
+    examples = examples_of(first.examples, prepared)  # every seed of a block sees the same examples
     folds = [seed_folds(job, examples) for job in block.runs]
-    models = [FoldModel(job, first.examples, prepared, fold, n) for job, fold in folds for n in range(job.folds)]
+    models = [
+        FoldModel(job, first.examples, prepared, fold, n)
+        for job, fold in zip(block.runs, folds, strict=True)
+        for n in range(job.folds)
+    ]
     names = [f"{model.job.train.run}, fold {model.number + 1} of {model.job.folds}" for model in models]
     on_cpu = pick_device(first.device).type == "cpu"
     cpu_threads = first.training.cpu_threads
     predicted = iter(side_by_side.run_all(predict_fold, models, names, threads, cpu_threads, on_cpu, progress))
-    for (job, fold), output in zip(folds, crossval, strict=True):
+    for job, fold, output in zip(block.runs, folds, crossval, strict=True):
         gathered(job, examples, fold, [next(predicted) for _ in range(job.folds)]).save(output)
 
 
 def run(job: jobs.CrossvalJob, examples: Examples, progress: bool = True) -> CrossvalResults:
     """One seed's fold models, one after the other in this process, and its out-of-fold probabilities."""
-    _, fold = seed_folds(job, examples)
+    fold = seed_folds(job, examples)
     folds = [fold_probabilities(job, examples, fold, number, progress) for number in range(job.folds)]
     return gathered(job, examples, fold, folds)
 
 
-def seed_folds(job: jobs.CrossvalJob, examples: Examples) -> tuple[jobs.CrossvalJob, np.ndarray]:
-    """The seed's job and the fold of each of its training examples (NOT_TRAINED elsewhere)."""
+def seed_folds(job: jobs.CrossvalJob, examples: Examples) -> np.ndarray:
+    """The fold of each of the seed's training examples (NOT_TRAINED elsewhere)."""
     in_train = train_mask(examples.orig_split, job.train.holdout_fraction, job.train.run.seed)
-    return job, stratified_folds(examples.labels, in_train, job.folds, job.train.run.seed)
+    return stratified_folds(examples.labels, in_train, job.folds, job.train.run.seed)
 
 
 def gathered(job: jobs.CrossvalJob, examples: Examples, fold: np.ndarray, folds: list[np.ndarray]) -> CrossvalResults:
@@ -89,9 +94,10 @@ class FoldModel:
 
 
 def predict_fold(model: FoldModel, progress: bool) -> np.ndarray:
-    """:func:`fold_probabilities` of one fold model, its examples loaded."""
-    examples = model.examples.load(model.prepared)
-    return fold_probabilities(model.job, examples, model.fold, model.number, progress)
+    """:func:`fold_probabilities` of one fold model."""
+    return fold_probabilities(
+        model.job, examples_of(model.examples, model.prepared), model.fold, model.number, progress
+    )
 
 
 def fold_probabilities(

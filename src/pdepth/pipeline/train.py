@@ -17,6 +17,7 @@ from pdepth.data.examples import Examples
 from pdepth.data.splits import train_mask
 from pdepth.device import pick_device
 from pdepth.pipeline import side_by_side
+from pdepth.pipeline.trained import examples_of
 from pdepth.records import atomic_write
 from pdepth.training.checkpoint import Checkpointing
 from pdepth.training.loop import HISTORY_COLUMNS, fit
@@ -64,8 +65,8 @@ class SeedFiles:
 
 
 def train_seed(seed: SeedFiles, progress: bool) -> Checkpointing:
-    """Train one seed of a block (its examples loaded) and write its files."""
-    examples = seed.examples.load(seed.prepared)
+    """Train one seed of a block and write its files."""
+    examples = examples_of(seed.examples, seed.prepared)
     return run(seed.job, examples, seed.weights, seed.outputs, seed.history, progress, seed.keep_last)
 
 

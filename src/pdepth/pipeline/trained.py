@@ -1,18 +1,27 @@
 """What the stages that run a trained model share: its examples, its weights on the device, its normalisation."""
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from pdepth.config.jobs import Normalisation
+from pdepth.config.jobs import ExampleSet, Normalisation
 from pdepth.data.augment import Normalizer
 from pdepth.data.examples import Examples
 from pdepth.models import ProbedModel
 from pdepth.training.runs import trained_model
 
 log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def examples_of(examples: ExampleSet, prepared: Path) -> Examples:
+    """The examples of a block's models, read once per process (the job's, or a side-by-side worker's): every seed and
+    fold model of a block sees the same ones, and none changes them."""
+    return examples.load(prepared)
 
 
 @dataclass
