@@ -12,6 +12,9 @@ rule metrics:
         model_file(paths.METRICS),
     log:
         paths.model_log("metrics"),
+    # First among the analysis jobs: the long ones (detection, fidelity) wait for it, and would otherwise end the
+    # study alone on one core.
+    priority: 3
     localrule: True
     conda:
         "../envs/pdepth.yaml"
@@ -40,6 +43,7 @@ rule detection:
         ),
     log:
         paths.model_log("detection"),
+    priority: 2
     localrule: True
     conda:
         "../envs/pdepth.yaml"

@@ -52,6 +52,7 @@ rule fidelity:
         ),
     log:
         f"{LOGS}/fidelity.log",
+    priority: 2
     localrule: True
     conda:
         "../envs/pdepth.yaml"

@@ -5,6 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from pdepth.probing import knn
 from pdepth.probing.depth import UNDEFINED, prediction_depth
 from pdepth.probing.knn import Neighbours, ProbeSettings, drop_self, exact_neighbours, probe, vote
 
@@ -36,6 +37,39 @@ def test_the_padded_support_gives_every_point_and_never_a_pad():
         exact_neighbours(support, queries, k=5)
     overflowing = exact_neighbours(support * 1e20, queries * 1e20, k=4)  # ‖s‖² = inf ties with the padding's
     assert overflowing.indices.min() >= -1 and overflowing.indices.max() < len(support)
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "chunk", "tile"), [(150, 7, 64, 16), (150, 7, 37, 5), (40, 6, 3, 4), (70, 69, 2048, 512)]
+)
+def test_support_among_themselves_equals_brute_force(monkeypatch, n, k, chunk, tile):
+    """Each pair's product once, in chunks and transposed tiles of any size (chunks of fewer rows than k included):
+    every point's k nearest others, itself excluded, as a float64 brute force finds them."""
+    monkeypatch.setattr(knn, "TRANSPOSED_TILE", tile)
+    points = np.random.default_rng(n + k).normal(size=(n, 6))
+    found = knn.ExactSupport(points, k).among_themselves(chunk)
+    squared = ((points[:, None] - points[None]) ** 2).sum(-1)
+    np.fill_diagonal(squared, np.inf)
+    expected = np.argsort(squared, axis=1)[:, :k]
+    np.testing.assert_array_equal(found.indices, expected)
+    np.testing.assert_allclose(found.distances, np.sqrt(np.take_along_axis(squared, expected, 1)), rtol=1e-4, atol=1e-5)
+
+
+def test_support_among_themselves_equals_the_search_that_drops_itself():
+    """The same neighbours as asking every support point for k + 1 and dropping its own index, twins included."""
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(280, 3)).astype(np.float32)
+    points = np.concatenate([points, points[:20]])  # exact duplicates: ties at distance 0
+    k = 5
+    among = knn.ExactSupport(points, k).among_themselves(chunk=64)
+    dropped = drop_self(exact_neighbours(points, points, k + 1), np.arange(len(points)))
+    np.testing.assert_allclose(among.distances, dropped.distances, atol=1e-4)
+    assert (among.indices != np.arange(len(points))[:, None]).all()
+    squared = ((points[:, None] - points[None]) ** 2).sum(-1)
+    np.fill_diagonal(squared, np.inf)
+    untied = (np.diff(np.sort(squared, axis=1)[:, : k + 1], axis=1) > 1e-4).all(1)  # the k + 1 nearest all apart
+    assert 100 < untied.sum() < 280
+    np.testing.assert_array_equal(among.indices[untied], dropped.indices[untied])
 
 
 def test_drop_self_removes_the_own_index_wherever_it_is():

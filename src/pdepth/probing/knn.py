@@ -1,8 +1,8 @@
 """k-nearest-neighbour probes: neighbour search (pynndescent or exact), self-exclusion by index, majority vote.
 
-A training point never votes for itself: we ask for k+1 neighbours and drop the query's own *index* (not any point
-at distance 0: the data hold exact duplicates); when the approximate search missed the point itself, the farthest of
-the k+1 is dropped instead.
+A training point never votes for itself: its own *index* is excluded (not any point at distance 0: the data hold exact
+duplicates). The exact search leaves it out of its candidates; with pynndescent we ask for k+1 neighbours and drop it,
+or, when the approximate search missed the point itself, the farthest of the k+1.
 """
 
 import contextlib
@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 # Support points per multiply, padded to a multiple of this: at 13,500 points the float32 multiply ran at 113-123
 # GFLOP/s, at 13,504 at 161-169 (2 threads, benchmarks/knn_crossover.py's machine).
 SUPPORT_ALIGNMENT = 64
+# Support points per top-k in the transposed pass of support_neighbours (a tile of tile x chunk floats: 4 MB at the
+# default chunk); 128 to 1,024 ran alike.
+TRANSPOSED_TILE = 512
 
 
 @dataclass
@@ -33,42 +36,111 @@ class Neighbours:
     distances: np.ndarray  # (n, k) float32
 
 
-def exact_neighbours(
-    support: np.ndarray,
-    queries: np.ndarray | list[np.ndarray],
-    k: int,
-    chunk: int = 2048,
-    device: str | torch.device = "cpu",
-) -> Neighbours:
-    """Brute-force Euclidean k-NN in torch, ``chunk`` queries at a time so memory stays at chunk x len(support);
-    ``queries`` one array, or several searched as if concatenated (without the copy).
+class ExactSupport:
+    """The support set of a brute-force Euclidean k-NN search in torch, laid out once for every search against it.
 
-    Per chunk one matrix multiply gives ‖s‖² − 2 q·s, which orders a query's candidates as the squared distance does
-    (‖q‖² is the same for all of them), and a top-k picks the nearest; ‖q‖² is added to those k only. The support
-    is padded to a multiple of :data:`SUPPORT_ALIGNMENT` points that are never chosen (‖s‖² = inf; were one ever in
-    the top k, it comes back as -1), and every chunk is written into one buffer: the multiply runs at the machine's
-    rate then (docs/benchmarks.md)."""
-    if k > len(support):
-        raise ValueError(f"{k} neighbours from {len(support)} support points: ask for at most as many as there are")
-    s = torch.as_tensor(np.asarray(support), dtype=torch.float32, device=device)
-    n, pad = len(s), -len(s) % SUPPORT_ALIGNMENT
-    s_sq = torch.cat([(s * s).sum(1), torch.full((pad,), torch.inf, device=s.device)])
-    s_t = s.new_zeros(s.shape[1], n + pad)  # a contiguous right operand: the multiply runs ~6% faster
-    s_t[:, :n] = s.T
-    del s
-    parts = queries if isinstance(queries, list) else [queries]
-    buffer = torch.empty(min(chunk, sum(len(part) for part in parts)), len(s_sq), device=s_sq.device)
-    indices, distances = [np.empty((0, k), np.int64)], [np.empty((0, k), np.float32)]
-    for block in (part[start : start + chunk] for part in parts for start in range(0, len(part), chunk)):
-        q = torch.as_tensor(np.asarray(block), dtype=torch.float32, device=device)
-        partial = torch.addmm(s_sq, q, s_t, beta=1, alpha=-2, out=buffer[: len(q)])
-        values, idx = torch.topk(partial, k, dim=1, largest=False, sorted=True)
-        values += (q * q).sum(1, keepdim=True)
-        padding = idx >= n  # only where ‖s‖² overflowed float32 or a query holds NaN: an empty slot, not a point
-        idx[padding], values[padding] = -1, torch.inf
-        indices.append(idx.cpu().numpy())
-        distances.append(values.clamp_min_(0).sqrt_().cpu().numpy())
-    return Neighbours(np.concatenate(indices).astype(np.int64), np.concatenate(distances).astype(np.float32))
+    The support is padded to a multiple of :data:`SUPPORT_ALIGNMENT` points that are never chosen (‖s‖² = inf; were
+    one ever in a top k, it comes back as -1) and kept transposed as a contiguous right operand: the multiply runs at
+    the machine's rate then (docs/benchmarks.md)."""
+
+    def __init__(self, support: np.ndarray, k: int, device: str | torch.device = "cpu"):
+        if k > len(support):
+            raise ValueError(f"{k} neighbours from {len(support)} support points: ask for at most as many as there are")
+        self.points = torch.as_tensor(np.asarray(support), dtype=torch.float32, device=device)
+        self.n, self.k, pad = len(self.points), k, -len(self.points) % SUPPORT_ALIGNMENT
+        self.squares = torch.cat([(self.points * self.points).sum(1), torch.full((pad,), torch.inf, device=device)])
+        self.transposed = self.points.new_zeros(self.points.shape[1], self.n + pad)  # contiguous: ~6% faster
+        self.transposed[:, : self.n] = self.points.T
+
+    def queries(self, queries: np.ndarray, chunk: int = 2048) -> Neighbours:
+        """The k nearest support points of each query, ``chunk`` queries at a time (memory: chunk x support).
+
+        Per chunk one multiply gives ‖s‖² − 2 q·s, which orders a query's candidates as the squared distance does
+        (‖q‖² is the same for all of them), and a top-k picks the nearest; ‖q‖² is added to those k only."""
+        buffer = torch.empty(min(chunk, len(queries)) * len(self.squares), device=self.squares.device)
+        indices, distances = [torch.empty((0, self.k), dtype=torch.int64)], [torch.empty((0, self.k))]
+        for start in range(0, len(queries), chunk):
+            q = torch.as_tensor(np.asarray(queries[start : start + chunk]), dtype=torch.float32, device=self.device)
+            partial = torch.addmm(
+                self.squares, q, self.transposed, beta=1, alpha=-2, out=self._rows(buffer, len(q), len(self.squares))
+            )
+            values, idx = torch.topk(partial, self.k, dim=1, largest=False, sorted=True)
+            indices.append(idx.cpu())
+            distances.append((values + (q * q).sum(1, keepdim=True)).cpu())
+        return self._neighbours(torch.cat(indices), torch.cat(distances), None)
+
+    def among_themselves(self, chunk: int = 2048) -> Neighbours:
+        """The k nearest other support points of each support point, itself excluded by index (not every point at
+        distance 0: the data hold exact duplicates).
+
+        Each pair's product is computed once: chunk i's rows are multiplied by the support from its own first point
+        on (the block left of it came from the earlier chunks). Its rows take their top k from that product; the
+        points right of the chunk take theirs from its transpose, merged into their running k best. Half the
+        multiply of the search against every support point, for a second top-k over those products."""
+        device, n, k = self.device, self.n, self.k
+        best = torch.full((n, k), torch.inf, device=device)
+        best_idx = torch.full((n, k), -1, dtype=torch.int64, device=device)
+        buffer = torch.empty(min(chunk, n) * len(self.squares), device=device)
+        tile = torch.empty(TRANSPOSED_TILE * min(chunk, n), device=device)
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            products = torch.addmm(  # −2 a·b for a in the chunk, b from its first point on
+                self.squares[start:],
+                self.points[start:stop],
+                self.transposed[:, start:],
+                beta=0,
+                alpha=-2,
+                out=self._rows(buffer, stop - start, len(self.squares) - start),
+            )
+            for left in range(stop, n, TRANSPOSED_TILE):  # rows b right of the chunk: ‖a‖² − 2 a·b over the a
+                right = min(n, left + TRANSPOSED_TILE)
+                by_b = torch.add(
+                    products[:, left - start : right - start].T,
+                    self.squares[start:stop],
+                    out=tile[: (right - left) * (stop - start)].view(right - left, stop - start),
+                )
+                values, idx = torch.topk(by_b, min(k, stop - start), dim=1, largest=False, sorted=False)
+                best[left:right], best_idx[left:right] = _merged(
+                    best[left:right], best_idx[left:right], values, idx + start
+                )
+            products.add_(self.squares[start:])  # rows a of the chunk: ‖b‖² − 2 a·b
+            products.diagonal().fill_(torch.inf)  # the point itself
+            values, idx = torch.topk(products, min(k, products.shape[1]), dim=1, largest=False, sorted=False)
+            best[start:stop], best_idx[start:stop] = _merged(
+                best[start:stop], best_idx[start:stop], values, idx + start
+            )
+        return self._neighbours(best_idx.cpu(), (best + self.squares[:n, None]).cpu(), torch.arange(n))
+
+    @property
+    def device(self) -> torch.device:
+        return self.points.device
+
+    @staticmethod
+    def _rows(buffer: torch.Tensor, rows: int, width: int) -> torch.Tensor:
+        """The first rows x width floats of ``buffer`` as a contiguous matrix (one buffer for every chunk)."""
+        return buffer[: rows * width].view(rows, width)
+
+    def _neighbours(self, idx: torch.Tensor, squared: torch.Tensor, own: torch.Tensor | None) -> Neighbours:
+        """Squared distances to distances; a padding point (only where ‖s‖² overflowed float32 or a point holds NaN)
+        or a row's own index (fewer real candidates than k) is an empty slot."""
+        empty = (idx >= self.n) | (idx < 0)
+        if own is not None:
+            empty |= idx == own[:, None]
+        idx[empty], squared[empty] = -1, torch.inf
+        return Neighbours(idx.numpy().astype(np.int64), squared.clamp_min_(0).sqrt_().numpy().astype(np.float32))
+
+
+def _merged(values, indices, new_values, new_indices):
+    """The k smallest of two candidate lists per row (k = the first list's width), nearest first."""
+    values, order = torch.topk(torch.cat([values, new_values], 1), values.shape[1], dim=1, largest=False, sorted=True)
+    return values, torch.gather(torch.cat([indices, new_indices], 1), 1, order)
+
+
+def exact_neighbours(
+    support: np.ndarray, queries: np.ndarray, k: int, chunk: int = 2048, device: str | torch.device = "cpu"
+) -> Neighbours:
+    """Brute-force Euclidean k-NN of ``queries`` in ``support`` (:meth:`ExactSupport.queries`)."""
+    return ExactSupport(support, k, device).queries(queries, chunk)
 
 
 def drop_self(neighbours: Neighbours, self_index: np.ndarray) -> Neighbours:
@@ -109,7 +181,7 @@ class ProbeSettings(ProbeOptions):
     # pdepth.probe_model's plan (docs/benchmarks.md, measured on the repository's 2-core machine): the exact search's
     # work (examples x support x dims) per second and thread, and the seconds numba's compilation of pynndescent
     # costs a process with its disk cache warm (a fresh environment's first process pays 115-167 s, once).
-    exact_rate: float = 2.0e10
+    exact_rate: float = 4.5e10
     pynndescent_startup: float = 20.0
 
     @classmethod
@@ -181,24 +253,22 @@ def training_and_query_neighbours(
     support = np.ascontiguousarray(embedding[train_idx], dtype=np.float32)
     queries = np.ascontiguousarray(embedding[~in_train], dtype=np.float32)
     backend = settings.backend_for(len(embedding), len(support), embedding.shape[1])
-    if backend == "exact":  # one pass over every example: k + 1 for the training ones, which drop themselves
-        both = exact_neighbours(support, [support, queries], k + 1, settings.exact_chunk, settings.device)
-        graph = Neighbours(both.indices[: len(support)], both.distances[: len(support)])
-        outside = Neighbours(both.indices[len(support) :, :k], both.distances[len(support) :, :k])
-    elif backend == "pynndescent":
-        from pynndescent import NNDescent  # numba compilation: import only where used
-
-        cache_pynndescent_compilation()
-        with uncacheable_quietly():
-            index = NNDescent(support, **settings.pynndescent_params())
-            graph = Neighbours(*(np.asarray(a) for a in index.neighbor_graph))  # built anyway: reused for training
-            outside = (
-                Neighbours(*index.query(queries, k=k, epsilon=settings.query_epsilon))
-                if len(queries)
-                else Neighbours(np.empty((0, k), np.int64), np.empty((0, k), np.float32))
-            )
-    else:
+    if backend == "exact":  # each training pair's distance once, itself excluded by index
+        exact = ExactSupport(support, k, settings.device)
+        return exact.among_themselves(settings.exact_chunk), exact.queries(queries, settings.exact_chunk)
+    if backend != "pynndescent":
         raise ValueError(f"unknown k-NN backend {settings.backend!r}")
+    from pynndescent import NNDescent  # numba compilation: import only where used
+
+    cache_pynndescent_compilation()
+    with uncacheable_quietly():  # k + 1 neighbours of the training points, which drop themselves
+        index = NNDescent(support, **settings.pynndescent_params())
+        graph = Neighbours(*(np.asarray(a) for a in index.neighbor_graph))  # built anyway: reused for training
+        outside = (
+            Neighbours(*index.query(queries, k=k, epsilon=settings.query_epsilon))
+            if len(queries)
+            else Neighbours(np.empty((0, k), np.int64), np.empty((0, k), np.float32))
+        )
     return drop_self(graph, np.arange(len(support))), outside
 
 
