@@ -12,9 +12,6 @@ rule metrics:
         model_file(paths.METRICS),
     log:
         paths.model_log("metrics"),
-    # First among the analysis jobs: the long ones (detection, fidelity) wait for it, and would otherwise end the
-    # study alone on one core.
-    priority: 3
     localrule: True
     conda:
         "../envs/pdepth.yaml"
@@ -43,7 +40,6 @@ rule detection:
         ),
     log:
         paths.model_log("detection"),
-    priority: 2
     localrule: True
     conda:
         "../envs/pdepth.yaml"

@@ -52,7 +52,6 @@ rule fidelity:
         ),
     log:
         f"{LOGS}/fidelity.log",
-    priority: 2
     localrule: True
     conda:
         "../envs/pdepth.yaml"
