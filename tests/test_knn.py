@@ -53,6 +53,8 @@ def test_support_among_themselves_equals_brute_force(monkeypatch, n, k, chunk, t
     expected = np.argsort(squared, axis=1)[:, :k]
     np.testing.assert_array_equal(found.indices, expected)
     np.testing.assert_allclose(found.distances, np.sqrt(np.take_along_axis(squared, expected, 1)), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=f"ask for fewer than {n}"):
+        knn.ExactSupport(points, n).among_themselves(chunk)
 
 
 def test_support_among_themselves_equals_the_search_that_drops_itself():

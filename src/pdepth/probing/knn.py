@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 # Support points per multiply, padded to a multiple of this: at 13,500 points the float32 multiply ran at 113-123
 # GFLOP/s, at 13,504 at 161-169 (2 threads, benchmarks/knn_crossover.py's machine).
 SUPPORT_ALIGNMENT = 64
-# Support points per top-k in the transposed pass of support_neighbours (a tile of tile x chunk floats: 4 MB at the
+# Support points per top-k in the transposed pass of among_themselves (a tile of tile x chunk floats: 4 MB at the
 # default chunk); 128 to 1,024 ran alike.
 TRANSPOSED_TILE = 512
 
@@ -78,6 +78,8 @@ class ExactSupport:
         points right of the chunk take theirs from its transpose, merged into their running k best. Half the
         multiply of the search against every support point, for a second top-k over those products."""
         device, n, k = self.device, self.n, self.k
+        if k >= n:
+            raise ValueError(f"{k} neighbours of each of {n} support points among the others: ask for fewer than {n}")
         best = torch.full((n, k), torch.inf, device=device)
         best_idx = torch.full((n, k), -1, dtype=torch.int64, device=device)
         buffer = torch.empty(min(chunk, n) * len(self.squares), device=device)
