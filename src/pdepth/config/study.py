@@ -201,6 +201,11 @@ class Study:
         """GPUs a per-run stage's job asks for (the config's ``gpus``: the ``gpu`` resource)."""
         return self.config["gpus"][stage]
 
+    def on_cpu(self, stage: str) -> bool:
+        """Whether a per-run stage's jobs compute on the CPU, as ``pdepth.device.pick_device`` decides there: no GPU
+        asked for, or the config's ``device: cpu``."""
+        return self.gpus(stage) == 0 or self.config["device"] == "cpu"
+
     def model_options(self, arch: str) -> dict:
         """The architecture's options: its defaults (pdepth.models.architectures) updated by the config's ``models``."""
         return architectures.get(arch).resolve(self.config["models"].get(arch))

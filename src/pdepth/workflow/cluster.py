@@ -53,8 +53,7 @@ def at_once(study: Study, stage: str, variant_prefix: str, dataset: str, arch: s
     if models is None:
         return 1
     cpu_threads = study.training(arch, dataset, study.variant(variant_prefix)).cpu_threads
-    on_cpu = study.gpus(stage) == 0 or study.config["device"] == "cpu"  # as pick_device decides in the job
-    return side_by_side(study.threads(stage), models(study, seeds), cpu_threads, on_cpu)[0]
+    return side_by_side(study.threads(stage), models(study, seeds), cpu_threads, study.on_cpu(stage))[0]
 
 
 def job_memory(base_mb: float, memory_mb: float, models_at_once: int) -> float:
