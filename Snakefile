@@ -6,7 +6,8 @@ min_version("9.0")
 
 
 # The study is config.yaml, or the files given with --configfile, which replace it (never merged with it: a user's
-# study is what their file says); --config key=value overrides single keys of either.
+# study is what their file says; several are merged in their order, as configs/label_noise.yaml after config.yaml);
+# --config key=value overrides single keys of either.
 if not workflow.config_settings.configfiles:
 
     configfile: "config.yaml"

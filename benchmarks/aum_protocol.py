@@ -47,7 +47,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--prepared", type=Path, default=Path(paths.prepared("fmnist")), help="a study's dataset")
     args = parser.parse_args()
-    job = JobRecords(Study.load(ROOT / "config.yaml")).train_job("fmnist", "noise40/", "mlp", 0)
+    study = Study.load(ROOT / "config.yaml", ROOT / "configs/label_noise.yaml")
+    job = JobRecords(study).train_job("fmnist", "noise40/", "mlp", 0)
     examples = job.examples.load(args.prepared)
     config = replace(job.training, epochs=args.epochs, score_epochs=())
     loop.DynamicsObserver = BothConventions

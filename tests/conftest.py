@@ -19,6 +19,8 @@ from pdepth.data import registry
 from pdepth.data.sources import SourceOptions
 
 ROOT = Path(__file__).resolve().parents[1]
+# The default study with the label-noise model (configs/label_noise.yaml, an overlay of config.yaml)
+LABEL_NOISE_STUDY = (ROOT / "config.yaml", ROOT / "configs/label_noise.yaml")
 SMOKE = ROOT / "tests/config/smoke.yaml"
 FMNIST_DIR = Path(registry.get("fmnist").system_dirs[0])
 

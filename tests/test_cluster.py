@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import ROOT
+from conftest import LABEL_NOISE_STUDY, ROOT
 from pdepth.config.study import Study
 from pdepth.workflow import cluster, gpu_slots
 from pdepth.workflow.stages import STAGES
@@ -55,9 +55,10 @@ def test_a_block_asks_for_its_seeds_time_and_one_seeds_memory(stage):
 
 
 def test_a_cpu_job_asks_for_the_memory_of_the_models_it_trains_at_once():
-    """The default config on CPUs: a training job of 8 threads trains its 4 seeds at once (1 thread each), the
-    cross-validation 8 of its 20 fold models, each in a worker process next to the job's own; a probe job one seed."""
-    study = Study.load(ROOT / "config.yaml")
+    """The default config with the label-noise model, on CPUs: a training job of 8 threads trains its 4 seeds at once
+    (1 thread each), the cross-validation 8 of its 20 fold models, each in a worker process next to the job's own; a
+    probe job one seed."""
+    study = Study.load(*LABEL_NOISE_STUDY)
     base = study.config["cluster"]["base_mem_mb"]
 
     def memory(stage, seeds):

@@ -95,6 +95,17 @@ def test_default_config_dry_run_lists_the_jobs(tmp_path):
     assert result.returncode == 0, result.stderr
     for rule in ("prepare_dataset", "train_seeds0_3", "probe_seeds0_3", "cube", "figure_pd_distribution", "fidelity"):
         assert rule in result.stdout
+    assert "crossval" not in result.stdout and "detection" not in result.stdout  # the label-noise model's overlay
+
+
+def test_the_label_noise_overlay_adds_its_model_to_the_default_study(tmp_path):
+    """configs/label_noise.yaml given after config.yaml: Snakemake merges the two, the default study plus noise40."""
+    files = [str(ROOT / "config.yaml"), str(ROOT / "configs/label_noise.yaml")]
+    result = snakemake(tmp_path, "-n", "all", "--configfile", *files)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert planned_variants(result.stdout) == {"", "noise40", "zerohinge", "cecontrol", "untrained"}
+    for rule in ("crossval_seeds0_3", "detection", "figure_label_noise_curves", "figure_mislabel_detection"):
+        assert f"rule {rule}:" in result.stdout
 
 
 @pytest.fixture(scope="module")

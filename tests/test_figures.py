@@ -15,7 +15,7 @@ import synthetic
 import xarray as xr
 from matplotlib.text import Text
 
-from conftest import ROOT
+from conftest import LABEL_NOISE_STUDY, ROOT
 from pdepth.config.jobs import Floor
 from pdepth.config.records import JobRecords
 from pdepth.config.study import Study
@@ -114,13 +114,16 @@ def study(**changes) -> Study:
     return Study.load(ROOT / "config.yaml", **changes)
 
 
-def test_default_config_draws_every_figure_but_the_full_training_set_one():
-    planned = plan.planned_figures(study())
+def test_the_default_study_with_label_noise_draws_every_figure_but_the_full_training_set_one():
+    planned = plan.planned_figures(Study.load(*LABEL_NOISE_STUDY))
     skipped = {p.figure: p.skipped for p in planned if p.skipped}
     assert list(skipped) == ["depth_predicts_consensus"]  # Figure 4 (middle), 3 times: one per architecture
     assert "full_train_seeds ≥ 3 (has 0)" in skipped["depth_predicts_consensus"]
     assert {p.figure for p in planned if not p.skipped} == set(plan.FIGURES) - set(skipped)
-    with_full = plan.planned_figures(study(full_train_seeds=3))
+    alone = {p.figure: p.skipped for p in plan.planned_figures(study()) if p.skipped}
+    assert set(alone) == {"depth_predicts_consensus", "label_noise_curves", "mislabel_detection"}
+    assert "configs/label_noise.yaml" in alone["label_noise_curves"]  # the skip says what adds the figure
+    with_full = plan.planned_figures(Study.load(*LABEL_NOISE_STUDY, full_train_seeds=3))
     assert not [p for p in with_full if p.skipped]
     corners = [p for p in with_full if HOLDOUT in plan.FIGURES[p.figure].needs]
     assert corners and all(p.keys["variant"] == "" for p in corners)  # never full/: it has no holdout

@@ -4,26 +4,25 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
-from conftest import ROOT, reordered
+from conftest import LABEL_NOISE_STUDY, reordered
 from pdepth.config import jobs
 from pdepth.config.records import JobRecords
-from pdepth.config.study import Study
+from pdepth.config.study import Study, read_configs
 from pdepth.workflow.stages import STAGES as PER_RUN
 from pdepth.workflow.stages import block_job
 
 STAGES = ("train", "crossval", "embed", "margins", "probe")  # every record of one seed
 
 
-def default_study(reorder=lambda config: config) -> Study:
-    """The default config.yaml, validated (defaults filled in) after ``reorder``."""
-    return Study.checked(reorder(yaml.safe_load((ROOT / "config.yaml").read_text())))
+def label_noise_study(reorder=lambda config: config) -> Study:
+    """The default study with the label-noise model, validated (defaults filled in) after ``reorder``."""
+    return Study.checked(reorder(read_configs(*LABEL_NOISE_STUDY)))
 
 
 @pytest.fixture(scope="module")
 def study():
-    return default_study()
+    return label_noise_study()
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +52,7 @@ def test_seeds_are_cut_into_blocks_of_seeds_per_job():
     assert jobs.blocks((0, 1, 2, 3, 4), 2) == [(0, 1), (2, 3), (4,)]
     assert [jobs.block_label(b) for b in jobs.blocks(tuple(range(5)), 4)] == ["seeds0-3", "seed4"]
     assert [jobs.block_size(label) for label in ("seeds0-3", "seed4", "seeds10-34")] == [4, 1, 25]
-    study = Study.checked(yaml.safe_load((ROOT / "config.yaml").read_text()) | {"seeds": 5, "seeds_per_job": 2})
+    study = Study.checked(read_configs(*LABEL_NOISE_STUDY) | {"seeds": 5, "seeds_per_job": 2})
     blocks = study.seed_blocks()
     assert list(blocks) == [(0, 1), (2, 3), (4,), (0,)]  # the 1-seed interventions: block (0,)
     assert [v.name for v in blocks[(0, 1)]] == ["", "noise40"]
@@ -71,7 +70,7 @@ def test_records_carry_what_their_variant_changes(records):
 
 
 def test_params_do_not_depend_on_the_order_of_keys_in_the_config():
-    a, b = JobRecords(default_study()), JobRecords(default_study(reordered))
+    a, b = JobRecords(label_noise_study()), JobRecords(label_noise_study(reordered))
     for stage in STAGES:
         assert repr(jobs.params(a.job(stage, "fmnist", "zerohinge/", "mlp", 0))) == repr(
             jobs.params(b.job(stage, "fmnist", "zerohinge/", "mlp", 0))

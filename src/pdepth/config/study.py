@@ -29,6 +29,18 @@ def derive_defaults(config: dict) -> None:
         floor["min_held_out"] = 3 if config["seeds"] >= 3 else 2
 
 
+def read_configs(*paths: str | Path) -> dict:
+    """The raw config of one or more files, merged in their order as Snakemake merges several ``--configfile``: a
+    later file's mappings update the earlier ones' key by key (configs/label_noise.yaml over config.yaml)."""
+    import yaml
+    from snakemake.utils import update_config
+
+    config = {}
+    for path in paths:
+        update_config(config, yaml.safe_load(Path(path).read_text()))
+    return config
+
+
 @dataclass(frozen=True)
 class SplitSizes:
     train: int  # original training examples (after the subset)
@@ -94,11 +106,9 @@ class Study:
         return cls(config)
 
     @classmethod
-    def load(cls, path: str | Path, schema: str | Path = SCHEMA, **changes) -> "Study":
-        """The checked study of a config file, with top-level keys replaced by ``changes``."""
-        import yaml
-
-        return cls.checked(yaml.safe_load(Path(path).read_text()) | changes, schema)
+    def load(cls, *paths: str | Path, schema: str | Path = SCHEMA, **changes) -> "Study":
+        """The checked study of config files (:func:`read_configs`), with top-level keys replaced by ``changes``."""
+        return cls.checked(read_configs(*paths) | changes, schema)
 
     def __post_init__(self):
         check_study(self)

@@ -28,7 +28,11 @@ if TYPE_CHECKING:
 
 MODEL, DATASET, ARCHITECTURE, INTERVENTIONS = "model", "dataset", "architecture", "interventions"
 # Which variants a model figure is drawn for (FigureSpec.covers; a figure that covers none is skipped: "needs ...").
-EVERY, SPLITS, NOISY = "any variant", "the 90:10 or full-training-set splits", "an intervention with label_noise > 0"
+EVERY, SPLITS, NOISY = (
+    "any variant",
+    "the 90:10 or full-training-set splits",
+    "an intervention with label_noise > 0 (configs/label_noise.yaml adds one to the default study)",
+)
 # What a figure needs of the config (pdepth.figures.plan says why a figure it cannot draw is skipped):
 ENSEMBLE = "ensemble"  # at least 2 seeds
 HOLDOUT = "holdout"  # examples both held out and trained on (not drawn for a full-training-set variant)
