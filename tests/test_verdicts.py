@@ -377,6 +377,24 @@ def test_a_resample_draws_what_a_loop_over_the_strata_draws():
     assert ours.random() == loop.random()  # and the generator left where the loop leaves it
 
 
+def test_a_bootstrap_from_the_same_state_gets_the_same_weights_again_and_the_generator_where_drawing_leaves_it():
+    """The latest resamples are kept for the next test that draws them from the same generator state (a model's 55
+    score pairs): the same weights, read-only, and the generator advanced as drawing them would; other strata or
+    another state draw afresh."""
+    strata = np.repeat([2, 0, 1], [40, 25, 35])
+    drawing = np.random.default_rng(8)
+    expected = [verdicts.resampler(strata)(drawing, 5)]
+    after = drawing.random()
+    for _ in range(2):  # drawn, then handed out again
+        rng = np.random.default_rng(8)
+        got = list(verdicts.resamples(strata, rng, 5))
+        np.testing.assert_array_equal(np.concatenate(got), np.concatenate(expected))
+        assert rng.random() == after and not got[0].flags.writeable
+    other = list(verdicts.resamples(strata[::-1].copy(), np.random.default_rng(8), 5))
+    assert not np.array_equal(np.concatenate(other), np.concatenate(expected))
+    assert not np.array_equal(next(verdicts.resamples(strata, np.random.default_rng(9), 5)), expected[0])
+
+
 def test_weighted_pearson_equals_pearson_of_the_repeated_pairs():
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=50), rng.normal(size=50)
@@ -431,3 +449,23 @@ def test_weighted_pearson_of_many_weight_rows_is_the_row_by_row_one():
     assert np.isnan([verdicts.weighted_pearson(nearly_flat, y, w) for w in weights]).all()
     assert np.isnan(verdicts.weighted_pearson(x, y, weights)[3:]).all()
     assert verdicts.resampler(np.zeros(4))(rng, 0).shape == (0, 4)
+
+
+def test_a_resample_of_equal_values_among_others_is_flat_in_rows_as_alone(monkeypatch):
+    """Ranks in the thousands, resamples drawing only examples of one value (the others differ): the one-pass sums
+    cancel to rounding noise, so such rows are summed again in two passes and come out flat (NaN), as the scalar
+    formula's; resamples with spread give the scalar r."""
+    rng = np.random.default_rng(6)
+    values = rng.uniform(1000, 15000, 20)
+    x = np.r_[np.repeat(values, 5), rng.permutation(np.arange(1.0, 1001.0))]
+    y = rng.normal(size=len(x))
+    weights = np.zeros((22, len(x)))
+    for row in range(20):  # five equal x values each
+        weights[row, 5 * row : 5 * row + 5] = rng.integers(1, 4, 5)
+    weights[20, 98:104] = 1  # two of the last equal ones, four others
+    weights[21] = rng.integers(0, 3, len(x))
+    rows = verdicts.weighted_pearson(x, y, weights)
+    assert np.isnan(rows[:20]).all() and np.isnan([verdicts.weighted_pearson(x, y, w) for w in weights[:20]]).all()
+    np.testing.assert_allclose(rows[20:], [verdicts.weighted_pearson(x, y, w) for w in weights[20:]], rtol=1e-12)
+    monkeypatch.setattr(verdicts, "CANCELLED", 0.0)  # one pass only: some of those rows get an r of noise
+    assert np.isfinite(verdicts.weighted_pearson(x, y, weights)[:20]).any()

@@ -23,7 +23,8 @@ over the same family of rows). Each row also says what it could have detected: t
 null that the test finds with the configured power at Holm's strictest level (alpha / rows tested).
 """
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,8 @@ class Test:
 
 
 BATCH_VALUES = 1 << 22  # the most example weights (resamples x units) drawn at once: 32 MiB an array of them
+KEPT_VALUES = 1 << 25  # the most weights of the latest bootstrap kept for the next test that draws them (256 MiB)
+_latest: dict = {}  # (generator state, strata, count) -> (the batches of weights, the generator's state after them)
 
 
 @dataclass(frozen=True)
@@ -120,16 +123,36 @@ def resampler(strata: np.ndarray) -> Callable[[np.random.Generator, int], np.nda
 def bootstrap(test: Test, rng: np.random.Generator, count: int) -> np.ndarray:
     """The statistic on ``count`` resamples of the examples (every run kept), drawn in batches of at most
     ``BATCH_VALUES`` weights; by ``test.batched`` where the test has it."""
-    draw = resampler(test.strata if test.strata is not None else np.zeros(test.units, np.int64))
     everything, values = np.ones(test.runs, bool), []
-    batch = max(1, min(count, BATCH_VALUES // max(1, test.units)))
-    for start in range(0, count, batch):
-        weights = draw(rng, min(batch, count - start))
+    for weights in resamples(test.strata if test.strata is not None else np.zeros(test.units, np.int64), rng, count):
         if test.batched is not None:
             values.append(np.asarray(test.batched(weights, everything), float))
         else:
             values.append(np.array([test.statistic(row, everything) for row in weights], float))
     return np.concatenate(values) if values else np.zeros(0)
+
+
+def resamples(strata: np.ndarray, rng: np.random.Generator, count: int) -> Iterator[np.ndarray]:
+    """The weights of ``count`` resamples (:func:`resampler`) in batches, ``rng`` advanced past them. Tests that
+    resample the same examples from the same generator state (a model's 55 score pairs) draw the same weights: the
+    latest ones, up to ``KEPT_VALUES``, are kept (read-only) and handed out again, ``rng`` set to the state after."""
+    key = (str(rng.bit_generator.state), hashlib.sha1(np.ascontiguousarray(strata)).hexdigest(), len(strata), count)
+    if key in _latest:
+        batches, after = _latest[key]
+        rng.bit_generator.state = after
+        yield from batches
+        return
+    draw, kept = resampler(strata), count * len(strata) <= KEPT_VALUES
+    batch, batches = max(1, min(count, BATCH_VALUES // max(1, len(strata)))), []
+    for start in range(0, count, batch):
+        weights = draw(rng, min(batch, count - start))
+        if kept:
+            weights.flags.writeable = False
+            batches.append(weights)
+        yield weights
+    if kept:
+        _latest.clear()
+        _latest[key] = (batches, rng.bit_generator.state)
 
 
 def shuffler(groups: np.ndarray) -> Callable[[np.random.Generator], np.ndarray]:
@@ -281,29 +304,45 @@ def versus_paper(evidence: Evidence, paper: float) -> str:
 
 def weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | np.ndarray:
     """Pearson r of (x, y) pairs counted ``w`` times each; NaN with fewer than 3 pairs or a constant side. Weights
-    (draws, n): one r per row, by matrix-vector products (equal to the row-by-row value to rounding)."""
+    (draws, n): one r per row, by one matrix product (equal to the row-by-row value to rounding)."""
     if w.ndim == 2:
         return _weighted_pearson_rows(x, y, w)
     total = w.sum()
     if np.count_nonzero(w) < 3 or total <= 0:
         return float("nan")
+    return float(_pearson(*_centred_sums(x, y, w), total))
+
+
+def _centred_sums(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+    """(Sxx, Syy, Sxy) about the weighted means, in two passes: exact for a (nearly) constant side."""
+    total = w.sum()
     dx, dy = x - (w @ x) / total, y - (w @ y) / total
-    vx, vy = w @ (dx * dx), w @ (dy * dy)
-    if vx <= 1e-12 * total or vy <= 1e-12 * total:
-        return float("nan")
-    return float((w @ (dx * dy)) / np.sqrt(vx * vy))
+    return w @ (dx * dx), w @ (dy * dy), w @ (dx * dy)
+
+
+def _pearson(vx, vy, cov, total) -> np.ndarray:
+    """r from the centred sums; NaN where a side is flat."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = cov / np.sqrt(vx * vy)
+    return np.where((vx <= 1e-12 * total) | (vy <= 1e-12 * total), np.nan, r)
+
+
+CANCELLED = 1e-6  # a row whose centred sum is below this share of its raw one is summed again in two passes
 
 
 def _weighted_pearson_rows(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The scalar formula row by row, in two passes: each row's weighted means, then the centred sums."""
-    total = w.sum(1)
+    """The scalar formula row by row: each row's sums from one matrix product of the weights with the pairs' powers
+    (the values shifted by their plain means), and in two passes (:func:`_centred_sums`) for the rows where that
+    one-pass sum lost its digits to cancellation (a resample whose chosen values are (nearly) all equal)."""
+    dx, dy = x - x.mean(), y - y.mean()
+    powers = np.stack([np.ones_like(dx), dx, dy, dx * dx, dy * dy, dx * dy], axis=1)
+    total, sx, sy, sxx, syy, sxy = (w @ powers).T
     with np.errstate(invalid="ignore", divide="ignore"):
-        dx, dy = x - ((w @ x) / total)[:, None], y - ((w @ y) / total)[:, None]
-        weighted = w * dx
-        vx, vy, cov = (weighted * dx).sum(1), (w * dy * dy).sum(1), (weighted * dy).sum(1)
-        r = cov / np.sqrt(vx * vy)
-    flat = (vx <= 1e-12 * total) | (vy <= 1e-12 * total)
-    return np.where((np.count_nonzero(w, axis=1) < 3) | (total <= 0) | flat, np.nan, r)
+        vx, vy, cov = sxx - sx * sx / total, syy - sy * sy / total, sxy - sx * sy / total
+    for row in np.flatnonzero(((vx <= CANCELLED * sxx) | (vy <= CANCELLED * syy)) & (total > 0)):
+        vx[row], vy[row], cov[row] = _centred_sums(x, y, w[row])
+    r = _pearson(vx, vy, cov, total)
+    return np.where((np.count_nonzero(w, axis=1) < 3) | (total <= 0), np.nan, r)
 
 
 def between_groups_pearson(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
