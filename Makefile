@@ -21,7 +21,8 @@ test-fast: setup fmnist
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 # The report of a finished study: a .zip (an HTML report of the default study embeds ~34 MB), open report/report.html.
-# For a study of one's own, name its config: make report CONFIG=my.yaml (the report needs the study's DAG).
+# For a study of one's own, name its config: make report CONFIG=my.yaml (the report needs the study's DAG); with the
+# label-noise overlay, CONFIG="config.yaml configs/label_noise.yaml".
 report: setup
 	$(BIN)/snakemake --report report.zip $(if $(CONFIG),--configfile $(CONFIG))
 

@@ -377,21 +377,29 @@ def test_a_resample_draws_what_a_loop_over_the_strata_draws():
     assert ours.random() == loop.random()  # and the generator left where the loop leaves it
 
 
-def test_a_bootstrap_from_the_same_state_gets_the_same_weights_again_and_the_generator_where_drawing_leaves_it():
+def test_a_bootstrap_from_the_same_state_gets_the_same_weights_again_and_the_generator_where_drawing_leaves_it(
+    monkeypatch,
+):
     """The latest resamples are kept for the next test that draws them from the same generator state (a model's 55
-    score pairs): the same weights, read-only, and the generator advanced as drawing them would; other strata or
-    another state draw afresh."""
+    score pairs): the same weights, read-only, the generator advanced past each batch handed out as drawing it would;
+    other strata or another state draw afresh."""
+    monkeypatch.setattr(verdicts, "BATCH_VALUES", 200)  # 100 units: batches of 2, 2 and 1 resamples
     strata = np.repeat([2, 0, 1], [40, 25, 35])
-    drawing = np.random.default_rng(8)
-    expected = [verdicts.resampler(strata)(drawing, 5)]
+    drawing, draw = np.random.default_rng(8), verdicts.resampler(strata)
+    expected = [draw(drawing, 2)]
+    after_first = drawing.bit_generator.state
+    expected += [draw(drawing, 2), draw(drawing, 1)]
     after = drawing.random()
     for _ in range(2):  # drawn, then handed out again
         rng = np.random.default_rng(8)
         got = list(verdicts.resamples(strata, rng, 5))
         np.testing.assert_array_equal(np.concatenate(got), np.concatenate(expected))
         assert rng.random() == after and not got[0].flags.writeable
-    other = list(verdicts.resamples(strata[::-1].copy(), np.random.default_rng(8), 5))
-    assert not np.array_equal(np.concatenate(other), np.concatenate(expected))
+    partly = np.random.default_rng(8)
+    next(verdicts.resamples(strata, partly, 5))  # a hit, one batch taken
+    assert partly.bit_generator.state == after_first
+    other = np.concatenate(list(verdicts.resamples(strata[::-1].copy(), np.random.default_rng(8), 5)))
+    assert not np.array_equal(other, np.concatenate(expected))
     assert not np.array_equal(next(verdicts.resamples(strata, np.random.default_rng(9), 5)), expected[0])
 
 

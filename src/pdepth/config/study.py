@@ -37,7 +37,7 @@ def read_configs(*paths: str | Path) -> dict:
 
     config = {}
     for path in paths:
-        update_config(config, yaml.safe_load(Path(path).read_text()))
+        update_config(config, yaml.safe_load(Path(path).read_text()) or {})
     return config
 
 

@@ -24,6 +24,7 @@ null that the test finds with the configured power at Holm's strictest level (al
 """
 
 import hashlib
+import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -69,7 +70,7 @@ class Test:
 
 BATCH_VALUES = 1 << 22  # the most example weights (resamples x units) drawn at once: 32 MiB an array of them
 KEPT_VALUES = 1 << 25  # the most weights of the latest bootstrap kept for the next test that draws them (256 MiB)
-_latest: dict = {}  # (generator state, strata, count) -> (the batches of weights, the generator's state after them)
+_latest: dict = {}  # (generator state, strata, count) -> each batch of weights with the generator's state after it
 
 
 @dataclass(frozen=True)
@@ -133,26 +134,30 @@ def bootstrap(test: Test, rng: np.random.Generator, count: int) -> np.ndarray:
 
 
 def resamples(strata: np.ndarray, rng: np.random.Generator, count: int) -> Iterator[np.ndarray]:
-    """The weights of ``count`` resamples (:func:`resampler`) in batches, ``rng`` advanced past them. Tests that
-    resample the same examples from the same generator state (a model's 55 score pairs) draw the same weights: the
-    latest ones, up to ``KEPT_VALUES``, are kept (read-only) and handed out again, ``rng`` set to the state after."""
-    key = (str(rng.bit_generator.state), hashlib.sha1(np.ascontiguousarray(strata)).hexdigest(), len(strata), count)
+    """The weights of ``count`` resamples (:func:`resampler`) in batches, ``rng`` advanced past each as it is handed
+    out. Tests that resample the same examples from the same generator state (a model's 55 score pairs) draw the same
+    weights: the latest ones, up to ``KEPT_VALUES``, are kept (read-only) and handed out again."""
+    strata = np.ascontiguousarray(strata)
+    state = pickle.dumps(rng.bit_generator.state)
+    key = (state, strata.dtype.str, hashlib.sha1(strata).hexdigest(), len(strata), count)
     if key in _latest:
-        batches, after = _latest[key]
-        rng.bit_generator.state = after
-        yield from batches
+        for weights, after in _latest[key]:
+            rng.bit_generator.state = after
+            yield weights
         return
-    draw, kept = resampler(strata), count * len(strata) <= KEPT_VALUES
-    batch, batches = max(1, min(count, BATCH_VALUES // max(1, len(strata)))), []
+    kept = 0 < count * len(strata) <= KEPT_VALUES
+    if kept:
+        _latest.clear()  # before drawing: never two sets of weights held at once
+    draw, batches = resampler(strata), []
+    batch = max(1, min(count, BATCH_VALUES // max(1, len(strata))))
     for start in range(0, count, batch):
         weights = draw(rng, min(batch, count - start))
         if kept:
             weights.flags.writeable = False
-            batches.append(weights)
+            batches.append((weights, rng.bit_generator.state))
         yield weights
     if kept:
-        _latest.clear()
-        _latest[key] = (batches, rng.bit_generator.state)
+        _latest[key] = batches
 
 
 def shuffler(groups: np.ndarray) -> Callable[[np.random.Generator], np.ndarray]:
@@ -304,7 +309,7 @@ def versus_paper(evidence: Evidence, paper: float) -> str:
 
 def weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | np.ndarray:
     """Pearson r of (x, y) pairs counted ``w`` times each; NaN with fewer than 3 pairs or a constant side. Weights
-    (draws, n): one r per row, by one matrix product (equal to the row-by-row value to rounding)."""
+    (draws, n): one r per row, by one matrix product (the row-by-row value to about 1e-10, relative)."""
     if w.ndim == 2:
         return _weighted_pearson_rows(x, y, w)
     total = w.sum()
@@ -334,6 +339,8 @@ def _weighted_pearson_rows(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.nd
     """The scalar formula row by row: each row's sums from one matrix product of the weights with the pairs' powers
     (the values shifted by their plain means), and in two passes (:func:`_centred_sums`) for the rows where that
     one-pass sum lost its digits to cancellation (a resample whose chosen values are (nearly) all equal)."""
+    if not len(x):
+        return np.full(len(w), np.nan)
     dx, dy = x - x.mean(), y - y.mean()
     powers = np.stack([np.ones_like(dx), dx, dy, dx * dx, dy * dy, dx * dy], axis=1)
     total, sx, sy, sxx, syy, sxy = (w @ powers).T

@@ -8,7 +8,7 @@ against the archive's (a fingerprint of its files, in place of the times), then 
 (the study complete, its config the archive's); only then does ``snakemake --touch`` make the outputs newer than
 this checkout's scripts. A later change of the config or of a script re-runs what it should.
 
-    python -m pdepth.workflow.archive archive study.tar.gz [--configfile my.yaml]   # make archive
+    python -m pdepth.workflow.archive archive study.tar.gz [--configfile my.yaml ...]   # make archive
     python -m pdepth.workflow.archive restore study.tar.gz                         # make restore, in another clone
 """
 
@@ -54,11 +54,14 @@ def dry_run(workdir: Path, snakefile: Path, *args: str) -> str | None:
     return snakemake(workdir, snakefile, "-n", *args, done="Nothing to be done")
 
 
-def archive(target: Path, workdir: Path = Path("."), snakefile: Path | None = None, configfile: Path | None = None):
+def archive(
+    target: Path, workdir: Path = Path("."), snakefile: Path | None = None, configfile: Path | list[Path] | None = None
+):
     """Write the finished study of ``workdir`` (its prepared data, results, logs and Snakemake's records) to the
     tar.gz ``target``, with the fingerprint of the code that made it; refused while the study has jobs left."""
     snakefile = snakefile or workdir / "Snakefile"
-    left = dry_run(workdir, snakefile, *(["--configfile", str(configfile)] if configfile else []))
+    files = [configfile] if isinstance(configfile, (str, Path)) else list(configfile or [])
+    left = dry_run(workdir, snakefile, *(["--configfile", *map(str, files)] if files else []))
     if left:
         raise ArchiveError(f"the study in {workdir} is not finished: run it first (make study). Its dry run:\n{left}")
     manifest = json.dumps({"code": code_fingerprint(snakefile.parent)}, indent=1).encode()
@@ -105,7 +108,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("archive", type=Path, help="the .tar.gz file")
     parser.add_argument("--directory", type=Path, default=Path("."), help="the study's working directory")
     parser.add_argument("--snakefile", type=Path, help="default: the working directory's")
-    parser.add_argument("--configfile", type=Path, help="archive: the study's config, if not config.yaml")
+    parser.add_argument(
+        "--configfile",
+        type=Path,
+        nargs="+",
+        help="archive: the study's config files (merged in order), if not config.yaml",
+    )
     parser.add_argument("--force", action="store_true", help="restore: even into changed code")
     args = parser.parse_args(argv)
     try:
