@@ -295,3 +295,13 @@ def test_the_workflow_runs_as_a_snakemake_module_of_another_workflow(tmp_path, f
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert (tmp_path / "resources/fmnist.npz").exists()
+
+
+def test_a_config_file_that_is_not_a_mapping_is_named(tmp_path):
+    """Study.load merges files key by key: a file of a list is refused with its name, an empty one adds nothing."""
+    listed, empty = tmp_path / "listed.yaml", tmp_path / "empty.yaml"
+    listed.write_text("- fmnist\n")
+    empty.write_text("")
+    with pytest.raises(ValueError, match="listed.yaml: a config is a mapping of keys"):
+        Study.load(ROOT / "config.yaml", listed)
+    assert Study.load(ROOT / "config.yaml", empty).config == Study.load(ROOT / "config.yaml").config

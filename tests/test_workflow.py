@@ -95,8 +95,8 @@ def test_an_archived_study_restores_in_a_fresh_copy_with_nothing_to_do(smoke_run
     newer than its outputs ("code has changed"); restored, nothing runs; a changed setting or script still re-runs."""
     study = tmp_path / "study.tar.gz"
     with pytest.raises(archive.ArchiveError, match="not finished"):
-        archive.archive(study, tmp_path, ROOT / "Snakefile", SMOKE)
-    archive.archive(study, smoke_run, ROOT / "Snakefile", SMOKE)
+        archive.archive(study, tmp_path, ROOT / "Snakefile", [SMOKE])
+    archive.archive(study, smoke_run, ROOT / "Snakefile", [SMOKE])
     clone = copy_of_the_repository(tmp_path / "clone")
     with tarfile.open(study) as tar:
         tar.extractall(clone, filter="data")

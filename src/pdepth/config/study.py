@@ -37,7 +37,12 @@ def read_configs(*paths: str | Path) -> dict:
 
     config = {}
     for path in paths:
-        update_config(config, yaml.safe_load(Path(path).read_text()) or {})
+        loaded = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(
+                f"{path}: a config is a mapping of keys (datasets: [...], seeds: 4, ...), not a {type(loaded).__name__}"
+            )
+        update_config(config, loaded)
     return config
 
 

@@ -139,7 +139,7 @@ def resamples(strata: np.ndarray, rng: np.random.Generator, count: int) -> Itera
     weights: the latest ones, up to ``KEPT_VALUES``, are kept (read-only) and handed out again."""
     strata = np.ascontiguousarray(strata)
     state = pickle.dumps(rng.bit_generator.state)
-    key = (state, strata.dtype.str, hashlib.sha1(strata).hexdigest(), len(strata), count)
+    key = (state, strata.dtype.str, hashlib.sha1(strata).hexdigest(), count)
     if key in _latest:
         for weights, after in _latest[key]:
             rng.bit_generator.state = after

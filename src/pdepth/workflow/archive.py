@@ -19,6 +19,7 @@ import json
 import subprocess
 import sys
 import tarfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from pdepth import paths
@@ -54,14 +55,11 @@ def dry_run(workdir: Path, snakefile: Path, *args: str) -> str | None:
     return snakemake(workdir, snakefile, "-n", *args, done="Nothing to be done")
 
 
-def archive(
-    target: Path, workdir: Path = Path("."), snakefile: Path | None = None, configfile: Path | list[Path] | None = None
-):
+def archive(target: Path, workdir: Path = Path("."), snakefile: Path | None = None, configfiles: Sequence[Path] = ()):
     """Write the finished study of ``workdir`` (its prepared data, results, logs and Snakemake's records) to the
     tar.gz ``target``, with the fingerprint of the code that made it; refused while the study has jobs left."""
     snakefile = snakefile or workdir / "Snakefile"
-    files = [configfile] if isinstance(configfile, (str, Path)) else list(configfile or [])
-    left = dry_run(workdir, snakefile, *(["--configfile", *map(str, files)] if files else []))
+    left = dry_run(workdir, snakefile, *(["--configfile", *map(str, configfiles)] if configfiles else []))
     if left:
         raise ArchiveError(f"the study in {workdir} is not finished: run it first (make study). Its dry run:\n{left}")
     manifest = json.dumps({"code": code_fingerprint(snakefile.parent)}, indent=1).encode()
@@ -118,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         if args.action == "archive":
-            archive(args.archive, args.directory, args.snakefile, args.configfile)
+            archive(args.archive, args.directory, args.snakefile, args.configfile or ())
         else:
             restore(args.archive, args.directory, args.snakefile, args.force)
     except ArchiveError as exc:
